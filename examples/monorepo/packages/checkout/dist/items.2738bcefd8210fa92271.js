@@ -1,0 +1,2 @@
+"use strict";(self.webpackChunkcheckout=self.webpackChunkcheckout||[]).push([[669],{680(e,s,t){t.r(s),t.d(s,["ITEMS",0,[{sku:"mug-01",name:"Coffee mug",qty:2,cents:850},{sku:"tee-02",name:"T-shirt",qty:1,cents:1900}]])}}]);
+//# sourceMappingURL=items.2738bcefd8210fa92271.js.map

@@ -1,0 +1,2 @@
+"use strict";(self.webpackChunkcheckout=self.webpackChunkcheckout||[]).push([[230],{81(e,t,c){function u(e){return`€${(e.reduce((e,t)=>e+t.qty*t.cents,0)/100).toFixed(2)}`}c.r(t),c.d(t,{total:()=>u})}}]);
+//# sourceMappingURL=totals.fd1aefea971e49b27699.js.map

@@ -1,0 +1,2 @@
+"use strict";(self.webpackChunkmain=self.webpackChunkmain||[]).push([[574],{753(e,t,n){function o(e){const t=document.createElement("footer");t.className="shell-footer",t.textContent="Shell (main) + remotes: subscriptions, checkout",e.appendChild(t)}n.d(t,{renderFooter:()=>o})}}]);
+//# sourceMappingURL=footer.21fca0aadab3bbfc2016.js.map

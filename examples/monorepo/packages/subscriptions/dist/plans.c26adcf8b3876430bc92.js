@@ -1,0 +1,2 @@
+"use strict";(self.webpackChunksubscriptions=self.webpackChunksubscriptions||[]).push([[321],{107(n,e,s){s.d(e,{listPlans:()=>c});const t=[{id:"basic",name:"Basic",cents:499},{id:"pro",name:"Pro",cents:1499},{id:"team",name:"Team",cents:4999}];function c(){return t.map(n=>`${n.name} — ${function(n,e="EUR"){return new Intl.NumberFormat("en-GB",{style:"currency",currency:e}).format(n/100)}(n.cents)} / month`)}}}]);
+//# sourceMappingURL=plans.c26adcf8b3876430bc92.js.map

@@ -1,0 +1,154 @@
+use std::path::Path;
+
+use super::*;
+use crate::classify::{Classifier, Headers};
+use crate::config::CachingConfig;
+use crate::plan::{RemoteView, build_plan};
+use crate::scan::{Digest, LocalFile, MULTIPART_THRESHOLD};
+use crate::store::memory::MemoryStore;
+
+fn write_build(dir: &Path, files: &[(&str, Vec<u8>)]) -> Vec<LocalFile> {
+    files
+        .iter()
+        .map(|(path, body)| {
+            let abs = dir.join(path);
+            std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
+            std::fs::write(&abs, body).unwrap();
+            LocalFile {
+                rel_path: (*path).to_owned(),
+                abs_path: abs,
+                digest: Digest::of_reader(body.as_slice()).unwrap(),
+            }
+        })
+        .collect()
+}
+
+fn sample(dir: &Path) -> Vec<LocalFile> {
+    write_build(
+        dir,
+        &[
+            ("index.html", b"<html>".to_vec()),
+            ("remoteEntry.js", b"entry".to_vec()),
+            ("main.1a2b3c4d.js", b"main".to_vec()),
+            ("chunk.5e6f7a8b.js", b"chunk".to_vec()),
+            ("robots.txt", b"robots".to_vec()),
+        ],
+    )
+}
+
+async fn plan_for(store: &MemoryStore, files: &[LocalFile]) -> Plan {
+    let listing = store.list("m/").await.unwrap();
+    let view = RemoteView::new("m/", listing, None);
+    let classifier = Classifier::new(&CachingConfig::default()).unwrap();
+    build_plan(files, &classifier, "b", "m/", "v1", &view)
+}
+
+fn quiet() -> Progress {
+    Progress::new(ProgressMode::Quiet)
+}
+
+#[tokio::test]
+async fn phases_write_assets_then_entries_then_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    let applied = apply(&store, &plan, 8, &quiet()).await.unwrap();
+    assert_eq!(applied.uploaded, 5);
+    let writes = store.writes();
+    let position = |k: &str| writes.iter().position(|w| w == k).unwrap();
+    for asset in ["m/main.1a2b3c4d.js", "m/chunk.5e6f7a8b.js", "m/robots.txt"] {
+        assert!(position(asset) < position("m/remoteEntry.js"));
+    }
+    assert!(position("m/remoteEntry.js") < position("m/index.html"));
+    assert_eq!(
+        store.object("m/index.html").unwrap().headers.cache_control,
+        "no-cache"
+    );
+}
+
+#[tokio::test]
+async fn failure_in_assets_stops_before_entries_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    store.fail_on("put", "m/chunk.5e6f7a8b.js");
+    let plan = plan_for(&store, &files).await;
+    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    assert_eq!(err.phase, Phase::Assets);
+    assert_eq!(err.failures[0].0, "chunk.5e6f7a8b.js");
+    assert_eq!(err.skipped, [Phase::Entries, Phase::Html]);
+    assert!(store.object("m/remoteEntry.js").is_none());
+    assert!(store.object("m/index.html").is_none());
+    // With one request at a time, nothing starts after the failure.
+    assert!(!err.completed.contains(&"robots.txt".to_owned()));
+    assert!(store.object("m/robots.txt").is_none());
+}
+
+#[tokio::test]
+async fn headers_only_uses_copy_not_put() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    for file in &files {
+        let headers = Headers {
+            cache_control: "max-age=1".to_owned(),
+            content_type: "text/plain".to_owned(),
+        };
+        store.insert(
+            &format!("m/{}", file.rel_path),
+            &std::fs::read(&file.abs_path).unwrap(),
+            headers,
+        );
+    }
+    store.reset_counts();
+    let mut view = RemoteView::new("m/", store.list("m/").await.unwrap(), None);
+    for key in view.keys_needing_headers(&files) {
+        let headers = store.head(&key).await.unwrap().unwrap();
+        view.set_headers(key, headers);
+    }
+    let classifier = Classifier::new(&CachingConfig::default()).unwrap();
+    let plan = build_plan(&files, &classifier, "b", "m/", "v1", &view);
+    let applied = apply(&store, &plan, 4, &quiet()).await.unwrap();
+    assert_eq!(
+        (applied.uploaded, applied.headers_updated, applied.bytes),
+        (0, 5, 0)
+    );
+    assert_eq!(store.calls("put"), 0);
+    assert_eq!(store.calls("copy"), 5);
+    assert_eq!(
+        store.object("m/index.html").unwrap().headers.cache_control,
+        "no-cache"
+    );
+}
+
+#[tokio::test]
+async fn large_file_goes_up_in_parts_with_the_predicted_etag() {
+    let dir = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..MULTIPART_THRESHOLD as usize + 4096)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    let files = write_build(dir.path(), &[("video.0a1b2c3d.mp4", big.clone())]);
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    let applied = apply(&store, &plan, 4, &quiet()).await.unwrap();
+    assert_eq!(store.calls("upload_part"), 3);
+    assert_eq!(store.calls("put"), 0);
+    let stored = store.object("m/video.0a1b2c3d.mp4").unwrap();
+    assert_eq!(stored.bytes, big);
+    assert_eq!(stored.etag, files[0].digest.expected_etag());
+    assert_eq!(applied.etags["m/video.0a1b2c3d.mp4"], stored.etag);
+}
+
+#[tokio::test]
+async fn failed_part_aborts_the_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![3u8; MULTIPART_THRESHOLD as usize + 1];
+    let files = write_build(dir.path(), &[("big.0a1b2c3d.bin", big)]);
+    let store = MemoryStore::new();
+    store.fail_on("upload_part", "m/big.0a1b2c3d.bin");
+    let plan = plan_for(&store, &files).await;
+    assert!(apply(&store, &plan, 4, &quiet()).await.is_err());
+    assert_eq!(store.calls("abort_multipart"), 1);
+    assert!(store.object("m/big.0a1b2c3d.bin").is_none());
+}

@@ -1,0 +1,127 @@
+//! Command-line interface: the same deploy as the action, driven by flags.
+
+use std::io::IsTerminal;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::apply::ProgressMode;
+use crate::deploy::Presentation;
+use crate::request::RawInputs;
+
+/// Deploy Module Federation micro-frontends to S3 behind CloudFront.
+///
+/// Without a subcommand and with GITHUB_ACTIONS=true, runs as a GitHub Action and
+/// reads its inputs from INPUT_* variables.
+#[derive(Debug, Parser)]
+#[command(name = "mfe-deploy", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload what changed, in a safe order.
+    Deploy(DeployArgs),
+    /// Print what `deploy` would do; write nothing.
+    Plan(DeployArgs),
+}
+
+/// Flags mirror the action's inputs, with the same names.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Module folder, e.g. packages/subscriptions.
+    #[arg(long)]
+    pub package: String,
+    /// Build output folder inside the package.
+    #[arg(long, default_value = "dist")]
+    pub dist: String,
+    /// Config file (default mfe-deploy.yml; a missing default file means built-in defaults).
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Target environment.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// S3 bucket (default: the environment's bucket in the config).
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Key prefix (default: the package folder's name).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// CloudFront distribution to invalidate.
+    #[arg(long)]
+    pub distribution_id: Option<String>,
+    /// Site base URL, for output URLs.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// in-place (fixed URLs) or versioned.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Version label (default: digest of the build).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub deploy_version: Option<String>,
+    /// Discovery manifest key (versioned mode).
+    #[arg(long)]
+    pub manifest: Option<String>,
+    /// Repoint the manifest to `previous` or a version (versioned mode).
+    #[arg(long)]
+    pub rollback_to: Option<String>,
+    /// Plan only: print what would change, touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until the invalidation completes.
+    #[arg(long)]
+    pub wait: bool,
+    /// AWS region.
+    #[arg(long)]
+    pub aws_region: Option<String>,
+    /// IAM role to assume.
+    #[arg(long)]
+    pub role_to_assume: Option<String>,
+    /// S3/CloudFront-compatible endpoint (path-style), e.g. a local emulator.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+impl DeployArgs {
+    /// The flags as raw inputs; credentials come from the standard AWS chain.
+    pub fn into_raw(self, force_dry_run: bool) -> RawInputs {
+        RawInputs {
+            package: Some(self.package),
+            dist: Some(self.dist),
+            config: self.config,
+            environment: self.environment,
+            bucket: self.bucket,
+            prefix: self.prefix,
+            distribution_id: self.distribution_id,
+            public_url: self.public_url,
+            mode: self.mode,
+            version: self.deploy_version,
+            manifest: self.manifest,
+            rollback_to: self.rollback_to,
+            dry_run: Some((self.dry_run || force_dry_run).to_string()),
+            wait: Some(self.wait.to_string()),
+            aws_region: self.aws_region,
+            role_to_assume: self.role_to_assume,
+            aws_access_key_id: None,
+            aws_secret_access_key: None,
+            aws_session_token: None,
+            endpoint_url: self.endpoint_url,
+        }
+    }
+}
+
+/// A bar on a terminal, periodic lines in CI, quiet otherwise.
+pub fn presentation() -> Presentation {
+    let progress = if std::io::stderr().is_terminal() {
+        ProgressMode::Bar
+    } else if std::env::var_os("CI").is_some() {
+        ProgressMode::Lines
+    } else {
+        ProgressMode::Quiet
+    };
+    Presentation {
+        annotations: false,
+        progress,
+    }
+}

@@ -1,0 +1,189 @@
+//! `mfe-deploy.yml`: the one file that states environments and the caching policy.
+//!
+//! Parsing is strict: unknown keys are errors (a typo must not silently fall back to a
+//! default), and every error names the file, line and column.
+
+pub mod caching;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+pub use caching::{CachingConfig, ClassPolicies, Rule};
+
+/// Everything `mfe-deploy.yml` may say.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Named deploy targets, in priority order (the first match wins).
+    #[serde(default)]
+    pub environments: IndexMap<String, EnvironmentConfig>,
+    /// The caching policy: one place for every `Cache-Control` decision.
+    #[serde(default)]
+    pub caching: CachingConfig,
+}
+
+/// One environment: where it deploys and which refs may deploy there.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentConfig {
+    /// Branch-name globs whose pushes deploy here.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Base-branch globs whose pull requests deploy here.
+    #[serde(default)]
+    pub pull_requests_into: Vec<String>,
+    /// Branch-name globs from which a manual run may deploy here.
+    #[serde(default)]
+    pub manual: Vec<String>,
+    /// S3 bucket.
+    pub bucket: Option<String>,
+    /// Key prefix override (default: the package folder's name).
+    pub prefix: Option<String>,
+    /// CloudFront distribution to invalidate.
+    pub distribution_id: Option<String>,
+    /// Site base URL.
+    pub public_url: Option<String>,
+    /// IAM role assumed with the job's OIDC token.
+    pub role_to_assume: Option<String>,
+    /// AWS region.
+    pub aws_region: Option<String>,
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has unknown or mistyped keys.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A glob pattern does not compile.
+    #[error("{path}: `{key}` has an invalid glob `{pattern}`: {message}")]
+    Glob {
+        path: PathBuf,
+        key: String,
+        pattern: String,
+        message: String,
+    },
+    /// A value is well-formed YAML but not usable.
+    #[error("{path}: `{key}` {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads `path`; a missing file means the built-in defaults (`explicit` = the user
+    /// named this path, so a missing file is an error rather than a silent default).
+    pub fn load(path: &Path, explicit: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Self::default());
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let config = Self::parse(&text, path)?;
+        config.caching.validate(path)?;
+        Ok(config)
+    }
+
+    /// Parses YAML text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map_or((1, 1), |loc| (loc.line(), loc.column()));
+            ConfigError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: strip_location(&e.to_string()),
+            }
+        })
+    }
+}
+
+/// serde_yaml appends " at line L column C"; the error already carries both.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse(text, Path::new("mfe-deploy.yml"))?;
+        config.caching.validate(Path::new("mfe-deploy.yml"))?;
+        Ok(config)
+    }
+
+    #[test]
+    fn product_example_parses_with_environments_in_order() {
+        let config = parse(
+            "environments:\n  production:\n    branches: [master, main]\n    bucket: my-prod-bucket\n    distribution-id: E1PROD\n    public-url: https://my-app.com\n    role-to-assume: arn:aws:iam::111111111111:role/x\n  staging:\n    branches: [stage]\n    bucket: my-stage-bucket\n  development:\n    pull-requests-into: [stage]\n    manual: [\"**\"]\n    bucket: my-dev-bucket\n",
+        )
+        .unwrap();
+        let names: Vec<_> = config.environments.keys().cloned().collect();
+        assert_eq!(names, ["production", "staging", "development"]);
+        assert_eq!(config.environments["development"].manual, ["**"]);
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let config = parse("  \n").unwrap();
+        assert!(config.environments.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_line_and_column() {
+        let err =
+            parse("environments:\n  production:\n    bucket: b\n    buckte: c\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("mfe-deploy.yml:4:"), "{text}");
+        assert!(text.contains("unknown field `buckte`"), "{text}");
+    }
+
+    #[test]
+    fn malformed_yaml_reports_position() {
+        let err = parse("caching:\n  rules: [\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { line: 3, .. }), "{err}");
+    }
+
+    #[test]
+    fn missing_default_file_is_defaults_but_missing_named_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mfe-deploy.yml");
+        assert!(Config::load(&path, false).is_ok());
+        assert!(matches!(
+            Config::load(&path, true),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+}

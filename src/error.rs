@@ -1,0 +1,100 @@
+//! The top-level error: decides the exit code and the hint a user sees.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | deployed, or skipped |
+//! | 1 | the deploy failed (later phases did not run) |
+//! | 2 | bad input or config; nothing was written |
+
+use std::path::PathBuf;
+
+use crate::apply::ApplyError;
+use crate::config::ConfigError;
+use crate::request::InputError;
+use crate::scan::ScanError;
+use crate::store::StoreError;
+
+/// Everything that can stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Inputs or flags are missing or invalid.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The config file is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The build folder cannot be deployed.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// Reading the bucket failed before anything was written.
+    #[error("{0}; nothing was written")]
+    Remote(StoreError),
+    /// Content-hashed keys already hold other bytes.
+    #[error("refusing to deploy: {} content-hashed file(s) already exist in s3://{bucket} with {} bytes: {}. A content-hashed name promises that its URL always serves the same bytes, and browsers and CDNs keep it for a year, so it is never overwritten. The build's hashing is broken or non-deterministic (a hash computed before a later plugin changed the file, a name hashed by hand, timestamps in the output); fix the build so different content gets a different name. Nothing was written.", keys.len(), if *unverifiable { "unverifiable (their ETags are not MD5-based, e.g. SSE-KMS, and mfe-deploy has no record of writing them)" } else { "different" }, keys.join(", "))]
+    Conflict {
+        bucket: String,
+        keys: Vec<String>,
+        unverifiable: bool,
+    },
+    /// A write failed mid-deploy.
+    #[error("{}", apply_message(.0))]
+    Apply(#[from] ApplyError),
+    /// Writing a runner file (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`) or stdout failed.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bug: a task panicked or an invariant broke.
+    #[error("internal error: {0} (please report it)")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Input(_) | Self::Config(_) | Self::Scan(_) => 2,
+            Self::Remote(e) if e.is_setup_problem() => 2,
+            Self::Remote(_)
+            | Self::Conflict { .. }
+            | Self::Apply(_)
+            | Self::Output { .. }
+            | Self::Internal(_) => 1,
+        }
+    }
+
+    pub fn stdout(source: std::io::Error) -> Self {
+        Self::Output {
+            path: PathBuf::from("standard output"),
+            source,
+        }
+    }
+}
+
+fn apply_message(e: &ApplyError) -> String {
+    let failed: Vec<String> = e
+        .failures
+        .iter()
+        .map(|(path, err)| format!("  {path}: {err}"))
+        .collect();
+    let skipped: Vec<&str> = e.skipped.iter().map(|p| p.as_str()).collect();
+    let completed = if e.completed.is_empty() {
+        "none".to_owned()
+    } else {
+        e.completed.join(", ")
+    };
+    format!(
+        "deploy failed in the {} phase; {} did not run, so nothing that references the failed files was published.\nFailed:\n{}\nAlready uploaded ({}): {}\nRe-run the deploy once the cause is fixed: files already uploaded are recognised and skipped.",
+        e.phase.as_str(),
+        if skipped.is_empty() {
+            "no later phase".to_owned()
+        } else {
+            format!("the {} phase(s)", skipped.join(" and "))
+        },
+        failed.join("\n"),
+        e.completed.len(),
+        completed
+    )
+}

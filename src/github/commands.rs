@@ -1,0 +1,127 @@
+//! Workflow commands (`::warning …::`, `::add-mask::`), escaped as the runner parses them.
+//! See <https://docs.github.com/actions/reference/workflow-commands-for-github-actions>.
+
+use std::io::{self, Write};
+
+/// Individual annotations before the rest are folded into one; the runner shows at
+/// most 10 warning annotations per step, and other checks need some of them.
+pub const MAX_INDIVIDUAL_WARNINGS: usize = 4;
+
+/// Escapes a command's message.
+pub fn escape_data(value: &str) -> String {
+    value
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a command property value (also `:` and `,`).
+pub fn escape_property(value: &str) -> String {
+    escape_data(value).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Asks the runner to hide `secret` in all later log output.
+pub fn add_mask(mut out: impl Write, secret: &str) -> io::Result<()> {
+    if secret.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "::add-mask::{}", escape_data(secret))
+}
+
+/// A warning annotation, attached to `file` when given.
+pub fn warning(
+    mut out: impl Write,
+    file: Option<&str>,
+    title: &str,
+    message: &str,
+) -> io::Result<()> {
+    let mut props = Vec::new();
+    if let Some(file) = file {
+        props.push(format!("file={}", escape_property(file)));
+    }
+    props.push(format!("title={}", escape_property(title)));
+    writeln!(
+        out,
+        "::warning {}::{}",
+        props.join(","),
+        escape_data(message)
+    )
+}
+
+/// Warnings for JS/CSS whose names carry no content hash: one per file for the
+/// first few, then a single annotation naming the rest.
+pub fn unhashed_code_warnings(mut out: impl Write, files: &[String]) -> io::Result<()> {
+    const TITLE: &str = "File name without content hash";
+    const FIX: &str = "so it is served with a short cache lifetime instead of `immutable`. Put the hash in the name: webpack/Rspack `output.filename: '[name].[contenthash].js'` (and `chunkFilename`, `MiniCssExtractPlugin({ filename: '[name].[contenthash].css' })`); Vite/Rollup `[name]-[hash].js`.";
+    let (first, rest) = files.split_at(files.len().min(MAX_INDIVIDUAL_WARNINGS));
+    let fold = !rest.is_empty() && files.len() > MAX_INDIVIDUAL_WARNINGS + 1;
+    let individual = if fold { first } else { files };
+    for file in individual {
+        warning(
+            &mut out,
+            Some(file),
+            TITLE,
+            &format!("{file} has no content hash in its name, {FIX}"),
+        )?;
+    }
+    if fold {
+        warning(
+            &mut out,
+            None,
+            TITLE,
+            &format!(
+                "{} more files have no content hash in their names, {FIX} Files: {}",
+                rest.len(),
+                rest.join(", ")
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn properties_and_data_are_escaped() {
+        let got = text(|o| warning(o, Some("a,b:c.js"), "T", "50% done\nnext"));
+        assert_eq!(
+            got,
+            "::warning file=a%2Cb%3Ac.js,title=T::50%25 done%0Anext\n"
+        );
+    }
+
+    #[test]
+    fn empty_secret_is_not_masked() {
+        assert_eq!(text(|o| add_mask(o, "")), "");
+        assert_eq!(text(|o| add_mask(o, "s3cr3t")), "::add-mask::s3cr3t\n");
+    }
+
+    #[test]
+    fn few_unhashed_files_get_one_annotation_each() {
+        let files: Vec<String> = (0..5).map(|i| format!("p/dist/f{i}.js")).collect();
+        let got = text(|o| unhashed_code_warnings(o, &files));
+        assert_eq!(got.lines().count(), 5);
+        assert!(
+            got.lines()
+                .all(|l| l.starts_with("::warning file=p/dist/f"))
+        );
+        assert!(got.contains("[name].[contenthash].js"));
+    }
+
+    #[test]
+    fn many_unhashed_files_are_folded_within_the_runner_limit() {
+        let files: Vec<String> = (0..30).map(|i| format!("f{i}.js")).collect();
+        let got = text(|o| unhashed_code_warnings(o, &files));
+        assert_eq!(got.lines().count(), MAX_INDIVIDUAL_WARNINGS + 1);
+        assert!(got.contains("26 more files"));
+        assert!(got.contains("f29.js"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The step summary: one Markdown page a team reads to understand a deploy and its
+//! caching policy.
+
+use std::fmt::Write as _;
+
+use crate::plan::human_bytes;
+use crate::report::Report;
+
+const FILES_SHOWN: usize = 5;
+
+/// Renders the summary of a finished (or dry) deploy.
+pub fn render(report: &Report) -> String {
+    let mut md = String::new();
+    let title = report.package.rsplit('/').next().unwrap_or(&report.package);
+    let _ = writeln!(
+        md,
+        "### mfe-deploy · `{}` → {}",
+        code(title),
+        report.environment
+    );
+    if report.dry_run {
+        let _ = writeln!(
+            md,
+            "\n**Dry run**: nothing was written; the counts are what a deploy would do."
+        );
+    }
+    let _ = writeln!(md, "\n| | |\n|---|---|");
+    let rows = [
+        ("Module", format!("`{}`", code(&report.package))),
+        ("Environment", report.environment.clone()),
+        (
+            "Destination",
+            format!("`s3://{}/{}`", report.bucket, code(&report.prefix)),
+        ),
+        ("Version", format!("`{}`", report.version)),
+        (
+            "Uploaded",
+            format!(
+                "{} files ({})",
+                report.uploaded,
+                human_bytes(report.bytes_uploaded)
+            ),
+        ),
+        ("Headers updated", report.headers_updated.to_string()),
+        ("Unchanged", report.unchanged.to_string()),
+        ("Deleted", report.deleted.to_string()),
+        (
+            "Duration",
+            format!("{:.1} s", report.duration.as_secs_f64()),
+        ),
+    ];
+    for (name, value) in rows {
+        let _ = writeln!(md, "| {name} | {value} |");
+    }
+    if let Some(url) = &report.entry_url {
+        let _ = writeln!(md, "| Entry | {url} |");
+    }
+    let _ = writeln!(
+        md,
+        "\n#### Caching policy\n\n| Class | Cache-Control | Files |\n|---|---|---|"
+    );
+    for row in &report.policy {
+        let shown: Vec<_> = row
+            .files
+            .iter()
+            .take(FILES_SHOWN)
+            .map(|f| format!("`{}`", code(f)))
+            .collect();
+        let more = row.files.len().saturating_sub(FILES_SHOWN);
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {}: {}{} |",
+            row.class.as_str(),
+            code(&row.cache_control),
+            row.files.len(),
+            shown.join(", "),
+            tail
+        );
+    }
+    if !report.unhashed_code.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n> [!WARNING]\n> {} JS/CSS file(s) have no content hash in their names and are served short-lived: {}. Use `[name].[contenthash].js` in the bundler's output file names.",
+            report.unhashed_code.len(),
+            report
+                .unhashed_code
+                .iter()
+                .take(FILES_SHOWN)
+                .map(|f| format!("`{}`", code(f)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    md
+}
+
+/// Renders the summary of a failed deploy.
+pub fn render_failure(package: &str, message: &str) -> String {
+    format!(
+        "### mfe-deploy · `{}` failed\n\n```text\n{}\n```\n",
+        code(package),
+        message.replace("```", "'''")
+    )
+}
+
+/// Text safe inside a Markdown code span within a table cell.
+fn code(text: &str) -> String {
+    text.replace('`', "'").replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::classify::FileClass;
+    use crate::report::PolicyRow;
+
+    fn report() -> Report {
+        Report {
+            package: "packages/subscriptions".to_owned(),
+            environment: "production".to_owned(),
+            bucket: "my-bucket".to_owned(),
+            prefix: "subscriptions/".to_owned(),
+            version: "0123456789ab".to_owned(),
+            dry_run: false,
+            uploaded: 3,
+            headers_updated: 1,
+            unchanged: 7,
+            deleted: 0,
+            bytes_uploaded: 123_456,
+            duration: Duration::from_millis(1_500),
+            policy: vec![
+                PolicyRow {
+                    class: FileClass::Immutable,
+                    cache_control: "public, max-age=31536000, immutable".to_owned(),
+                    files: (0..7).map(|i| format!("{i}.0a1b2c3d.js")).collect(),
+                },
+                PolicyRow {
+                    class: FileClass::Entry,
+                    cache_control: "no-cache".to_owned(),
+                    files: vec!["remoteEntry.js".to_owned()],
+                },
+            ],
+            unhashed_code: vec!["packages/subscriptions/dist/legacy.js".to_owned()],
+            entry_url: Some("https://my-app.com/subscriptions/remoteEntry.js".to_owned()),
+        }
+    }
+
+    #[test]
+    fn summary_shows_counts_and_policy() {
+        insta::assert_snapshot!(render(&report()));
+    }
+
+    #[test]
+    fn dry_run_says_nothing_was_written() {
+        let mut r = report();
+        r.dry_run = true;
+        assert!(render(&r).contains("**Dry run**"));
+    }
+}

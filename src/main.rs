@@ -1,0 +1,21 @@
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use mfe_deploy::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    mfe_deploy::init_logging();
+    if cli.command.is_none() && !mfe_deploy::is_action_mode(&cli) {
+        let _ = Cli::command().print_help();
+        return ExitCode::from(2);
+    }
+    let action = mfe_deploy::is_action_mode(&cli);
+    match mfe_deploy::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            mfe_deploy::report_error(&error, action);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Plan: compare the build with what the bucket holds and decide, per file, what to do.
+//!
+//! Pure and deterministic: the same inputs give the same plan, which `plan`/`dry-run`
+//! print and `deploy` executes.
+
+mod render;
+pub use render::{Detail, human_bytes};
+mod remote;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::classify::{Classifier, FileClass, Headers, Phase};
+use crate::scan::{Digest, EtagMatch, LocalFile};
+use crate::state::{DeployState, FORMAT, FileRecord, state_key};
+
+pub use remote::RemoteView;
+
+/// What happens to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Bytes are sent.
+    Upload(UploadReason),
+    /// Bytes are already there; only `Cache-Control`/`Content-Type` change.
+    HeadersOnly { previous: Option<Headers> },
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// Why a file is uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadReason {
+    /// The key does not exist yet.
+    New,
+    /// The key holds other bytes.
+    Changed,
+    /// The key's ETag cannot be compared with local bytes.
+    Unverifiable,
+}
+
+impl Action {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Upload(UploadReason::New) => "upload (new)",
+            Self::Upload(UploadReason::Changed) => "upload (changed)",
+            Self::Upload(UploadReason::Unverifiable) => "upload (unverifiable)",
+            Self::HeadersOnly { .. } => "headers-only",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One file's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    pub rel_path: String,
+    pub key: String,
+    pub abs_path: PathBuf,
+    pub digest: Digest,
+    pub class: FileClass,
+    pub headers: Headers,
+    /// JS/CSS served short-lived because its name carries no content hash.
+    pub unhashed_code: bool,
+    pub action: Action,
+}
+
+/// A content-hashed key that already holds other bytes: deploying would break the
+/// promise that its URL always serves the same content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub rel_path: String,
+    pub key: String,
+    /// The ETag could not be compared at all (rather than compared and found different).
+    pub unverifiable: bool,
+}
+
+/// The whole deploy, decided.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub bucket: String,
+    pub prefix: String,
+    pub version: String,
+    /// Sorted by phase, then path.
+    pub files: Vec<PlannedFile>,
+    pub conflicts: Vec<Conflict>,
+    pub previous_state: DeployState,
+}
+
+/// Counts for outputs and reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub uploaded: usize,
+    pub headers_only: usize,
+    pub unchanged: usize,
+    pub bytes: u64,
+}
+
+/// Builds the plan from the scanned build and the remote view.
+pub fn build_plan(
+    files: &[LocalFile],
+    classifier: &Classifier,
+    bucket: &str,
+    prefix: &str,
+    version: &str,
+    remote: &RemoteView,
+) -> Plan {
+    let mut planned = Vec::with_capacity(files.len());
+    let mut conflicts = Vec::new();
+    for file in files {
+        let key = format!("{prefix}{}", file.rel_path);
+        let classification = classifier.classify(&file.rel_path);
+        let action = match remote.content(&key, &file.rel_path, file) {
+            None => Action::Upload(UploadReason::New),
+            Some(EtagMatch::Same) => match remote.headers(&key, &file.rel_path) {
+                Some(current) if *current == classification.headers => Action::Unchanged,
+                previous => Action::HeadersOnly {
+                    previous: previous.cloned(),
+                },
+            },
+            Some(found) => {
+                if classification.class == FileClass::Immutable {
+                    conflicts.push(Conflict {
+                        rel_path: file.rel_path.clone(),
+                        key: key.clone(),
+                        unverifiable: found == EtagMatch::Unknown,
+                    });
+                }
+                Action::Upload(match found {
+                    EtagMatch::Unknown => UploadReason::Unverifiable,
+                    _ => UploadReason::Changed,
+                })
+            }
+        };
+        planned.push(PlannedFile {
+            rel_path: file.rel_path.clone(),
+            key,
+            abs_path: file.abs_path.clone(),
+            digest: file.digest.clone(),
+            class: classification.class,
+            headers: classification.headers,
+            unhashed_code: classification.unhashed_code,
+            action,
+        });
+    }
+    planned.sort_by(|a, b| (a.class.phase(), &a.rel_path).cmp(&(b.class.phase(), &b.rel_path)));
+    Plan {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        version: version.to_owned(),
+        files: planned,
+        conflicts,
+        previous_state: remote.state().clone(),
+    }
+}
+
+impl Plan {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for file in &self.files {
+            match file.action {
+                Action::Upload(_) => {
+                    counts.uploaded += 1;
+                    counts.bytes += file.digest.size;
+                }
+                Action::HeadersOnly { .. } => counts.headers_only += 1,
+                Action::Unchanged => counts.unchanged += 1,
+            }
+        }
+        counts
+    }
+
+    /// Files of one phase that need a request.
+    pub fn work(&self, phase: Phase) -> impl Iterator<Item = &PlannedFile> {
+        self.files
+            .iter()
+            .filter(move |f| f.class.phase() == phase && f.action != Action::Unchanged)
+    }
+
+    /// Key of this module's state object.
+    pub fn state_key(&self) -> String {
+        state_key(&self.prefix)
+    }
+
+    /// Files served with each (class, `Cache-Control`): the policy table of the report.
+    pub fn policy_table(&self) -> Vec<(FileClass, String, Vec<&str>)> {
+        let mut table: BTreeMap<(FileClass, &str), Vec<&str>> = BTreeMap::new();
+        for file in &self.files {
+            table
+                .entry((file.class, file.headers.cache_control.as_str()))
+                .or_default()
+                .push(file.rel_path.as_str());
+        }
+        table
+            .into_iter()
+            .map(|((class, cache_control), files)| (class, cache_control.to_owned(), files))
+            .collect()
+    }
+
+    /// Paths of JS/CSS files without a content hash in their names.
+    pub fn unhashed_code(&self) -> Vec<&str> {
+        self.files
+            .iter()
+            .filter(|f| f.unhashed_code)
+            .map(|f| f.rel_path.as_str())
+            .collect()
+    }
+
+    /// The state after a successful apply; `etags` holds the ETag S3 returned for
+    /// every key written (uploads and header rewrites).
+    pub fn next_state(&self, etags: &BTreeMap<String, String>, listed: &RemoteView) -> DeployState {
+        let mut files = self.previous_state.files.clone();
+        for file in &self.files {
+            let etag = etags
+                .get(&file.key)
+                .cloned()
+                .or_else(|| listed.etag(&file.key).map(str::to_owned))
+                .unwrap_or_else(|| file.digest.expected_etag());
+            files.insert(
+                file.rel_path.clone(),
+                FileRecord {
+                    etag: etag.trim_matches('"').to_owned(),
+                    sha256: file.digest.sha256_hex(),
+                    size: file.digest.size,
+                    headers: file.headers.clone(),
+                    last_version: self.version.clone(),
+                },
+            );
+        }
+        DeployState {
+            format: FORMAT,
+            version: self.version.clone(),
+            files,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

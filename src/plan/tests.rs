@@ -1,0 +1,267 @@
+use std::path::Path;
+
+use super::*;
+use crate::config::Config;
+use crate::store::RemoteObject;
+
+fn file(path: &str, body: &str) -> LocalFile {
+    LocalFile {
+        rel_path: path.to_owned(),
+        abs_path: PathBuf::from("/dist").join(path),
+        digest: Digest::of_reader(body.as_bytes()).unwrap(),
+    }
+}
+
+fn remote(path: &str, body: &str) -> RemoteObject {
+    let digest = Digest::of_reader(body.as_bytes()).unwrap();
+    RemoteObject {
+        key: format!("m/{path}"),
+        etag: format!("\"{}\"", digest.expected_etag()),
+        size: digest.size,
+    }
+}
+
+fn classifier(yaml: &str) -> Classifier {
+    let config = Config::parse(yaml, Path::new("mfe-deploy.yml")).unwrap();
+    Classifier::new(&config.caching).unwrap()
+}
+
+fn build() -> Vec<LocalFile> {
+    vec![
+        file("index.html", "<html>"),
+        file("remoteEntry.js", "entry"),
+        file("main.1a2b3c4d.js", "main"),
+        file("robots.txt", "robots"),
+    ]
+}
+
+fn plan_with(listing: Vec<RemoteObject>, state: Option<DeployState>, yaml: &str) -> Plan {
+    let view = RemoteView::new("m/", listing, state);
+    build_plan(&build(), &classifier(yaml), "b", "m/", "v1", &view)
+}
+
+fn actions(plan: &Plan) -> Vec<(&str, &Action)> {
+    plan.files
+        .iter()
+        .map(|f| (f.rel_path.as_str(), &f.action))
+        .collect()
+}
+
+#[test]
+fn empty_bucket_uploads_everything_in_safe_order() {
+    let plan = plan_with(vec![], None, "");
+    let order: Vec<_> = plan.files.iter().map(|f| f.rel_path.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "main.1a2b3c4d.js",
+            "robots.txt",
+            "remoteEntry.js",
+            "index.html"
+        ]
+    );
+    assert!(
+        plan.files
+            .iter()
+            .all(|f| f.action == Action::Upload(UploadReason::New))
+    );
+    assert_eq!(plan.counts().bytes, 6 + 5 + 4 + 6);
+}
+
+#[test]
+fn same_bytes_with_recorded_headers_are_unchanged() {
+    let listing: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let first = plan_with(listing.clone(), None, "");
+    let state = first.next_state(
+        &BTreeMap::new(),
+        &RemoteView::new("m/", listing.clone(), None),
+    );
+    let plan = plan_with(listing, Some(state), "");
+    assert!(
+        plan.files.iter().all(|f| f.action == Action::Unchanged),
+        "{:?}",
+        actions(&plan)
+    );
+    assert_eq!(plan.counts().uploaded, 0);
+}
+
+fn body_of(path: &str) -> &'static str {
+    match path {
+        "index.html" => "<html>",
+        "remoteEntry.js" => "entry",
+        "main.1a2b3c4d.js" => "main",
+        _ => "robots",
+    }
+}
+
+#[test]
+fn same_bytes_without_state_need_a_head_then_plan_by_what_it_said() {
+    let listing: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let mut view = RemoteView::new("m/", listing, None);
+    assert_eq!(view.keys_needing_headers(&build()).len(), 4);
+    let c = classifier("");
+    for f in build() {
+        let mut headers = c.classify(&f.rel_path).headers;
+        if f.rel_path == "robots.txt" {
+            headers.cache_control = "max-age=0".to_owned();
+        }
+        view.set_headers(format!("m/{}", f.rel_path), headers);
+    }
+    assert!(view.keys_needing_headers(&build()).is_empty());
+    let plan = build_plan(&build(), &c, "b", "m/", "v1", &view);
+    let robots = plan
+        .files
+        .iter()
+        .find(|f| f.rel_path == "robots.txt")
+        .unwrap();
+    assert!(
+        matches!(&robots.action, Action::HeadersOnly { previous: Some(h) } if h.cache_control == "max-age=0")
+    );
+    assert_eq!(plan.counts().unchanged, 3);
+}
+
+#[test]
+fn policy_change_alone_rewrites_headers_without_upload() {
+    let listing: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let state = plan_with(listing.clone(), None, "").next_state(
+        &BTreeMap::new(),
+        &RemoteView::new("m/", listing.clone(), None),
+    );
+    let plan = plan_with(
+        listing,
+        Some(state),
+        "caching:\n  cache-control:\n    other: public, max-age=60\n",
+    );
+    let changed: Vec<_> = plan
+        .files
+        .iter()
+        .filter(|f| f.action != Action::Unchanged)
+        .map(|f| (f.rel_path.as_str(), f.action.label()))
+        .collect();
+    assert_eq!(changed, [("robots.txt", "headers-only")]);
+}
+
+#[test]
+fn edited_entry_is_the_only_upload() {
+    let mut listing: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let state = plan_with(listing.clone(), None, "").next_state(
+        &BTreeMap::new(),
+        &RemoteView::new("m/", listing.clone(), None),
+    );
+    listing[1] = remote("remoteEntry.js", "old entry");
+    let plan = plan_with(listing, Some(state), "");
+    let uploads: Vec<_> = plan
+        .files
+        .iter()
+        .filter(|f| matches!(f.action, Action::Upload(_)))
+        .map(|f| f.rel_path.as_str())
+        .collect();
+    assert_eq!(uploads, ["remoteEntry.js"]);
+}
+
+#[test]
+fn hashed_key_with_other_bytes_is_a_conflict() {
+    let listing = vec![remote("main.1a2b3c4d.js", "other")];
+    let plan = plan_with(listing, None, "");
+    assert_eq!(plan.conflicts.len(), 1);
+    assert_eq!(plan.conflicts[0].key, "m/main.1a2b3c4d.js");
+    assert!(!plan.conflicts[0].unverifiable);
+}
+
+#[test]
+fn hashed_key_with_foreign_etag_is_an_unverifiable_conflict() {
+    let mut object = remote("main.1a2b3c4d.js", "main");
+    object.etag = "\"kms-encrypted-etag\"".to_owned();
+    let plan = plan_with(vec![object], None, "");
+    assert!(plan.conflicts[0].unverifiable);
+}
+
+#[test]
+fn state_vouches_for_objects_whose_etag_is_not_an_md5() {
+    let mut object = remote("main.1a2b3c4d.js", "main");
+    object.etag = "\"kms-encrypted-etag\"".to_owned();
+    let mut etags = BTreeMap::new();
+    etags.insert(
+        "m/main.1a2b3c4d.js".to_owned(),
+        "kms-encrypted-etag".to_owned(),
+    );
+    let state = plan_with(vec![], None, "").next_state(&etags, &RemoteView::default());
+    let plan = plan_with(vec![object], Some(state), "");
+    assert!(plan.conflicts.is_empty());
+    let main = plan
+        .files
+        .iter()
+        .find(|f| f.rel_path == "main.1a2b3c4d.js")
+        .unwrap();
+    assert_eq!(main.action, Action::Unchanged);
+}
+
+#[test]
+fn unhashed_code_and_policy_table_are_reported() {
+    let mut files = build();
+    files.push(file("legacy.js", "x"));
+    let plan = build_plan(
+        &files,
+        &classifier(""),
+        "b",
+        "m/",
+        "v1",
+        &RemoteView::default(),
+    );
+    assert_eq!(plan.unhashed_code(), ["legacy.js"]);
+    let table: Vec<_> = plan
+        .policy_table()
+        .into_iter()
+        .map(|(c, cc, f)| (c.as_str(), cc, f.len()))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            (
+                "immutable",
+                "public, max-age=31536000, immutable".to_owned(),
+                1
+            ),
+            ("other", "public, max-age=300".to_owned(), 2),
+            ("entry", "no-cache".to_owned(), 1),
+            ("html", "no-cache".to_owned(), 1),
+        ]
+    );
+}
+
+#[test]
+fn next_state_keeps_records_of_files_no_longer_built() {
+    let mut previous = DeployState::default();
+    let old = plan_with(vec![], None, "").next_state(&BTreeMap::new(), &RemoteView::default());
+    previous.files = old.files;
+    previous.files.insert(
+        "old.1234abcd.js".to_owned(),
+        previous.files["main.1a2b3c4d.js"].clone(),
+    );
+    let plan = plan_with(vec![], Some(previous), "");
+    let next = plan.next_state(&BTreeMap::new(), &RemoteView::default());
+    assert!(next.files.contains_key("old.1234abcd.js"));
+    assert_eq!(next.files.len(), 5);
+}
+
+#[test]
+fn plan_printout_is_stable() {
+    let listing = vec![
+        remote("robots.txt", "robots"),
+        remote("index.html", "<old>"),
+    ];
+    let plan = plan_with(listing, None, "");
+    insta::assert_snapshot!(plan.render(render::Detail::All));
+}

@@ -1,0 +1,100 @@
+//! Report: what a deploy did, for step outputs, the step summary and the terminal.
+
+use std::time::Duration;
+
+use crate::classify::FileClass;
+use crate::plan::Plan;
+
+/// One row of the caching policy table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRow {
+    pub class: FileClass,
+    pub cache_control: String,
+    pub files: Vec<String>,
+}
+
+/// The result of a deploy (or of a dry run: then the counts are what it would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub package: String,
+    pub environment: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub version: String,
+    pub dry_run: bool,
+    pub uploaded: usize,
+    pub headers_updated: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+    pub bytes_uploaded: u64,
+    pub duration: Duration,
+    pub policy: Vec<PolicyRow>,
+    /// JS/CSS without a content hash, relative to the repository root.
+    pub unhashed_code: Vec<String>,
+    pub entry_url: Option<String>,
+}
+
+impl Report {
+    /// Fills what the plan knows; counts are the plan's until an apply replaces them.
+    pub fn from_plan(plan: &Plan, package: &str, environment: &str, dist_display: &str) -> Self {
+        let counts = plan.counts();
+        Self {
+            package: package.to_owned(),
+            environment: environment.to_owned(),
+            bucket: plan.bucket.clone(),
+            prefix: plan.prefix.clone(),
+            version: plan.version.clone(),
+            dry_run: true,
+            uploaded: counts.uploaded,
+            headers_updated: counts.headers_only,
+            unchanged: counts.unchanged,
+            deleted: 0,
+            bytes_uploaded: counts.bytes,
+            duration: Duration::ZERO,
+            policy: plan
+                .policy_table()
+                .into_iter()
+                .map(|(class, cache_control, files)| PolicyRow {
+                    class,
+                    cache_control,
+                    files: files.into_iter().map(str::to_owned).collect(),
+                })
+                .collect(),
+            unhashed_code: plan
+                .unhashed_code()
+                .into_iter()
+                .map(|p| format!("{dist_display}/{p}"))
+                .collect(),
+            entry_url: None,
+        }
+    }
+
+    /// Step outputs, named as in action.yml.
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("environment", self.environment.clone()),
+            ("skipped", "false".to_owned()),
+            ("version", self.version.clone()),
+            ("invalidation-id", String::new()),
+            ("invalidation-paths", "[]".to_owned()),
+            ("uploaded", self.uploaded.to_string()),
+            ("headers-updated", self.headers_updated.to_string()),
+            ("unchanged", self.unchanged.to_string()),
+            ("deleted", self.deleted.to_string()),
+            ("bytes-uploaded", self.bytes_uploaded.to_string()),
+            ("entry-url", self.entry_url.clone().unwrap_or_default()),
+            ("manifest-url", String::new()),
+            ("previous-version", String::new()),
+        ]
+    }
+}
+
+/// The public URL of the module's entry: `remoteEntry.js`, else the shell's `index.html`.
+pub fn entry_url(public_url: Option<&str>, prefix: &str, plan: &Plan) -> Option<String> {
+    let base = public_url?.trim_end_matches('/');
+    let has = |name: &str| plan.files.iter().any(|f| f.rel_path == name);
+    let entry = ["remoteEntry.js", "index.html"]
+        .into_iter()
+        .find(|n| has(n))?;
+    Some(format!("{base}/{prefix}{entry}"))
+}

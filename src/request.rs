@@ -1,0 +1,494 @@
+//! One deploy request, resolved from raw inputs (CLI flags or action inputs) and the
+//! config file, validated before anything touches the network.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::config::{Config, EnvironmentConfig};
+
+/// Inputs as given, before validation; CLI flags and `INPUT_*` both land here.
+#[derive(Debug, Default, Clone)]
+pub struct RawInputs {
+    pub package: Option<String>,
+    pub dist: Option<String>,
+    pub config: Option<String>,
+    pub environment: Option<String>,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub distribution_id: Option<String>,
+    pub public_url: Option<String>,
+    pub mode: Option<String>,
+    pub version: Option<String>,
+    pub manifest: Option<String>,
+    pub rollback_to: Option<String>,
+    pub dry_run: Option<String>,
+    pub wait: Option<String>,
+    pub aws_region: Option<String>,
+    pub role_to_assume: Option<String>,
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    pub aws_session_token: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Static credentials; `Debug` never shows the secret parts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticCredentials").finish_non_exhaustive()
+    }
+}
+
+/// Where and how to reach AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+    pub credentials: Option<StaticCredentials>,
+}
+
+/// A validated deploy request.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    /// The package folder as given (relative to the working directory).
+    pub package: PathBuf,
+    /// The dist folder as given, relative to the package.
+    pub dist: String,
+    pub environment: String,
+    pub bucket: String,
+    /// Key prefix: empty (bucket root) or ending with `/`.
+    pub prefix: String,
+    pub distribution_id: Option<String>,
+    pub public_url: Option<String>,
+    /// Version label; `None` means the build digest.
+    pub version: Option<String>,
+    pub dry_run: bool,
+    pub wait: bool,
+    pub aws: AwsSettings,
+}
+
+/// Why the inputs cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A required input is missing.
+    #[error("input `{name}` is required: {hint}")]
+    Missing { name: &'static str, hint: String },
+    /// An input has a value that cannot be used.
+    #[error("input `{name}` is invalid ({value:?}): {hint}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        hint: String,
+    },
+    /// The named environment is not in the config.
+    #[error(
+        "unknown environment `{name}`: the config defines {known}; use one of them or add `{name}` under `environments:`"
+    )]
+    UnknownEnvironment { name: String, known: String },
+    /// A capability of PRODUCT.md this release does not have yet.
+    #[error(
+        "{what} is not available in this release of mfe-deploy; remove `{input}` to deploy in place"
+    )]
+    Unsupported {
+        what: &'static str,
+        input: &'static str,
+    },
+}
+
+/// Environment names when the config defines none.
+pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["production", "staging", "development"];
+
+impl RawInputs {
+    /// The config path and whether the user named it.
+    pub fn config_path(&self) -> (PathBuf, bool) {
+        match &self.config {
+            Some(path) => (PathBuf::from(path), true),
+            None => (PathBuf::from("mfe-deploy.yml"), false),
+        }
+    }
+
+    /// Validates the inputs against the config.
+    pub fn resolve(&self, config: &Config) -> Result<DeployRequest, InputError> {
+        let package = self.package.clone().ok_or_else(|| InputError::Missing {
+            name: "package",
+            hint: "name the module folder, e.g. `packages/subscriptions`".to_owned(),
+        })?;
+        let dist = self.dist.clone().unwrap_or_else(|| "dist".to_owned());
+        let environment = self
+            .environment
+            .clone()
+            .unwrap_or_else(|| "production".to_owned());
+        let env = environment_config(config, &environment)?;
+        if let Some(mode) = &self.mode {
+            match mode.as_str() {
+                "in-place" => {}
+                "versioned" => {
+                    return Err(InputError::Unsupported {
+                        what: "versioned mode",
+                        input: "mode",
+                    });
+                }
+                _ => return Err(invalid("mode", mode, "use `in-place` or `versioned`")),
+            }
+        }
+        if self.rollback_to.is_some() {
+            return Err(InputError::Unsupported {
+                what: "rollback (it repoints the versioned-mode manifest)",
+                input: "rollback-to",
+            });
+        }
+        let bucket = self
+            .bucket
+            .clone()
+            .or_else(|| env.and_then(|e| e.bucket.clone()))
+            .ok_or_else(|| InputError::Missing {
+                name: "bucket",
+                hint: format!(
+                    "pass `bucket`, or set `environments.{environment}.bucket` in mfe-deploy.yml"
+                ),
+            })?;
+        validate_bucket(&bucket)?;
+        let prefix = match self
+            .prefix
+            .clone()
+            .or_else(|| env.and_then(|e| e.prefix.clone()))
+        {
+            Some(prefix) => normalize_prefix(&prefix)?,
+            None => default_prefix(&package)?,
+        };
+        let version = self.version.clone();
+        if let Some(v) = &version {
+            let ok = (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                return Err(invalid(
+                    "version",
+                    v,
+                    "use 1–64 characters of letters, digits, `.`, `_` and `-`",
+                ));
+            }
+        }
+        let public_url = self
+            .public_url
+            .clone()
+            .or_else(|| env.and_then(|e| e.public_url.clone()));
+        if let Some(url) = &public_url {
+            check_url("public-url", url)?;
+        }
+        if let Some(url) = &self.endpoint_url {
+            check_url("endpoint-url", url)?;
+        }
+        let credentials = match (&self.aws_access_key_id, &self.aws_secret_access_key) {
+            (Some(id), Some(secret)) => Some(StaticCredentials {
+                access_key_id: id.clone(),
+                secret_access_key: secret.clone(),
+                session_token: self.aws_session_token.clone(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(InputError::Missing {
+                    name: "aws-secret-access-key",
+                    hint: "it must accompany `aws-access-key-id`".to_owned(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(InputError::Missing {
+                    name: "aws-access-key-id",
+                    hint: "it must accompany `aws-secret-access-key`".to_owned(),
+                });
+            }
+        };
+        Ok(DeployRequest {
+            package: PathBuf::from(package),
+            dist,
+            environment,
+            bucket,
+            prefix,
+            distribution_id: self
+                .distribution_id
+                .clone()
+                .or_else(|| env.and_then(|e| e.distribution_id.clone())),
+            public_url,
+            version,
+            dry_run: parse_bool("dry-run", self.dry_run.as_deref())?,
+            wait: parse_bool("wait", self.wait.as_deref())?,
+            aws: AwsSettings {
+                region: self
+                    .aws_region
+                    .clone()
+                    .or_else(|| env.and_then(|e| e.aws_region.clone()))
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                endpoint_url: self.endpoint_url.clone(),
+                credentials,
+            },
+        })
+    }
+
+    /// Secret values that must be masked in the runner's log.
+    pub fn secrets(&self) -> Vec<&str> {
+        [
+            &self.aws_access_key_id,
+            &self.aws_secret_access_key,
+            &self.aws_session_token,
+        ]
+        .into_iter()
+        .filter_map(|s| s.as_deref())
+        .collect()
+    }
+}
+
+impl DeployRequest {
+    /// The dist folder on disk.
+    pub fn dist_path(&self) -> PathBuf {
+        self.package.join(&self.dist)
+    }
+}
+
+fn environment_config<'a>(
+    config: &'a Config,
+    name: &str,
+) -> Result<Option<&'a EnvironmentConfig>, InputError> {
+    if config.environments.is_empty() {
+        if DEFAULT_ENVIRONMENTS.contains(&name) {
+            return Ok(None);
+        }
+        return Err(InputError::UnknownEnvironment {
+            name: name.to_owned(),
+            known: format!(
+                "no environments, so the defaults apply: {}",
+                DEFAULT_ENVIRONMENTS.join(", ")
+            ),
+        });
+    }
+    config
+        .environments
+        .get(name)
+        .map(Some)
+        .ok_or_else(|| InputError::UnknownEnvironment {
+            name: name.to_owned(),
+            known: config
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+fn invalid(name: &'static str, value: &str, hint: &str) -> InputError {
+    InputError::Invalid {
+        name,
+        value: value.to_owned(),
+        hint: hint.to_owned(),
+    }
+}
+
+/// YAML 1.2 core booleans, as `core.getBooleanInput` accepts them.
+fn parse_bool(name: &'static str, value: Option<&str>) -> Result<bool, InputError> {
+    match value {
+        None => Ok(false),
+        Some("true" | "True" | "TRUE") => Ok(true),
+        Some("false" | "False" | "FALSE") => Ok(false),
+        Some(other) => Err(invalid(name, other, "use `true` or `false`")),
+    }
+}
+
+/// Bucket naming rules: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>.
+fn validate_bucket(bucket: &str) -> Result<(), InputError> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && bucket
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && !bucket.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "bucket",
+            bucket,
+            "an S3 bucket name is 3–63 lowercase letters, digits, `.` and `-` (no `s3://`, no path)",
+        ))
+    }
+}
+
+fn check_url(name: &'static str, url: &str) -> Result<(), InputError> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(invalid(
+            name,
+            url,
+            "give a full URL starting with https:// (or http:// for a local server)",
+        ))
+    }
+}
+
+/// `"/a/b/"` → `"a/b/"`, `""` or `"/"` → `""` (bucket root).
+fn normalize_prefix(prefix: &str) -> Result<String, InputError> {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == ".." || s.chars().any(char::is_control));
+    if bad {
+        return Err(invalid(
+            "prefix",
+            prefix,
+            "use folder names separated by single `/`, without `.` or `..`",
+        ));
+    }
+    Ok(format!("{trimmed}/"))
+}
+
+fn default_prefix(package: &str) -> Result<String, InputError> {
+    let name = package
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(invalid(
+            "package",
+            package,
+            "name a module folder such as `packages/subscriptions`, or set `prefix`",
+        ));
+    }
+    normalize_prefix(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn raw(package: &str) -> RawInputs {
+        RawInputs {
+            package: Some(package.to_owned()),
+            bucket: Some("my-bucket".to_owned()),
+            ..RawInputs::default()
+        }
+    }
+
+    #[test]
+    fn prefix_mirrors_the_package_folder_name() {
+        let req = raw("packages/subscriptions")
+            .resolve(&Config::default())
+            .unwrap();
+        assert_eq!(req.prefix, "subscriptions/");
+        assert_eq!(req.dist_path(), Path::new("packages/subscriptions/dist"));
+        assert_eq!(req.aws.region, "us-east-1");
+        assert!(!req.dry_run);
+    }
+
+    #[test]
+    fn prefix_input_is_normalized() {
+        for (given, expected) in [("/a/b/", "a/b/"), ("x", "x/"), ("/", "")] {
+            let mut r = raw("packages/m");
+            r.prefix = Some(given.to_owned());
+            assert_eq!(r.resolve(&Config::default()).unwrap().prefix, expected);
+        }
+        let mut r = raw("packages/m");
+        r.prefix = Some("a/../b".to_owned());
+        assert!(r.resolve(&Config::default()).is_err());
+    }
+
+    #[test]
+    fn bucket_comes_from_the_environment_when_not_given() {
+        let config = Config::parse(
+            "environments:\n  production:\n    branches: [main]\n    bucket: prod-bucket\n    aws-region: eu-west-1\n",
+            Path::new("c.yml"),
+        )
+        .unwrap();
+        let mut r = raw("packages/m");
+        r.bucket = None;
+        let req = r.resolve(&config).unwrap();
+        assert_eq!(
+            (req.bucket.as_str(), req.aws.region.as_str()),
+            ("prod-bucket", "eu-west-1")
+        );
+    }
+
+    #[test]
+    fn unknown_environment_lists_the_known_ones() {
+        let config = Config::parse(
+            "environments:\n  prod:\n    bucket: b-1\n  dev:\n    bucket: b-2\n",
+            Path::new("c.yml"),
+        )
+        .unwrap();
+        let mut r = raw("packages/m");
+        r.environment = Some("qa".to_owned());
+        let err = r.resolve(&config).unwrap_err().to_string();
+        assert!(err.contains("`qa`") && err.contains("prod, dev"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_input_named() {
+        type Edit = fn(&mut RawInputs);
+        let cases: [(&str, Edit); 6] = [
+            ("bucket", |r| r.bucket = Some("s3://My_Bucket".to_owned())),
+            ("dry-run", |r| r.dry_run = Some("yes".to_owned())),
+            ("mode", |r| r.mode = Some("blue-green".to_owned())),
+            ("version", |r| r.version = Some("v 1".to_owned())),
+            ("public-url", |r| {
+                r.public_url = Some("my-app.com".to_owned())
+            }),
+            ("aws-secret-access-key", |r| {
+                r.aws_access_key_id = Some("AKIA".to_owned())
+            }),
+        ];
+        for (name, edit) in cases {
+            let mut r = raw("packages/m");
+            edit(&mut r);
+            let err = r.resolve(&Config::default()).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{name}`")), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_package_and_bucket_are_named() {
+        let err = RawInputs::default()
+            .resolve(&Config::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("`package`"));
+        let mut r = raw("packages/m");
+        r.bucket = None;
+        assert!(
+            r.resolve(&Config::default())
+                .unwrap_err()
+                .to_string()
+                .contains("environments.production.bucket")
+        );
+    }
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let mut r = raw("packages/m");
+        r.aws_access_key_id = Some("AKIAEXAMPLE".to_owned());
+        r.aws_secret_access_key = Some("very-secret".to_owned());
+        let req = r.resolve(&Config::default()).unwrap();
+        let debug = format!("{req:?}");
+        assert!(
+            !debug.contains("very-secret") && !debug.contains("AKIAEXAMPLE"),
+            "{debug}"
+        );
+        assert_eq!(r.secrets(), ["AKIAEXAMPLE", "very-secret"]);
+    }
+}

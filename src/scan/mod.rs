@@ -1,0 +1,269 @@
+//! Scan: walk a module's dist folder and digest every file, reading each once.
+
+mod digest;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use digest::{Digest, EtagMatch, MULTIPART_THRESHOLD, PART_SIZE, hex};
+
+/// Key folder (under the module prefix) that mfe-deploy keeps its state in.
+pub const RESERVED_DIR: &str = ".mfe-deploy";
+
+/// A file of the build, with its digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    /// Path relative to the dist folder, `/`-separated.
+    pub rel_path: String,
+    /// Where to read it from (symlinks inside dist are followed).
+    pub abs_path: PathBuf,
+    pub digest: Digest,
+}
+
+/// Why the dist folder cannot be deployed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The package folder does not exist.
+    #[error(
+        "package folder {0} does not exist: check the `package` input (a path relative to the repository root, e.g. packages/subscriptions)"
+    )]
+    PackageMissing(PathBuf),
+    /// The dist folder does not exist.
+    #[error(
+        "build output folder {0} does not exist: run the module's build before deploying, or set `dist` to the folder your bundler writes to"
+    )]
+    DistMissing(PathBuf),
+    /// The dist path is a file.
+    #[error("build output {0} is not a folder: set `dist` to the folder your bundler writes to")]
+    DistNotFolder(PathBuf),
+    /// Nothing to deploy.
+    #[error(
+        "build output folder {0} contains no files: did the build run and succeed? Deploying an empty folder would publish nothing"
+    )]
+    Empty(PathBuf),
+    /// A symlink points outside the dist folder.
+    #[error(
+        "{link} is a symlink to {target}, which is outside the build output folder {dist}: copy the file into the build instead of linking it"
+    )]
+    SymlinkEscapes {
+        link: PathBuf,
+        target: PathBuf,
+        dist: PathBuf,
+    },
+    /// A file name cannot become an S3 key.
+    #[error("{0} has a name that is not valid UTF-8, so it cannot become an S3 key: rename it")]
+    NonUtf8(PathBuf),
+    /// The build contains the folder mfe-deploy keeps its state in.
+    #[error(
+        "{0} uses the reserved folder name `.mfe-deploy`, where mfe-deploy keeps its deploy state: rename it"
+    )]
+    Reserved(PathBuf),
+    /// Reading the folder or a file failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Lists and digests every file under `dist`, sorted by relative path.
+pub fn scan(package: &Path, dist: &Path) -> Result<Vec<LocalFile>, ScanError> {
+    if !package.is_dir() {
+        return Err(ScanError::PackageMissing(package.to_owned()));
+    }
+    let paths = walk(dist)?;
+    if paths.is_empty() {
+        return Err(ScanError::Empty(dist.to_owned()));
+    }
+    digest_all(paths)
+}
+
+fn walk(dist: &Path) -> Result<Vec<(String, PathBuf)>, ScanError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ScanError::Io { path, source }
+    };
+    let meta = match std::fs::metadata(dist) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ScanError::DistMissing(dist.to_owned()));
+        }
+        Err(e) => return Err(io(dist)(e)),
+    };
+    if !meta.is_dir() {
+        return Err(ScanError::DistNotFolder(dist.to_owned()));
+    }
+    let root = dist.canonicalize().map_err(io(dist))?;
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dist)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dist).to_owned();
+            ScanError::Io {
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("symlink loop")),
+                path,
+            }
+        })?;
+        if entry.path_is_symlink() {
+            // A non-link entry lives where its parent resolved to, so checking each
+            // link is enough to keep every file inside the dist folder.
+            let target = entry.path().canonicalize().map_err(io(entry.path()))?;
+            if !target.starts_with(&root) {
+                return Err(ScanError::SymlinkEscapes {
+                    link: entry.path().to_owned(),
+                    target,
+                    dist: dist.to_owned(),
+                });
+            }
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dist).unwrap_or(entry.path());
+        let rel_path = rel
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ScanError::NonUtf8(entry.path().to_owned()))?
+            .join("/");
+        if rel_path.split('/').next() == Some(RESERVED_DIR) {
+            return Err(ScanError::Reserved(entry.path().to_owned()));
+        }
+        files.push((rel_path, entry.path().to_owned()));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// Digests files on every core; hashing dominates a rebuild, so it is parallel.
+fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .min(paths.len());
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Digest, ScanError>>>> =
+        Mutex::new((0..paths.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((_, path)) = paths.get(i) else { break };
+                    let result = File::open(path)
+                        .and_then(Digest::of_reader)
+                        .map_err(|source| ScanError::Io {
+                            path: path.clone(),
+                            source,
+                        });
+                    if let Ok(mut slots) = results.lock() {
+                        slots[i] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let digests = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    paths
+        .into_iter()
+        .zip(digests)
+        .map(|((rel_path, abs_path), digest)| {
+            let digest = digest.unwrap_or_else(|| {
+                Err(ScanError::Io {
+                    path: abs_path.clone(),
+                    source: std::io::Error::other("file was not digested"),
+                })
+            })?;
+            Ok(LocalFile {
+                rel_path,
+                abs_path,
+                digest,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, body) in files {
+            let path = dir.path().join("pkg/dist").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, body).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("pkg/dist")).unwrap();
+        dir
+    }
+
+    fn run(dir: &tempfile::TempDir) -> Result<Vec<LocalFile>, ScanError> {
+        scan(&dir.path().join("pkg"), &dir.path().join("pkg/dist"))
+    }
+
+    #[test]
+    fn files_are_listed_sorted_with_forward_slashes() {
+        let dir = tree(&[("b.js", "b"), ("a/z.css", "z"), ("a/b/c.png", "c")]);
+        let files = run(&dir).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(names, ["a/b/c.png", "a/z.css", "b.js"]);
+        assert_eq!(files[2].digest.size, 1);
+    }
+
+    #[test]
+    fn empty_dist_is_refused() {
+        let dir = tree(&[]);
+        assert!(matches!(run(&dir), Err(ScanError::Empty(_))));
+    }
+
+    #[test]
+    fn missing_package_and_dist_are_distinct_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            scan(&dir.path().join("nope"), &dir.path().join("nope/dist")),
+            Err(ScanError::PackageMissing(_))
+        ));
+        std::fs::create_dir(dir.path().join("pkg")).unwrap();
+        assert!(matches!(
+            scan(&dir.path().join("pkg"), &dir.path().join("pkg/dist")),
+            Err(ScanError::DistMissing(_))
+        ));
+    }
+
+    #[test]
+    fn symlink_escaping_dist_is_refused_but_inner_links_are_followed() {
+        let dir = tree(&[("a.js", "a")]);
+        let dist = dir.path().join("pkg/dist");
+        std::fs::write(dir.path().join("secret.txt"), "s").unwrap();
+        std::os::unix::fs::symlink("a.js", dist.join("alias.js")).unwrap();
+        let files = run(&dir).unwrap();
+        assert_eq!(files.len(), 2);
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), dist.join("leak.txt")).unwrap();
+        let err = run(&dir).unwrap_err();
+        assert!(matches!(err, ScanError::SymlinkEscapes { .. }), "{err}");
+        assert!(err.to_string().contains("leak.txt"), "{err}");
+    }
+
+    #[test]
+    fn symlinked_folder_outside_dist_is_refused() {
+        let dir = tree(&[("a.js", "a")]);
+        std::fs::create_dir(dir.path().join("outside")).unwrap();
+        std::fs::write(dir.path().join("outside/x.js"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside"), dir.path().join("pkg/dist/lib"))
+            .unwrap();
+        assert!(matches!(run(&dir), Err(ScanError::SymlinkEscapes { .. })));
+    }
+
+    #[test]
+    fn reserved_state_folder_is_refused() {
+        let dir = tree(&[(".mfe-deploy/state.json", "{}")]);
+        assert!(matches!(run(&dir), Err(ScanError::Reserved(_))));
+    }
+}

@@ -1,0 +1,124 @@
+//! The object store behind a small trait: the real S3 client, and an in-memory fake
+//! that counts calls and injects failures for unit tests.
+
+#[cfg(test)]
+pub mod memory;
+pub mod s3;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use crate::classify::Headers;
+
+/// One object from a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteObject {
+    pub key: String,
+    /// ETag without quotes.
+    pub etag: String,
+    pub size: u64,
+}
+
+/// What to send as an object's (or a part's) bytes.
+#[derive(Debug, Clone)]
+pub enum Body<'a> {
+    /// A byte range of a local file, streamed from disk.
+    File {
+        path: &'a Path,
+        offset: u64,
+        len: u64,
+    },
+    /// Small generated content.
+    Bytes(Vec<u8>),
+}
+
+/// Operations the deploy needs, named as S3 names them.
+pub trait ObjectStore: Sync {
+    /// Every object under `prefix`, all pages.
+    fn list(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send;
+    /// An object's headers, or `None` when it does not exist.
+    fn head(&self, key: &str) -> impl Future<Output = Result<Option<Headers>, StoreError>> + Send;
+    /// A small object's bytes, or `None` when it does not exist.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Writes an object in one request; returns its ETag.
+    fn put(
+        &self,
+        key: &str,
+        body: Body<'_>,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Rewrites an object's headers without sending its bytes; returns the new ETag.
+    fn replace_headers(
+        &self,
+        key: &str,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Starts a multipart upload; returns its id.
+    fn create_multipart(
+        &self,
+        key: &str,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Uploads one part (numbered from 1); returns its ETag.
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: Body<'_>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Completes a multipart upload from `(part number, ETag)` pairs; returns the ETag.
+    fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Abandons a multipart upload so its parts stop costing storage.
+    fn abort_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// An object-store request that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The bucket does not exist.
+    #[error(
+        "bucket `{bucket}` does not exist (S3 answered NoSuchBucket): check the `bucket` input or the environment's `bucket` in the config, and the region"
+    )]
+    NoSuchBucket { bucket: String },
+    /// The credentials may not perform this operation.
+    #[error(
+        "access denied: {operation} on s3://{bucket}/{key} ({message}); the credentials in use lack permission — check the role or keys and the bucket policy (see the README's IAM policy)"
+    )]
+    AccessDenied {
+        bucket: String,
+        key: String,
+        operation: &'static str,
+        message: String,
+    },
+    /// S3 answered with another error.
+    #[error("{operation} on s3://{bucket}/{key} failed: {message}")]
+    Service {
+        bucket: String,
+        key: String,
+        operation: &'static str,
+        message: String,
+    },
+    /// A local file could not be read for upload.
+    #[error("cannot read {path} for upload: {message}")]
+    LocalRead { path: PathBuf, message: String },
+}
+
+impl StoreError {
+    /// Errors the user fixes with input or configuration rather than a retry.
+    pub fn is_setup_problem(&self) -> bool {
+        matches!(self, Self::NoSuchBucket { .. } | Self::AccessDenied { .. })
+    }
+}

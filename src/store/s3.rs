@@ -1,0 +1,297 @@
+//! The object store on the AWS SDK for Rust.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::{Body, ObjectStore, RemoteObject, StoreError};
+use crate::classify::Headers;
+
+/// S3 (or an S3-compatible server) for one bucket.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Store {
+    pub fn new(client: Client, bucket: &str) -> Self {
+        Self {
+            client,
+            bucket: bucket.to_owned(),
+        }
+    }
+
+    fn error<E>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        err: &SdkError<E, HttpResponse>,
+    ) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.code().unwrap_or_default();
+        let message = match (err.code(), err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => DisplayErrorContext(err).to_string(),
+        };
+        if code == "NoSuchBucket" {
+            StoreError::NoSuchBucket {
+                bucket: self.bucket.clone(),
+            }
+        } else if code == "AccessDenied"
+            || code == "InvalidAccessKeyId"
+            || code == "SignatureDoesNotMatch"
+            || status == Some(403)
+        {
+            StoreError::AccessDenied {
+                bucket: self.bucket.clone(),
+                key: key.to_owned(),
+                operation,
+                message,
+            }
+        } else {
+            StoreError::Service {
+                bucket: self.bucket.clone(),
+                key: key.to_owned(),
+                operation,
+                message,
+            }
+        }
+    }
+}
+
+async fn byte_stream(body: Body<'_>) -> Result<ByteStream, StoreError> {
+    match body {
+        Body::Bytes(bytes) => Ok(ByteStream::from(bytes)),
+        Body::File { path, offset, len } => ByteStream::read_from()
+            .path(path)
+            .offset(offset)
+            .length(Length::Exact(len))
+            .build()
+            .await
+            .map_err(|e| StoreError::LocalRead {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }),
+    }
+}
+
+fn unquote(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim_matches('"').to_owned()
+}
+
+/// `CopySource` is `bucket/key` with the key URL-encoded (slashes kept).
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl ObjectStore for S3Store {
+    async fn list(&self, prefix: &str) -> Result<Vec<RemoteObject>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut objects = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("ListObjectsV2", prefix, &e))?;
+            for object in page.contents() {
+                objects.push(RemoteObject {
+                    key: object.key().unwrap_or_default().to_owned(),
+                    etag: unquote(object.e_tag()),
+                    size: object
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                });
+            }
+        }
+        Ok(objects)
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Headers>, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(Headers {
+                cache_control: out.cache_control().unwrap_or_default().to_owned(),
+                content_type: out.content_type().unwrap_or_default().to_owned(),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) => Err(self.error("HeadObject", key, &e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let bytes = out.body.collect().await.map_err(|e| StoreError::Service {
+                    bucket: self.bucket.clone(),
+                    key: key.to_owned(),
+                    operation: "GetObject",
+                    message: e.to_string(),
+                })?;
+                Ok(Some(bytes.to_vec()))
+            }
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
+            Err(e) => Err(self.error("GetObject", key, &e)),
+        }
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Body<'_>,
+        headers: &Headers,
+    ) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(byte_stream(body).await?)
+            .cache_control(&headers.cache_control)
+            .content_type(&headers.content_type)
+            .send()
+            .await
+            .map_err(|e| self.error("PutObject", key, &e))?;
+        Ok(unquote(out.e_tag()))
+    }
+
+    async fn replace_headers(&self, key: &str, headers: &Headers) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(copy_source(&self.bucket, key))
+            .metadata_directive(MetadataDirective::Replace)
+            .cache_control(&headers.cache_control)
+            .content_type(&headers.content_type)
+            .send()
+            .await
+            .map_err(|e| self.error("CopyObject", key, &e))?;
+        Ok(unquote(out.copy_object_result().and_then(|r| r.e_tag())))
+    }
+
+    async fn create_multipart(&self, key: &str, headers: &Headers) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .cache_control(&headers.cache_control)
+            .content_type(&headers.content_type)
+            .send()
+            .await
+            .map_err(|e| self.error("CreateMultipartUpload", key, &e))?;
+        Ok(out.upload_id().unwrap_or_default().to_owned())
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: Body<'_>,
+    ) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .body(byte_stream(body).await?)
+            .send()
+            .await
+            .map_err(|e| self.error("UploadPart", key, &e))?;
+        Ok(unquote(out.e_tag()))
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> Result<String, StoreError> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|(n, etag)| {
+                        CompletedPart::builder()
+                            .part_number(*n)
+                            .e_tag(format!("\"{etag}\""))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        let out = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+            .map_err(|e| self.error("CompleteMultipartUpload", key, &e))?;
+        Ok(unquote(out.e_tag()))
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|e| self.error("AbortMultipartUpload", key, &e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_source;
+
+    #[test]
+    fn copy_source_encodes_everything_but_unreserved_and_slash() {
+        assert_eq!(
+            copy_source("b", "m/a b+(1)ü.png"),
+            "b/m/a%20b%2B%281%29%C3%BC.png"
+        );
+    }
+}
