@@ -101,15 +101,19 @@ pub enum InputError {
     },
 }
 
+/// The config file read when none is named.
+pub const DEFAULT_CONFIG: &str = "mfe-deploy.yml";
+
 /// Environment names when the config defines none.
 pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["production", "staging", "development"];
 
 impl RawInputs {
-    /// The config path and whether the user named it.
+    /// The config path, and whether a missing file is an error: only when the user
+    /// named another file (the runner passes the default name explicitly).
     pub fn config_path(&self) -> (PathBuf, bool) {
-        match &self.config {
-            Some(path) => (PathBuf::from(path), true),
-            None => (PathBuf::from("mfe-deploy.yml"), false),
+        match self.config.as_deref() {
+            Some(path) if path != DEFAULT_CONFIG => (PathBuf::from(path), true),
+            _ => (PathBuf::from(DEFAULT_CONFIG), false),
         }
     }
 

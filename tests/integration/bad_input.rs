@@ -1,0 +1,247 @@
+//! Bad input: a clear error naming the file/key and the fix, exit 2, nothing written.
+
+use crate::common::*;
+
+fn assert_refused(step: &StepResult, moto: &Moto, bucket: &str, needles: &[&str]) {
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    let text = step.all_text();
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(
+        step.stdout().contains("::error title=mfe-deploy failed::"),
+        "{}",
+        step.stdout()
+    );
+    assert!(step.summary.contains("failed"), "{}", step.summary);
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(keys(moto, bucket).is_empty(), "nothing may be written");
+    let writes: Vec<_> = moto
+        .requests(bucket)
+        .into_iter()
+        .filter(|r| r.method == "PUT" && !r.key.is_empty())
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[test]
+fn missing_dist_folder_names_the_path_and_the_fix() {
+    let moto = shared();
+    let bucket = bucket(moto, "no-dist");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("dist", "build")
+        .run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &[
+            "packages/checkout/build",
+            "does not exist",
+            "run the module's build",
+        ],
+    );
+}
+
+#[test]
+fn missing_package_folder_is_refused() {
+    let moto = shared();
+    let bucket = bucket(moto, "no-package");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("package", "packages/chekout")
+        .run();
+    assert_refused(&step, moto, &bucket, &["packages/chekout", "package"]);
+}
+
+#[test]
+fn empty_dist_is_refused() {
+    let moto = shared();
+    let bucket = bucket(moto, "empty-dist");
+    let ws = Workspace::example();
+    std::fs::create_dir_all(ws.path().join("packages/empty/dist")).unwrap();
+    let step = ActionStep::push(&ws, moto, "empty", &bucket).run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &["packages/empty/dist", "contains no files"],
+    );
+}
+
+#[test]
+fn malformed_config_reports_line_and_column() {
+    let moto = shared();
+    let bucket = bucket(moto, "bad-yaml");
+    let ws = Workspace::example();
+    ws.write(
+        "mfe-deploy.yml",
+        b"environments:\n  production:\n    bucket: b-1\n  - staging\ncaching: {}\n",
+    );
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_refused(&step, moto, &bucket, &["mfe-deploy.yml:4:3"]);
+}
+
+#[test]
+fn unknown_config_key_is_named() {
+    let moto = shared();
+    let bucket = bucket(moto, "unknown-key");
+    let ws = Workspace::example();
+    ws.write(
+        "mfe-deploy.yml",
+        b"caching:\n  cache-contrl:\n    html: no-store\n",
+    );
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &["mfe-deploy.yml:2:3", "unknown field `cache-contrl`"],
+    );
+}
+
+#[test]
+fn named_config_file_that_is_missing_is_refused() {
+    let moto = shared();
+    let bucket = bucket(moto, "missing-config");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("config", "deploy/mfe.yml")
+        .run();
+    assert_refused(&step, moto, &bucket, &["deploy/mfe.yml"]);
+}
+
+#[test]
+fn symlink_out_of_dist_is_refused() {
+    let moto = shared();
+    let bucket = bucket(moto, "symlink");
+    let ws = Workspace::example();
+    ws.write("secrets/.env", b"TOKEN=1");
+    std::os::unix::fs::symlink(
+        ws.path().join("secrets/.env"),
+        ws.dist("checkout").join("env.txt"),
+    )
+    .unwrap();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &["env.txt", "outside the build output folder"],
+    );
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let moto = shared();
+    let bucket = bucket(moto, "unknown-env");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("environment", "qa")
+        .run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &[
+            "unknown environment `qa`",
+            "production, staging, development",
+        ],
+    );
+}
+
+#[test]
+fn invalid_boolean_input_is_refused() {
+    let moto = shared();
+    let bucket = bucket(moto, "bad-bool");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("dry-run", "yes")
+        .run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &["`dry-run`", "use `true` or `false`"],
+    );
+}
+
+#[test]
+fn bucket_that_does_not_exist_is_a_setup_error() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", "no-such-bucket-mfe").run();
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    assert!(
+        step.all_text()
+            .contains("bucket `no-such-bucket-mfe` does not exist"),
+        "{}",
+        step.all_text()
+    );
+    assert!(step.all_text().contains("nothing was written"));
+}
+
+#[test]
+fn denied_credentials_are_a_setup_error_and_secrets_stay_hidden() {
+    let moto = Moto::start(&[]);
+    let bucket = bucket(&moto, "denied");
+    let (key, secret) = iam_user_without_permissions(&moto);
+    let (status, body) = http("POST", &moto.endpoint, "/moto-api/reset-auth", "0").unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, &moto, "checkout", &bucket)
+        .input("aws-access-key-id", &key)
+        .input("aws-secret-access-key", &secret)
+        .run();
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    let text = step.all_text();
+    assert!(text.contains("access denied: ListObjectsV2"), "{text}");
+    assert!(text.contains("IAM policy"), "{text}");
+    assert_secret_only_masked(&step, &secret);
+}
+
+#[test]
+fn secrets_never_appear_outside_add_mask() {
+    let moto = shared();
+    let bucket = bucket(moto, "secrets");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("aws-session-token", "mfe-session-token-Jd93kD0sLq")
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_secret_only_masked(&step, SECRET_KEY);
+    assert_secret_only_masked(&step, "mfe-session-token-Jd93kD0sLq");
+    assert!(step.stdout().contains(&format!("::add-mask::{SECRET_KEY}")));
+}
+
+fn assert_secret_only_masked(step: &StepResult, secret: &str) {
+    let mask = format!("::add-mask::{secret}");
+    let text = step.all_text().replace(&mask, "");
+    assert!(!text.contains(secret), "secret leaked:\n{text}");
+}
+
+/// Creates an IAM user with no policy through boto3 (moto's own dependency).
+fn iam_user_without_permissions(moto: &Moto) -> (String, String) {
+    let script = format!(
+        "import boto3\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\niam.create_user(UserName='no-permissions')\nk = iam.create_access_key(UserName='no-permissions')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])\n",
+        moto.endpoint
+    );
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3 with boto3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut parts = text.split_whitespace();
+    (
+        parts.next().unwrap().to_owned(),
+        parts.next().unwrap().to_owned(),
+    )
+}

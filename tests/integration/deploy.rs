@@ -1,0 +1,503 @@
+//! Deploys of the example monorepo in action mode, checked through the S3 API and
+//! moto's request recording.
+
+use crate::common::*;
+
+const SUBSCRIPTIONS_FILES: usize = 12;
+
+#[test]
+fn first_deploy_uploads_every_file_with_its_policy_and_reports_it() {
+    let moto = shared();
+    let bucket = bucket(moto, "first-deploy");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "subscriptions", &bucket)
+        .input("public-url", "https://shop.example.com")
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+
+    assert_eq!(step.out("uploaded"), SUBSCRIPTIONS_FILES.to_string());
+    assert_eq!(step.out("unchanged"), "0");
+    assert_eq!(step.out("deleted"), "0");
+    assert_eq!(step.out("skipped"), "false");
+    assert_eq!(step.out("environment"), "production");
+    assert_eq!(step.out("invalidation-id"), "");
+    assert_eq!(step.out("invalidation-paths"), "[]");
+    assert_eq!(
+        step.out("entry-url"),
+        "https://shop.example.com/subscriptions/remoteEntry.js"
+    );
+    let bytes: u64 = walk(&ws.dist("subscriptions"))
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert_eq!(step.out("bytes-uploaded"), bytes.to_string());
+    assert_eq!(step.out("version").len(), 12);
+
+    let keys = keys(moto, &bucket);
+    assert_eq!(keys.len(), SUBSCRIPTIONS_FILES + 1, "{keys:?}");
+    assert!(keys.contains(&"subscriptions/.mfe-deploy/state.json".to_owned()));
+    let expect = [
+        (
+            "subscriptions/remoteEntry.js",
+            "no-cache",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "subscriptions/mf-manifest.json",
+            "no-cache",
+            "application/json; charset=utf-8",
+        ),
+        (
+            "subscriptions/plans.c26adcf8b3876430bc92.js",
+            "public, max-age=31536000, immutable",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "subscriptions/__federation_expose_Widget.5add7282c0bb401072e6.css",
+            "public, max-age=31536000, immutable",
+            "text/css; charset=utf-8",
+        ),
+        (
+            "subscriptions/assets/icon.236fd66d3db34a57978c.svg",
+            "public, max-age=31536000, immutable",
+            "image/svg+xml; charset=utf-8",
+        ),
+        (
+            "subscriptions/assets/badge.d51044b4726936c00c54.png",
+            "public, max-age=31536000, immutable",
+            "image/png",
+        ),
+        (
+            "subscriptions/mf-stats.json",
+            "public, max-age=300",
+            "application/json; charset=utf-8",
+        ),
+    ];
+    for (key, cache_control, content_type) in expect {
+        let (cc, ct, _) = head(moto, &bucket, key);
+        assert_eq!(
+            (cc.as_str(), ct.as_str()),
+            (cache_control, content_type),
+            "{key}"
+        );
+    }
+    let local = std::fs::read(ws.dist("subscriptions").join("remoteEntry.js")).unwrap();
+    assert_eq!(get(moto, &bucket, "subscriptions/remoteEntry.js"), local);
+
+    assert!(
+        step.summary.contains("#### Caching policy"),
+        "{}",
+        step.summary
+    );
+    assert!(
+        step.summary
+            .contains("| entry | `no-cache` | 2: `mf-manifest.json`, `remoteEntry.js` |"),
+        "{}",
+        step.summary
+    );
+    assert!(
+        step.summary
+            .contains(&format!("| Uploaded | {SUBSCRIPTIONS_FILES} files")),
+        "{}",
+        step.summary
+    );
+}
+
+#[test]
+fn rebuild_with_new_mtimes_uploads_nothing_and_makes_no_per_file_requests() {
+    let moto = shared();
+    let bucket = bucket(moto, "rebuild");
+    let ws = Workspace::example();
+    let first = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let before = moto.requests(&bucket).len();
+
+    ws.rebuild_same_bytes("subscriptions");
+    let second = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(second.code(), 0, "{}", second.all_text());
+    assert_eq!(second.out("uploaded"), "0");
+    assert_eq!(second.out("unchanged"), SUBSCRIPTIONS_FILES.to_string());
+    assert_eq!(second.out("bytes-uploaded"), "0");
+    assert_eq!(second.out("version"), first.out("version"));
+
+    let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
+    let puts = requests.iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 0, "{requests:?}");
+    // One LIST page and one GET of the deploy state: nothing per file.
+    assert_eq!(
+        requests.iter().filter(|r| r.is_list()).count(),
+        1,
+        "{requests:?}"
+    );
+    assert_eq!(requests.len(), 2, "{requests:?}");
+}
+
+#[test]
+fn one_edited_entry_is_the_only_upload() {
+    let moto = shared();
+    let bucket = bucket(moto, "one-entry");
+    let ws = Workspace::example();
+    assert_eq!(
+        ActionStep::push(&ws, moto, "subscriptions", &bucket)
+            .run()
+            .code(),
+        0
+    );
+    let before = moto.requests(&bucket).len();
+
+    let entry = ws.dist("subscriptions").join("remoteEntry.js");
+    let mut bytes = std::fs::read(&entry).unwrap();
+    bytes.extend_from_slice(b"\n//# edited\n");
+    std::fs::write(&entry, &bytes).unwrap();
+    let step = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_eq!(step.out("uploaded"), "1");
+    assert_eq!(step.out("unchanged"), (SUBSCRIPTIONS_FILES - 1).to_string());
+
+    let uploads: Vec<_> = moto
+        .requests(&bucket)
+        .into_iter()
+        .skip(before)
+        .filter(Recorded::is_upload)
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(
+        uploads,
+        [
+            "subscriptions/remoteEntry.js",
+            "subscriptions/.mfe-deploy/state.json"
+        ]
+    );
+    assert_eq!(get(moto, &bucket, "subscriptions/remoteEntry.js"), bytes);
+}
+
+#[test]
+fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
+    let moto = shared();
+    let bucket = bucket(moto, "order");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "main", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    let order: Vec<String> = moto
+        .requests(&bucket)
+        .into_iter()
+        .filter(Recorded::is_upload)
+        .map(|r| r.key)
+        .collect();
+    let rank = |key: &str| {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        match name {
+            "state.json" => 3,
+            "index.html" => 2,
+            "remoteEntry.js" | "mf-manifest.json" => 1,
+            _ => 0,
+        }
+    };
+    let ranks: Vec<_> = order.iter().map(|k| rank(k)).collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "out of order: {order:?}"
+    );
+    assert_eq!(ranks.iter().filter(|r| **r == 2).count(), 1);
+    assert_eq!(*ranks.last().unwrap(), 3);
+    assert_eq!(step.out("entry-url"), "");
+}
+
+#[test]
+fn immutable_key_with_other_bytes_is_refused_before_anything_is_written() {
+    let moto = shared();
+    let bucket = bucket(moto, "immutable");
+    let ws = Workspace::example();
+    assert_eq!(
+        ActionStep::push(&ws, moto, "subscriptions", &bucket)
+            .run()
+            .code(),
+        0
+    );
+    let before = moto.requests(&bucket).len();
+    let original = get(moto, &bucket, "subscriptions/plans.c26adcf8b3876430bc92.js");
+
+    // Same hashed name, other bytes: the bundler's hashing is broken. Also edit the
+    // entry so there is something the deploy would otherwise write.
+    ws.write(
+        "packages/subscriptions/dist/plans.c26adcf8b3876430bc92.js",
+        b"console.log('not what the hash says')",
+    );
+    ws.write(
+        "packages/subscriptions/dist/remoteEntry.js",
+        b"// new entry",
+    );
+    let step = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(step.code(), 1, "{}", step.all_text());
+    let text = step.all_text();
+    assert!(
+        text.contains("subscriptions/plans.c26adcf8b3876430bc92.js"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hashing is broken or non-deterministic"),
+        "{text}"
+    );
+    assert!(text.contains("Nothing was written"), "{text}");
+
+    let writes = moto
+        .requests(&bucket)
+        .into_iter()
+        .skip(before)
+        .filter(|r| r.method != "GET" && r.method != "HEAD")
+        .count();
+    assert_eq!(writes, 0);
+    assert_eq!(
+        get(moto, &bucket, "subscriptions/plans.c26adcf8b3876430bc92.js"),
+        original
+    );
+}
+
+#[test]
+fn caching_policy_change_rewrites_headers_without_resending_bytes() {
+    let moto = shared();
+    let bucket = bucket(moto, "policy");
+    let ws = Workspace::example();
+    assert_eq!(ActionStep::push(&ws, moto, "main", &bucket).run().code(), 0);
+    let before = moto.requests(&bucket).len();
+    let (_, _, etag_before) = head(moto, &bucket, "main/robots.txt");
+
+    ws.write(
+        "mfe-deploy.yml",
+        b"caching:\n  cache-control:\n    other: public, max-age=60\n",
+    );
+    let step = ActionStep::push(&ws, moto, "main", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_eq!(step.out("uploaded"), "0");
+    // robots.txt, favicon.ico and mf-stats.json are the shell's short-lived files.
+    assert_eq!(step.out("headers-updated"), "3");
+
+    let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
+    let copies: Vec<_> = requests
+        .iter()
+        .filter(|r| r.is_copy())
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(copies.len(), 3, "{requests:?}");
+    assert!(copies.contains(&"main/robots.txt"));
+    let uploads: Vec<_> = requests
+        .iter()
+        .filter(|r| r.is_upload())
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(uploads, ["main/.mfe-deploy/state.json"]);
+
+    let (cache_control, content_type, etag_after) = head(moto, &bucket, "main/robots.txt");
+    assert_eq!(cache_control, "public, max-age=60");
+    assert_eq!(content_type, "text/plain; charset=utf-8");
+    assert_eq!(etag_after, etag_before);
+}
+
+#[test]
+fn objects_from_another_tool_are_verified_by_etag_and_headers_read_once() {
+    let moto = shared();
+    let bucket = bucket(moto, "adopt");
+    let ws = Workspace::example();
+    assert_eq!(
+        ActionStep::push(&ws, moto, "subscriptions", &bucket)
+            .run()
+            .code(),
+        0
+    );
+    // Forget the state, as if another tool had uploaded the same files.
+    let client = moto.client();
+    block_on(
+        client
+            .delete_object()
+            .bucket(&bucket)
+            .key("subscriptions/.mfe-deploy/state.json")
+            .send(),
+    )
+    .unwrap();
+    let before = moto.requests(&bucket).len();
+
+    let step = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_eq!(step.out("uploaded"), "0");
+    assert_eq!(step.out("headers-updated"), "0");
+    let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
+    assert_eq!(
+        requests.iter().filter(|r| r.method == "HEAD").count(),
+        SUBSCRIPTIONS_FILES
+    );
+    let uploads: Vec<_> = requests
+        .iter()
+        .filter(|r| r.is_upload())
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(uploads, ["subscriptions/.mfe-deploy/state.json"]);
+}
+
+#[test]
+fn dry_run_prints_the_whole_plan_and_writes_nothing() {
+    let moto = shared();
+    let bucket = bucket(moto, "dry-run");
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, moto, "subscriptions", &bucket)
+        .input("dry-run", "true")
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    let stdout = step.stdout();
+    assert!(
+        stdout.contains(&format!("Plan for s3://{bucket}/subscriptions/")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("phase 1 · assets"), "{stdout}");
+    let entry = stdout
+        .lines()
+        .find(|l| l.contains("remoteEntry.js ("))
+        .unwrap_or_default();
+    for column in [
+        "upload (new)",
+        "entry",
+        "no-cache",
+        "text/javascript; charset=utf-8",
+    ] {
+        assert!(entry.contains(column), "{column} missing in {entry:?}");
+    }
+    assert_eq!(step.out("uploaded"), SUBSCRIPTIONS_FILES.to_string());
+    assert!(step.summary.contains("**Dry run**"));
+    assert!(keys(moto, &bucket).is_empty());
+    assert!(
+        moto.requests(&bucket).iter().all(|r| r.method == "GET"
+            || r.method == "HEAD"
+            || r.key.is_empty() && r.method == "PUT")
+    );
+}
+
+#[test]
+fn plan_subcommand_prints_the_same_plan_locally() {
+    let moto = shared();
+    let bucket = bucket(moto, "cli-plan");
+    let ws = Workspace::example();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
+    scrubbed(&mut command);
+    let output = command
+        .current_dir(ws.path())
+        .env("HOME", ws.path())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "plan",
+            "--package",
+            "packages/checkout",
+            "--bucket",
+            &bucket,
+            "--endpoint-url",
+            &moto.endpoint,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Plan for s3://{bucket}/checkout/")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("items.2738bcefd8210fa92271.js"), "{stdout}");
+    assert!(stdout.contains("would upload 14 file(s)"), "{stdout}");
+    assert!(
+        !stdout.contains("::"),
+        "no workflow commands outside the runner: {stdout}"
+    );
+    assert!(keys(moto, &bucket).is_empty());
+}
+
+#[test]
+fn unhashed_scripts_get_warning_annotations_naming_the_file_and_the_fix() {
+    let moto = shared();
+    let bucket = bucket(moto, "unhashed");
+    let ws = Workspace::example();
+    ws.write("packages/checkout/dist/legacy.js", b"window.legacy = 1;");
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    let stdout = step.stdout();
+    let warning = stdout
+        .lines()
+        .find(|l| l.starts_with("::warning file=packages/checkout/dist/legacy.js,"))
+        .unwrap_or_else(|| panic!("no annotation in {stdout}"));
+    assert!(warning.contains("[name].[contenthash].js"), "{warning}");
+    assert_eq!(
+        head(moto, &bucket, "checkout/legacy.js").0,
+        "public, max-age=300"
+    );
+}
+
+#[test]
+fn large_file_goes_up_in_parts_and_is_recognised_as_unchanged_without_state() {
+    let moto = Moto::start(&[]);
+    let bucket = bucket(&moto, "multipart");
+    let ws = Workspace::example();
+    let big: Vec<u8> = (0..(17 * 1024 * 1024 + 3))
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    ws.write(
+        "packages/checkout/dist/assets/video.0a1b2c3d4e5f6a7b.mp4",
+        &big,
+    );
+    let first = ActionStep::push(&ws, &moto, "checkout", &bucket).run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let (_, content_type, etag) =
+        head(&moto, &bucket, "checkout/assets/video.0a1b2c3d4e5f6a7b.mp4");
+    assert!(etag.ends_with("-3"), "multipart ETag expected, got {etag}");
+    assert_eq!(content_type, "video/mp4");
+    assert_eq!(
+        get(&moto, &bucket, "checkout/assets/video.0a1b2c3d4e5f6a7b.mp4"),
+        big
+    );
+
+    // Without the state, the multipart ETag itself must prove the bytes unchanged.
+    let client = moto.client();
+    block_on(
+        client
+            .delete_object()
+            .bucket(&bucket)
+            .key("checkout/.mfe-deploy/state.json")
+            .send(),
+    )
+    .unwrap();
+    ws.rebuild_same_bytes("checkout");
+    let second = ActionStep::push(&ws, &moto, "checkout", &bucket).run();
+    assert_eq!(second.code(), 0, "{}", second.all_text());
+    assert_eq!(second.out("uploaded"), "0");
+    assert_eq!(second.out("unchanged"), "15");
+}
+
+#[test]
+fn listing_is_paginated_and_still_one_request_per_thousand_objects() {
+    let moto = shared();
+    let bucket = bucket(moto, "pages");
+    let ws = Workspace::example();
+    for i in 0..1_050 {
+        ws.write(
+            &format!(
+                "packages/checkout/dist/icons/i{i}.{:016x}.svg",
+                i * 7919 + 1
+            ),
+            format!("<svg id='{i}'/>").as_bytes(),
+        );
+    }
+    assert_eq!(
+        ActionStep::push(&ws, moto, "checkout", &bucket)
+            .run()
+            .code(),
+        0
+    );
+    let before = moto.requests(&bucket).len();
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_eq!(step.out("uploaded"), "0");
+    let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
+    assert_eq!(requests.iter().filter(|r| r.is_list()).count(), 2);
+    assert_eq!(requests.len(), 3, "two LIST pages and one GET of the state");
+}
