@@ -75,6 +75,7 @@ impl Moto {
             }
             last_error = std::fs::read_to_string(&log).unwrap_or_default();
             let _ = child.kill();
+            let _ = child.wait();
         }
         panic!(
             "moto_server did not start on 127.0.0.1 (is it installed? python3 -m pip install 'moto[server]'). Its log:\n{last_error}"
@@ -173,12 +174,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        let escaped = (bytes[i] == b'%' && i + 3 <= bytes.len())
+            .then(|| u8::from_str_radix(&s[i + 1..i + 3], 16).ok())
+            .flatten();
+        if let Some(b) = escaped {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

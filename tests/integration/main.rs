@@ -1,5 +1,8 @@
 //! Integration tests: the real binary against a real S3 API (`moto_server`).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod common;
 mod deploy;
