@@ -92,6 +92,13 @@ pub async fn deploy<S: ObjectStore>(
     out: &mut dyn Write,
 ) -> Result<Report, Error> {
     let started = Instant::now();
+    if let Some(id) = &request.distribution_id {
+        // NOTE: invalidation is its own capability (issue 4); say so rather than
+        // let a user believe CloudFront was refreshed.
+        tracing::warn!(
+            "CloudFront invalidation is not available in this release: distribution {id} will not be invalidated"
+        );
+    }
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
     let files = scan_build(request).await?;

@@ -92,12 +92,11 @@ pub enum InputError {
     )]
     UnknownEnvironment { name: String, known: String },
     /// A capability of PRODUCT.md this release does not have yet.
-    #[error(
-        "{what} is not available in this release of mfe-deploy; remove `{input}` to deploy in place"
-    )]
+    #[error("{what} is not available in this release of mfe-deploy; remove `{input}`: {hint}")]
     Unsupported {
         what: &'static str,
         input: &'static str,
+        hint: &'static str,
     },
 }
 
@@ -136,6 +135,7 @@ impl RawInputs {
                     return Err(InputError::Unsupported {
                         what: "versioned mode",
                         input: "mode",
+                        hint: "`in-place` deploys to fixed URLs in a safe order",
                     });
                 }
                 _ => return Err(invalid("mode", mode, "use `in-place` or `versioned`")),
@@ -145,6 +145,16 @@ impl RawInputs {
             return Err(InputError::Unsupported {
                 what: "rollback (it repoints the versioned-mode manifest)",
                 input: "rollback-to",
+                hint: "redeploy the previous build in place instead",
+            });
+        }
+        if self.role_to_assume.is_some() || env.is_some_and(|e| e.role_to_assume.is_some()) {
+            // NOTE: deploying with other credentials than the role the user named
+            // would be worse than refusing.
+            return Err(InputError::Unsupported {
+                what: "assuming an IAM role with the job's OIDC token",
+                input: "role-to-assume",
+                hint: "pass credentials through `aws-access-key-id`/`aws-secret-access-key`, or let aws-actions/configure-aws-credentials export them",
             });
         }
         let bucket = self
@@ -446,7 +456,7 @@ mod tests {
     #[test]
     fn bad_values_are_refused_with_the_input_named() {
         type Edit = fn(&mut RawInputs);
-        let cases: [(&str, Edit); 6] = [
+        let cases: [(&str, Edit); 8] = [
             ("bucket", |r| r.bucket = Some("s3://My_Bucket".to_owned())),
             ("dry-run", |r| r.dry_run = Some("yes".to_owned())),
             ("mode", |r| r.mode = Some("blue-green".to_owned())),
@@ -454,6 +464,10 @@ mod tests {
             ("public-url", |r| {
                 r.public_url = Some("my-app.com".to_owned())
             }),
+            ("role-to-assume", |r| {
+                r.role_to_assume = Some("arn:aws:iam::111111111111:role/x".to_owned())
+            }),
+            ("rollback-to", |r| r.rollback_to = Some("previous".to_owned())),
             ("aws-secret-access-key", |r| {
                 r.aws_access_key_id = Some("AKIA".to_owned())
             }),
