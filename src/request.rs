@@ -467,7 +467,9 @@ mod tests {
             ("role-to-assume", |r| {
                 r.role_to_assume = Some("arn:aws:iam::111111111111:role/x".to_owned())
             }),
-            ("rollback-to", |r| r.rollback_to = Some("previous".to_owned())),
+            ("rollback-to", |r| {
+                r.rollback_to = Some("previous".to_owned())
+            }),
             ("aws-secret-access-key", |r| {
                 r.aws_access_key_id = Some("AKIA".to_owned())
             }),

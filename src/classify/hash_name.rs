@@ -132,3 +132,42 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::has_content_hash;
+
+    proptest! {
+        /// webpack `[name].[contenthash:N].js` is always recognised.
+        #[test]
+        fn webpack_hex_hashes_are_recognised(
+            name in "[a-z][a-z_]{0,20}",
+            hash in "[0-9a-f]{8,32}",
+            ext in "(js|css|js\\.map|svg|png|woff2)",
+        ) {
+            prop_assume!(hash.bytes().any(|b| b.is_ascii_digit()) && hash.bytes().any(|b| b.is_ascii_alphabetic()));
+            let file = format!("{name}.{hash}.{ext}");
+            prop_assert!(has_content_hash(&file), "{}", file);
+        }
+
+        /// Rollup `[name]-[hash].js` with a capital and a digit is always recognised.
+        #[test]
+        fn rollup_base64url_hashes_with_a_capital_and_a_digit_are_recognised(
+            name in "[a-zA-Z]{1,12}",
+            hash in "[A-Za-z0-9_-]{8}",
+        ) {
+            prop_assume!(hash.bytes().any(|b| b.is_ascii_uppercase()) && hash.bytes().any(|b| b.is_ascii_digit()));
+            let file = format!("{name}-{hash}.js");
+            prop_assert!(has_content_hash(&file), "{}", file);
+        }
+
+        /// Plain lowercase names never count as hashed, whatever their length.
+        #[test]
+        fn lowercase_words_are_never_hashes(words in proptest::collection::vec("[g-z]{1,12}", 1..4)) {
+            let file = format!("{}.js", words.join("-"));
+            prop_assert!(!has_content_hash(&file), "{}", file);
+        }
+    }
+}

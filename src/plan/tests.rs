@@ -265,3 +265,73 @@ fn plan_printout_is_stable() {
     let plan = plan_with(listing, None, "");
     insta::assert_snapshot!(plan.render(render::Detail::All));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arbitrary_build() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+        let name = prop_oneof![
+            "[a-z]{1,6}\\.html",
+            Just("remoteEntry.js".to_owned()),
+            Just("mf-manifest.json".to_owned()),
+            "[a-z]{1,6}\\.[0-9a-f]{8}\\.js",
+            "[a-z]{1,6}\\.(txt|ico|js)",
+            "assets/[a-z]{1,6}\\.[0-9a-f]{12}\\.png",
+        ];
+        proptest::collection::btree_map(name, proptest::collection::vec(any::<u8>(), 0..40), 1..25)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    proptest! {
+        /// Every file appears once, phases never go backwards, and with nothing in the
+        /// bucket every file is a new upload whose bytes add up.
+        #[test]
+        fn plans_cover_every_file_once_in_phase_order(build in arbitrary_build()) {
+            let files: Vec<LocalFile> = build
+                .iter()
+                .map(|(path, body)| LocalFile {
+                    rel_path: path.clone(),
+                    abs_path: PathBuf::from(path),
+                    digest: Digest::of_reader(body.as_slice()).unwrap(),
+                })
+                .collect();
+            let plan = build_plan(&files, &classifier(""), "b", "m/", "v", &RemoteView::default());
+            let mut planned: Vec<_> = plan.files.iter().map(|f| f.rel_path.clone()).collect();
+            planned.sort();
+            let mut given: Vec<_> = build.iter().map(|(p, _)| p.clone()).collect();
+            given.sort();
+            prop_assert_eq!(planned, given);
+            prop_assert!(plan.files.windows(2).all(|w| w[0].class.phase() <= w[1].class.phase()));
+            let total: u64 = build.iter().map(|(_, b)| b.len() as u64).sum();
+            prop_assert_eq!(plan.counts().bytes, total);
+            let keyed = plan.files.iter().all(|f| f.key == format!("m/{}", f.rel_path));
+            prop_assert!(keyed);
+        }
+
+        /// Planning against exactly what a deploy left behind finds nothing to do.
+        #[test]
+        fn replanning_after_a_deploy_is_a_no_op(build in arbitrary_build()) {
+            let files: Vec<LocalFile> = build
+                .iter()
+                .map(|(path, body)| LocalFile {
+                    rel_path: path.clone(),
+                    abs_path: PathBuf::from(path),
+                    digest: Digest::of_reader(body.as_slice()).unwrap(),
+                })
+                .collect();
+            let listing: Vec<RemoteObject> = files
+                .iter()
+                .map(|f| RemoteObject { key: format!("m/{}", f.rel_path), etag: f.digest.expected_etag(), size: f.digest.size })
+                .collect();
+            let c = classifier("");
+            let first = build_plan(&files, &c, "b", "m/", "v", &RemoteView::default());
+            let state = first.next_state(&BTreeMap::new(), &RemoteView::new("m/", listing.clone(), None));
+            let again = build_plan(&files, &c, "b", "m/", "v", &RemoteView::new("m/", listing, Some(state.clone())));
+            prop_assert!(again.files.iter().all(|f| f.action == Action::Unchanged));
+            prop_assert!(again.conflicts.is_empty());
+            prop_assert_eq!(again.next_state(&BTreeMap::new(), &RemoteView::default()), state);
+        }
+    }
+}

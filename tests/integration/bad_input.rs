@@ -186,9 +186,8 @@ fn bucket_that_does_not_exist_is_a_setup_error() {
 fn denied_credentials_are_a_setup_error_and_secrets_stay_hidden() {
     let moto = Moto::start(&[]);
     let bucket = bucket(&moto, "denied");
-    let (key, secret) = iam_user_without_permissions(&moto);
-    let (status, body) = http("POST", &moto.endpoint, "/moto-api/reset-auth", "0").unwrap();
-    assert_eq!(status, 200, "{body}");
+    let (key, secret) = iam_user(&moto, None);
+    enforce_auth(&moto);
 
     let ws = Workspace::example();
     let step = ActionStep::push(&ws, &moto, "checkout", &bucket)
@@ -220,28 +219,4 @@ fn assert_secret_only_masked(step: &StepResult, secret: &str) {
     let mask = format!("::add-mask::{secret}");
     let text = step.all_text().replace(&mask, "");
     assert!(!text.contains(secret), "secret leaked:\n{text}");
-}
-
-/// Creates an IAM user with no policy through boto3 (moto's own dependency).
-fn iam_user_without_permissions(moto: &Moto) -> (String, String) {
-    let script = format!(
-        "import boto3\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\niam.create_user(UserName='no-permissions')\nk = iam.create_access_key(UserName='no-permissions')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])\n",
-        moto.endpoint
-    );
-    let output = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3 with boto3");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut parts = text.split_whitespace();
-    (
-        parts.next().unwrap().to_owned(),
-        parts.next().unwrap().to_owned(),
-    )
 }

@@ -524,3 +524,45 @@ pub fn get(moto: &Moto, bucket: &str, key: &str) -> Vec<u8> {
         out.body.collect().await.expect("body").to_vec()
     })
 }
+
+/// Creates an IAM user (with an optional inline policy) through boto3, moto's own
+/// dependency; returns its access key. Enforcement starts with `enforce_auth`.
+pub fn iam_user(moto: &Moto, policy: Option<&str>) -> (String, String) {
+    let script = format!(
+        "import boto3, sys\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\niam.create_user(UserName='deployer')\npolicy = sys.stdin.read()\nif policy:\n    iam.put_user_policy(UserName='deployer', PolicyName='deploy', PolicyDocument=policy)\nk = iam.create_access_key(UserName='deployer')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])\n",
+        moto.endpoint
+    );
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 with boto3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(policy.unwrap_or_default().as_bytes())
+        .expect("policy");
+    let output = child.wait_with_output().expect("python3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut parts = text.split_whitespace();
+    (
+        parts.next().expect("key id").to_owned(),
+        parts.next().expect("secret").to_owned(),
+    )
+}
+
+/// From now on moto checks every request against IAM.
+pub fn enforce_auth(moto: &Moto) {
+    let (status, body) =
+        http("POST", &moto.endpoint, "/moto-api/reset-auth", "0").expect("reset-auth");
+    assert_eq!(status, 200, "{body}");
+}

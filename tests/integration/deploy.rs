@@ -501,3 +501,58 @@ fn listing_is_paginated_and_still_one_request_per_thousand_objects() {
     assert_eq!(requests.iter().filter(|r| r.is_list()).count(), 2);
     assert_eq!(requests.len(), 3, "two LIST pages and one GET of the state");
 }
+
+#[test]
+fn failure_mid_phase_exits_1_names_what_made_it_and_never_publishes_entries() {
+    let moto = Moto::start(&[]);
+    let bucket = bucket(&moto, "mid-run");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"]}},{{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::{bucket}/checkout/*.js"}}]}}"#
+    );
+    let (key, secret) = iam_user(&moto, Some(&policy));
+    enforce_auth(&moto);
+
+    let ws = Workspace::example();
+    let step = ActionStep::push(&ws, &moto, "checkout", &bucket)
+        .input("aws-access-key-id", &key)
+        .input("aws-secret-access-key", &secret)
+        .run();
+    assert_eq!(step.code(), 1, "{}", step.all_text());
+    let summary = &step.summary;
+    assert!(
+        summary.contains("deploy failed in the assets phase"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("the entries and html phase(s) did not run"),
+        "{summary}"
+    );
+    assert!(summary.contains("access denied: PutObject"), "{summary}");
+
+    // No entry went live, and every object that did make it is named in the report.
+    let reader = client(&moto.endpoint, &key, &secret);
+    let landed: Vec<String> = block_on(reader.list_objects_v2().bucket(&bucket).send())
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert!(
+        !landed.is_empty(),
+        "some scripts were allowed and should have landed"
+    );
+    assert!(
+        !landed
+            .iter()
+            .any(|k| k.ends_with("remoteEntry.js") || k.ends_with("mf-manifest.json")),
+        "{landed:?}"
+    );
+    let reported = summary.split("Already uploaded").nth(1).unwrap_or_default();
+    for key in &landed {
+        let rel = key.trim_start_matches("checkout/");
+        assert!(
+            reported.contains(rel),
+            "{rel} landed but is not reported:\n{summary}"
+        );
+    }
+}
