@@ -284,19 +284,23 @@ mod properties {
             .prop_map(|m| m.into_iter().collect())
     }
 
+    fn local_files(build: &[(String, Vec<u8>)]) -> Vec<LocalFile> {
+        build
+            .iter()
+            .map(|(path, body)| LocalFile {
+                rel_path: path.clone(),
+                abs_path: PathBuf::from(path),
+                digest: Digest::of_reader(body.as_slice()).unwrap(),
+            })
+            .collect()
+    }
+
     proptest! {
         /// Every file appears once, phases never go backwards, and with nothing in the
         /// bucket every file is a new upload whose bytes add up.
         #[test]
         fn plans_cover_every_file_once_in_phase_order(build in arbitrary_build()) {
-            let files: Vec<LocalFile> = build
-                .iter()
-                .map(|(path, body)| LocalFile {
-                    rel_path: path.clone(),
-                    abs_path: PathBuf::from(path),
-                    digest: Digest::of_reader(body.as_slice()).unwrap(),
-                })
-                .collect();
+            let files = local_files(&build);
             let plan = build_plan(&files, &classifier(""), "b", "m/", "v", &RemoteView::default());
             let mut planned: Vec<_> = plan.files.iter().map(|f| f.rel_path.clone()).collect();
             planned.sort();
@@ -313,14 +317,7 @@ mod properties {
         /// Planning against exactly what a deploy left behind finds nothing to do.
         #[test]
         fn replanning_after_a_deploy_is_a_no_op(build in arbitrary_build()) {
-            let files: Vec<LocalFile> = build
-                .iter()
-                .map(|(path, body)| LocalFile {
-                    rel_path: path.clone(),
-                    abs_path: PathBuf::from(path),
-                    digest: Digest::of_reader(body.as_slice()).unwrap(),
-                })
-                .collect();
+            let files = local_files(&build);
             let listing: Vec<RemoteObject> = files
                 .iter()
                 .map(|f| RemoteObject { key: format!("m/{}", f.rel_path), etag: f.digest.expected_etag(), size: f.digest.size })

@@ -29,6 +29,21 @@ struct Inner {
     fail_on: Option<(&'static str, String)>,
 }
 
+impl Inner {
+    /// Records a write that leaves `bytes` at `key`.
+    fn store(&mut self, key: &str, bytes: Vec<u8>, etag: String, headers: Headers) {
+        self.writes.push(key.to_owned());
+        self.objects.insert(
+            key.to_owned(),
+            StoredObject {
+                bytes,
+                etag,
+                headers,
+            },
+        );
+    }
+}
+
 /// The fake store.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -159,16 +174,7 @@ impl ObjectStore for MemoryStore {
         drop(self.enter("put", key)?);
         let bytes = read(body)?;
         let etag = hex(&Md5::digest(&bytes));
-        let mut inner = self.lock();
-        inner.writes.push(key.to_owned());
-        inner.objects.insert(
-            key.to_owned(),
-            StoredObject {
-                bytes,
-                etag: etag.clone(),
-                headers: headers.clone(),
-            },
-        );
+        self.lock().store(key, bytes, etag.clone(), headers.clone());
         Ok(etag)
     }
 
@@ -239,15 +245,7 @@ impl ObjectStore for MemoryStore {
             bytes.extend_from_slice(&part);
         }
         let etag = format!("{}-{}", hex(&outer.finalize()), parts.len());
-        inner.writes.push(key.to_owned());
-        inner.objects.insert(
-            key.to_owned(),
-            StoredObject {
-                bytes,
-                etag: etag.clone(),
-                headers,
-            },
-        );
+        inner.store(key, bytes, etag.clone(), headers);
         Ok(etag)
     }
 

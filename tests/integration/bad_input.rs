@@ -26,9 +26,7 @@ fn assert_refused(step: &StepResult, moto: &Moto, bucket: &str, needles: &[&str]
 
 #[test]
 fn missing_dist_folder_names_the_path_and_the_fix() {
-    let moto = shared();
-    let bucket = bucket(moto, "no-dist");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("no-dist");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("dist", "build")
         .run();
@@ -46,9 +44,7 @@ fn missing_dist_folder_names_the_path_and_the_fix() {
 
 #[test]
 fn missing_package_folder_is_refused() {
-    let moto = shared();
-    let bucket = bucket(moto, "no-package");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("no-package");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("package", "packages/chekout")
         .run();
@@ -57,9 +53,7 @@ fn missing_package_folder_is_refused() {
 
 #[test]
 fn empty_dist_is_refused() {
-    let moto = shared();
-    let bucket = bucket(moto, "empty-dist");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("empty-dist");
     std::fs::create_dir_all(ws.path().join("packages/empty/dist")).unwrap();
     let step = ActionStep::push(&ws, moto, "empty", &bucket).run();
     assert_refused(
@@ -72,9 +66,7 @@ fn empty_dist_is_refused() {
 
 #[test]
 fn malformed_config_reports_line_and_column() {
-    let moto = shared();
-    let bucket = bucket(moto, "bad-yaml");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("bad-yaml");
     ws.write(
         "mfe-deploy.yml",
         b"environments:\n  production:\n    bucket: b-1\n  - staging\ncaching: {}\n",
@@ -85,9 +77,7 @@ fn malformed_config_reports_line_and_column() {
 
 #[test]
 fn unknown_config_key_is_named() {
-    let moto = shared();
-    let bucket = bucket(moto, "unknown-key");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("unknown-key");
     ws.write(
         "mfe-deploy.yml",
         b"caching:\n  cache-contrl:\n    html: no-store\n",
@@ -103,9 +93,7 @@ fn unknown_config_key_is_named() {
 
 #[test]
 fn named_config_file_that_is_missing_is_refused() {
-    let moto = shared();
-    let bucket = bucket(moto, "missing-config");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("missing-config");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("config", "deploy/mfe.yml")
         .run();
@@ -114,9 +102,7 @@ fn named_config_file_that_is_missing_is_refused() {
 
 #[test]
 fn symlink_out_of_dist_is_refused() {
-    let moto = shared();
-    let bucket = bucket(moto, "symlink");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("symlink");
     ws.write("secrets/.env", b"TOKEN=1");
     std::os::unix::fs::symlink(
         ws.path().join("secrets/.env"),
@@ -134,9 +120,7 @@ fn symlink_out_of_dist_is_refused() {
 
 #[test]
 fn unknown_environment_lists_the_known_ones() {
-    let moto = shared();
-    let bucket = bucket(moto, "unknown-env");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("unknown-env");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("environment", "qa")
         .run();
@@ -153,9 +137,7 @@ fn unknown_environment_lists_the_known_ones() {
 
 #[test]
 fn invalid_boolean_input_is_refused() {
-    let moto = shared();
-    let bucket = bucket(moto, "bad-bool");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("bad-bool");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("dry-run", "yes")
         .run();
@@ -203,9 +185,7 @@ fn denied_credentials_are_a_setup_error_and_secrets_stay_hidden() {
 
 #[test]
 fn secrets_never_appear_outside_add_mask() {
-    let moto = shared();
-    let bucket = bucket(moto, "secrets");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("secrets");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("aws-session-token", "mfe-session-token-Jd93kD0sLq")
         .run();

@@ -566,3 +566,10 @@ pub fn enforce_auth(moto: &Moto) {
         http("POST", &moto.endpoint, "/moto-api/reset-auth", "0").expect("reset-auth");
     assert_eq!(status, 200, "{body}");
 }
+
+/// The usual start of a test: the shared server, a fresh bucket, a fresh workspace.
+pub fn setup(name: &str) -> (&'static Moto, String, Workspace) {
+    let moto = shared();
+    let bucket = bucket(moto, name);
+    (moto, bucket, Workspace::example())
+}

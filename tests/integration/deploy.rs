@@ -7,9 +7,7 @@ const SUBSCRIPTIONS_FILES: usize = 12;
 
 #[test]
 fn first_deploy_uploads_every_file_with_its_policy_and_reports_it() {
-    let moto = shared();
-    let bucket = bucket(moto, "first-deploy");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("first-deploy");
     let step = ActionStep::push(&ws, moto, "subscriptions", &bucket)
         .input("public-url", "https://shop.example.com")
         .run();
@@ -105,9 +103,7 @@ fn first_deploy_uploads_every_file_with_its_policy_and_reports_it() {
 
 #[test]
 fn rebuild_with_new_mtimes_uploads_nothing_and_makes_no_per_file_requests() {
-    let moto = shared();
-    let bucket = bucket(moto, "rebuild");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("rebuild");
     let first = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
     assert_eq!(first.code(), 0, "{}", first.all_text());
     let before = moto.requests(&bucket).len();
@@ -134,9 +130,7 @@ fn rebuild_with_new_mtimes_uploads_nothing_and_makes_no_per_file_requests() {
 
 #[test]
 fn one_edited_entry_is_the_only_upload() {
-    let moto = shared();
-    let bucket = bucket(moto, "one-entry");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("one-entry");
     assert_eq!(
         ActionStep::push(&ws, moto, "subscriptions", &bucket)
             .run()
@@ -173,9 +167,7 @@ fn one_edited_entry_is_the_only_upload() {
 
 #[test]
 fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
-    let moto = shared();
-    let bucket = bucket(moto, "order");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("order");
     let step = ActionStep::push(&ws, moto, "main", &bucket).run();
     assert_eq!(step.code(), 0, "{}", step.all_text());
     let order: Vec<String> = moto
@@ -205,9 +197,7 @@ fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
 
 #[test]
 fn immutable_key_with_other_bytes_is_refused_before_anything_is_written() {
-    let moto = shared();
-    let bucket = bucket(moto, "immutable");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("immutable");
     assert_eq!(
         ActionStep::push(&ws, moto, "subscriptions", &bucket)
             .run()
@@ -255,9 +245,7 @@ fn immutable_key_with_other_bytes_is_refused_before_anything_is_written() {
 
 #[test]
 fn caching_policy_change_rewrites_headers_without_resending_bytes() {
-    let moto = shared();
-    let bucket = bucket(moto, "policy");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("policy");
     assert_eq!(ActionStep::push(&ws, moto, "main", &bucket).run().code(), 0);
     let before = moto.requests(&bucket).len();
     let (_, _, etag_before) = head(moto, &bucket, "main/robots.txt");
@@ -295,9 +283,7 @@ fn caching_policy_change_rewrites_headers_without_resending_bytes() {
 
 #[test]
 fn objects_from_another_tool_are_verified_by_etag_and_headers_read_once() {
-    let moto = shared();
-    let bucket = bucket(moto, "adopt");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("adopt");
     assert_eq!(
         ActionStep::push(&ws, moto, "subscriptions", &bucket)
             .run()
@@ -335,9 +321,7 @@ fn objects_from_another_tool_are_verified_by_etag_and_headers_read_once() {
 
 #[test]
 fn dry_run_prints_the_whole_plan_and_writes_nothing() {
-    let moto = shared();
-    let bucket = bucket(moto, "dry-run");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("dry-run");
     let step = ActionStep::push(&ws, moto, "subscriptions", &bucket)
         .input("dry-run", "true")
         .run();
@@ -372,9 +356,7 @@ fn dry_run_prints_the_whole_plan_and_writes_nothing() {
 
 #[test]
 fn plan_subcommand_prints_the_same_plan_locally() {
-    let moto = shared();
-    let bucket = bucket(moto, "cli-plan");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("cli-plan");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
     scrubbed(&mut command);
     let output = command
@@ -415,9 +397,7 @@ fn plan_subcommand_prints_the_same_plan_locally() {
 
 #[test]
 fn unhashed_scripts_get_warning_annotations_naming_the_file_and_the_fix() {
-    let moto = shared();
-    let bucket = bucket(moto, "unhashed");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("unhashed");
     ws.write("packages/checkout/dist/legacy.js", b"window.legacy = 1;");
     let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
     assert_eq!(step.code(), 0, "{}", step.all_text());
@@ -475,9 +455,7 @@ fn large_file_goes_up_in_parts_and_is_recognised_as_unchanged_without_state() {
 
 #[test]
 fn listing_is_paginated_and_still_one_request_per_thousand_objects() {
-    let moto = shared();
-    let bucket = bucket(moto, "pages");
-    let ws = Workspace::example();
+    let (moto, bucket, ws) = setup("pages");
     for i in 0..1_050 {
         ws.write(
             &format!(
