@@ -6,12 +6,13 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::apply::ProgressMode;
-use crate::config::Config;
 use crate::deploy::{Presentation, deploy};
+use crate::environment::Trigger;
 use crate::error::Error;
 use crate::github::{commands, inputs, outputs, summary};
-use crate::report::Report;
+use crate::report::{Report, skipped_outputs};
 use crate::request::RawInputs;
+use crate::target::{Target, decide};
 use crate::{aws, store};
 
 /// The runner environment, read through a function so tests can supply it.
@@ -33,17 +34,13 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
     for secret in raw.secrets() {
         commands::add_mask(&mut *stdout, secret).map_err(Error::stdout)?;
     }
-    let result = deploy_from(&raw, stdout).await;
     let package = raw.package.clone().unwrap_or_default();
+    let result = deploy_from(&raw, runner, stdout).await;
     match &result {
-        Ok(report) => {
-            if let Some(path) = runner.file("GITHUB_OUTPUT") {
-                append(&path, |f| outputs::write_outputs(f, &report.outputs()))?;
-            }
-            if let Some(path) = runner.file("GITHUB_STEP_SUMMARY") {
-                append(&path, |f| f.write_all(summary::render(report).as_bytes()))?;
-            }
+        Ok(Some(report)) => {
+            write_runner_files(runner, &report.outputs(), &summary::render(report))?;
         }
+        Ok(None) => {}
         Err(error) => {
             if let Some(path) = runner.file("GITHUB_STEP_SUMMARY") {
                 let message = crate::redact(&error.to_string(), &raw.secrets());
@@ -56,17 +53,53 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
     result.map(|_| ())
 }
 
-async fn deploy_from(raw: &RawInputs, stdout: &mut dyn Write) -> Result<Report, Error> {
-    let (config_path, explicit) = raw.config_path();
-    let config = Config::load(&config_path, explicit)?;
-    let request = raw.resolve(&config)?;
+fn write_runner_files(
+    runner: &Runner<'_>,
+    outputs: &[(&str, String)],
+    summary: &str,
+) -> Result<(), Error> {
+    if let Some(path) = runner.file("GITHUB_OUTPUT") {
+        append(&path, |f| outputs::write_outputs(f, outputs))?;
+    }
+    if let Some(path) = runner.file("GITHUB_STEP_SUMMARY") {
+        append(&path, |f| f.write_all(summary.as_bytes()))?;
+    }
+    Ok(())
+}
+
+/// Deploys, or records why not; `None` when the run was skipped.
+async fn deploy_from(
+    raw: &RawInputs,
+    runner: &Runner<'_>,
+    stdout: &mut dyn Write,
+) -> Result<Option<Report>, Error> {
+    let trigger = Trigger::from_runner(runner.env)?;
+    let (target, config) = decide(raw, &trigger)?;
+    let request = match target {
+        Target::Skip { reason } => {
+            tracing::info!("skipped: {reason}");
+            let package = raw.package.clone().unwrap_or_default();
+            write_runner_files(
+                runner,
+                &skipped_outputs(),
+                &summary::render_skipped(&package, &reason),
+            )?;
+            return Ok(None);
+        }
+        Target::Deploy { request, reason } => {
+            tracing::info!("{reason}");
+            request
+        }
+    };
     let sdk = aws::sdk_config(&request.aws).await;
     let store = store::s3::S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
     let presentation = Presentation {
         annotations: true,
         progress: ProgressMode::Lines,
     };
-    deploy(&store, &request, &config, presentation, stdout).await
+    deploy(&store, &request, &config, presentation, stdout)
+        .await
+        .map(Some)
 }
 
 fn append(

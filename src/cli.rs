@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::apply::ProgressMode;
 use crate::deploy::Presentation;
+use crate::environment::Trigger;
+use crate::error::Error;
 use crate::request::RawInputs;
 
 /// Deploy Module Federation micro-frontends to S3 behind CloudFront.
@@ -32,7 +34,7 @@ pub enum Command {
 pub struct DeployArgs {
     /// Module folder, e.g. packages/subscriptions.
     #[arg(long)]
-    pub package: String,
+    pub package: Option<String>,
     /// Build output folder inside the package.
     #[arg(long, default_value = "dist")]
     pub dist: String,
@@ -87,7 +89,7 @@ impl DeployArgs {
     /// The flags as raw inputs; credentials come from the standard AWS chain.
     pub fn into_raw(self, force_dry_run: bool) -> RawInputs {
         RawInputs {
-            package: Some(self.package),
+            package: self.package,
             dist: Some(self.dist),
             config: self.config,
             environment: self.environment,
@@ -108,6 +110,17 @@ impl DeployArgs {
             aws_session_token: None,
             endpoint_url: self.endpoint_url,
         }
+    }
+}
+
+/// The trigger of a CLI run: the GitHub event inside a workflow step, else a local
+/// run on the branch checked out in the working directory.
+pub fn trigger() -> Result<Trigger, Error> {
+    if std::env::var("GITHUB_EVENT_NAME").is_ok_and(|e| !e.is_empty()) {
+        let env = |name: &str| std::env::var(name).ok();
+        Ok(Trigger::from_runner(&env)?)
+    } else {
+        Ok(Trigger::local(std::path::Path::new(".")))
     }
 }
 

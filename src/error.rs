@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::apply::ApplyError;
 use crate::config::ConfigError;
+use crate::environment::{EventError, ResolveError};
 use crate::request::InputError;
 use crate::scan::ScanError;
 use crate::store::StoreError;
@@ -23,6 +24,12 @@ pub enum Error {
     /// The config file is unreadable or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The event payload cannot be read.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// The run may not deploy where it would (or asked to).
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     /// The build folder cannot be deployed.
     #[error(transparent)]
     Scan(#[from] ScanError),
@@ -55,7 +62,11 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Input(_) | Self::Config(_) | Self::Scan(_) => 2,
+            Self::Input(_)
+            | Self::Config(_)
+            | Self::Event(_)
+            | Self::Resolve(_)
+            | Self::Scan(_) => 2,
             Self::Remote(e) if e.is_setup_problem() => 2,
             Self::Remote(_)
             | Self::Conflict { .. }

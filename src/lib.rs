@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod deploy;
+pub mod environment;
 pub mod error;
 pub mod github;
 pub mod plan;
@@ -18,12 +19,12 @@ pub mod request;
 pub mod scan;
 pub mod state;
 pub mod store;
+pub mod target;
 pub mod version;
 
 use std::io::Write;
 
 use cli::{Cli, Command};
-use config::Config;
 use error::Error;
 
 /// Runs the parsed command line to completion.
@@ -46,9 +47,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 }
 
 async fn run_cli(raw: request::RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
-    let (config_path, explicit) = raw.config_path();
-    let config = Config::load(&config_path, explicit)?;
-    let request = raw.resolve(&config)?;
+    let (target, config) = target::decide(&raw, &cli::trigger()?)?;
+    let request = match target {
+        target::Target::Skip { reason } => {
+            writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
+            return Ok(());
+        }
+        target::Target::Deploy { request, reason } => {
+            tracing::info!("{reason}");
+            request
+        }
+    };
     let sdk = aws::sdk_config(&request.aws).await;
     let store = store::s3::S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
     let report = deploy::deploy(&store, &request, &config, cli::presentation(), stdout).await?;
@@ -59,8 +68,9 @@ async fn run_cli(raw: request::RawInputs, stdout: &mut dyn Write) -> Result<(), 
     };
     writeln!(
         stdout,
-        "{} {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
+        "{} → {}: {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
         report.package,
+        report.environment,
         report.uploaded,
         report.bytes_uploaded,
         report.headers_updated,

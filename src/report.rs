@@ -89,6 +89,33 @@ impl Report {
     }
 }
 
+/// Step outputs of a skipped run: nothing deployed, nothing to report.
+pub fn skipped_outputs() -> Vec<(&'static str, String)> {
+    let mut outputs: Vec<(&'static str, String)> = [
+        "environment",
+        "version",
+        "invalidation-id",
+        "entry-url",
+        "manifest-url",
+        "previous-version",
+    ]
+    .into_iter()
+    .map(|name| (name, String::new()))
+    .collect();
+    outputs.push(("skipped", "true".to_owned()));
+    outputs.push(("invalidation-paths", "[]".to_owned()));
+    for count in [
+        "uploaded",
+        "headers-updated",
+        "unchanged",
+        "deleted",
+        "bytes-uploaded",
+    ] {
+        outputs.push((count, "0".to_owned()));
+    }
+    outputs
+}
+
 /// The public URL of the module's entry: `remoteEntry.js`, else the shell's `index.html`.
 pub fn entry_url(public_url: Option<&str>, prefix: &str, plan: &Plan) -> Option<String> {
     let base = public_url?.trim_end_matches('/');

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::config::{Config, EnvironmentConfig};
+use crate::environment::Environments;
 
 /// Inputs as given, before validation; CLI flags and `INPUT_*` both land here.
 #[derive(Debug, Default, Clone)]
@@ -86,11 +86,6 @@ pub enum InputError {
         value: String,
         hint: String,
     },
-    /// The named environment is not in the config.
-    #[error(
-        "unknown environment `{name}`: the config defines {known}; use one of them or add `{name}` under `environments:`"
-    )]
-    UnknownEnvironment { name: String, known: String },
     /// A capability of PRODUCT.md this release does not have yet.
     #[error("{what} is not available in this release of mfe-deploy; remove `{input}`: {hint}")]
     Unsupported {
@@ -103,9 +98,6 @@ pub enum InputError {
 /// The config file read when none is named.
 pub const DEFAULT_CONFIG: &str = "mfe-deploy.yml";
 
-/// Environment names when the config defines none.
-pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["production", "staging", "development"];
-
 impl RawInputs {
     /// The config path, and whether a missing file is an error: only when the user
     /// named another file (the runner passes the default name explicitly).
@@ -116,18 +108,19 @@ impl RawInputs {
         }
     }
 
-    /// Validates the inputs against the config.
-    pub fn resolve(&self, config: &Config) -> Result<DeployRequest, InputError> {
+    /// Validates the inputs for a deploy to `environment` (already resolved).
+    pub fn resolve(
+        &self,
+        environments: &Environments,
+        environment: &str,
+    ) -> Result<DeployRequest, InputError> {
         let package = self.package.clone().ok_or_else(|| InputError::Missing {
             name: "package",
             hint: "name the module folder, e.g. `packages/subscriptions`".to_owned(),
         })?;
         let dist = self.dist.clone().unwrap_or_else(|| "dist".to_owned());
-        let environment = self
-            .environment
-            .clone()
-            .unwrap_or_else(|| "production".to_owned());
-        let env = environment_config(config, &environment)?;
+        let environment = environment.to_owned();
+        let env = environments.get(&environment).map(|e| &e.config);
         if let Some(mode) = &self.mode {
             match mode.as_str() {
                 "in-place" => {}
@@ -265,37 +258,6 @@ impl DeployRequest {
     }
 }
 
-fn environment_config<'a>(
-    config: &'a Config,
-    name: &str,
-) -> Result<Option<&'a EnvironmentConfig>, InputError> {
-    if config.environments.is_empty() {
-        if DEFAULT_ENVIRONMENTS.contains(&name) {
-            return Ok(None);
-        }
-        return Err(InputError::UnknownEnvironment {
-            name: name.to_owned(),
-            known: format!(
-                "no environments, so the defaults apply: {}",
-                DEFAULT_ENVIRONMENTS.join(", ")
-            ),
-        });
-    }
-    config
-        .environments
-        .get(name)
-        .map(Some)
-        .ok_or_else(|| InputError::UnknownEnvironment {
-            name: name.to_owned(),
-            known: config
-                .environments
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
 fn invalid(name: &'static str, value: &str, hint: &str) -> InputError {
     InputError::Invalid {
         name,
@@ -392,6 +354,11 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::config::Config;
+
+    fn defaults() -> Environments {
+        Environments::new(&Config::default()).unwrap()
+    }
 
     fn raw(package: &str) -> RawInputs {
         RawInputs {
@@ -404,7 +371,7 @@ mod tests {
     #[test]
     fn prefix_mirrors_the_package_folder_name() {
         let req = raw("packages/subscriptions")
-            .resolve(&Config::default())
+            .resolve(&defaults(), "production")
             .unwrap();
         assert_eq!(req.prefix, "subscriptions/");
         assert_eq!(req.dist_path(), Path::new("packages/subscriptions/dist"));
@@ -417,11 +384,14 @@ mod tests {
         for (given, expected) in [("/a/b/", "a/b/"), ("x", "x/"), ("/", "")] {
             let mut r = raw("packages/m");
             r.prefix = Some(given.to_owned());
-            assert_eq!(r.resolve(&Config::default()).unwrap().prefix, expected);
+            assert_eq!(
+                r.resolve(&defaults(), "production").unwrap().prefix,
+                expected
+            );
         }
         let mut r = raw("packages/m");
         r.prefix = Some("a/../b".to_owned());
-        assert!(r.resolve(&Config::default()).is_err());
+        assert!(r.resolve(&defaults(), "production").is_err());
     }
 
     #[test]
@@ -433,24 +403,13 @@ mod tests {
         .unwrap();
         let mut r = raw("packages/m");
         r.bucket = None;
-        let req = r.resolve(&config).unwrap();
+        let req = r
+            .resolve(&Environments::new(&config).unwrap(), "production")
+            .unwrap();
         assert_eq!(
             (req.bucket.as_str(), req.aws.region.as_str()),
             ("prod-bucket", "eu-west-1")
         );
-    }
-
-    #[test]
-    fn unknown_environment_lists_the_known_ones() {
-        let config = Config::parse(
-            "environments:\n  prod:\n    bucket: b-1\n  dev:\n    bucket: b-2\n",
-            Path::new("c.yml"),
-        )
-        .unwrap();
-        let mut r = raw("packages/m");
-        r.environment = Some("qa".to_owned());
-        let err = r.resolve(&config).unwrap_err().to_string();
-        assert!(err.contains("`qa`") && err.contains("prod, dev"), "{err}");
     }
 
     #[test]
@@ -477,7 +436,10 @@ mod tests {
         for (name, edit) in cases {
             let mut r = raw("packages/m");
             edit(&mut r);
-            let err = r.resolve(&Config::default()).unwrap_err().to_string();
+            let err = r
+                .resolve(&defaults(), "production")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("`{name}`")), "{name}: {err}");
         }
     }
@@ -485,13 +447,13 @@ mod tests {
     #[test]
     fn missing_package_and_bucket_are_named() {
         let err = RawInputs::default()
-            .resolve(&Config::default())
+            .resolve(&defaults(), "production")
             .unwrap_err();
         assert!(err.to_string().contains("`package`"));
         let mut r = raw("packages/m");
         r.bucket = None;
         assert!(
-            r.resolve(&Config::default())
+            r.resolve(&defaults(), "production")
                 .unwrap_err()
                 .to_string()
                 .contains("environments.production.bucket")
@@ -503,7 +465,7 @@ mod tests {
         let mut r = raw("packages/m");
         r.aws_access_key_id = Some("AKIAEXAMPLE".to_owned());
         r.aws_secret_access_key = Some("very-secret".to_owned());
-        let req = r.resolve(&Config::default()).unwrap();
+        let req = r.resolve(&defaults(), "production").unwrap();
         let debug = format!("{req:?}");
         assert!(
             !debug.contains("very-secret") && !debug.contains("AKIAEXAMPLE"),

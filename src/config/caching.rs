@@ -93,7 +93,7 @@ impl CachingConfig {
     }
 }
 
-fn check_glob(path: &Path, key: &str, pattern: &str) -> Result<(), ConfigError> {
+pub(super) fn check_glob(path: &Path, key: &str, pattern: &str) -> Result<(), ConfigError> {
     compile_glob(pattern)
         .map(|_| ())
         .map_err(|e| ConfigError::Glob {

@@ -49,6 +49,10 @@ pub struct EnvironmentConfig {
     pub role_to_assume: Option<String>,
     /// AWS region.
     pub aws_region: Option<String>,
+    /// Let `pull_request_target` runs deploy here (they run with the base
+    /// repository's secrets on untrusted code; off unless set).
+    #[serde(default)]
+    pub allow_pull_request_target: bool,
 }
 
 /// Why a config file could not be used.
@@ -103,8 +107,25 @@ impl Config {
             }
         };
         let config = Self::parse(&text, path)?;
-        config.caching.validate(path)?;
+        config.validate(path)?;
         Ok(config)
+    }
+
+    /// Checks every glob and header value, naming the key of the first bad one.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        for (name, env) in &self.environments {
+            let lists = [
+                ("branches", &env.branches),
+                ("pull-requests-into", &env.pull_requests_into),
+                ("manual", &env.manual),
+            ];
+            for (key, patterns) in lists {
+                for (i, pattern) in patterns.iter().enumerate() {
+                    caching::check_glob(path, &format!("environments.{name}.{key}[{i}]"), pattern)?;
+                }
+            }
+        }
+        self.caching.validate(path)
     }
 
     /// Parses YAML text; `path` is only used in error messages.

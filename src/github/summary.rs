@@ -99,6 +99,15 @@ pub fn render(report: &Report) -> String {
     md
 }
 
+/// Renders the summary of a run that deployed nothing, with the reason.
+pub fn render_skipped(package: &str, reason: &str) -> String {
+    format!(
+        "### mfe-deploy · `{}` skipped\n\n{}\n",
+        code(package),
+        reason
+    )
+}
+
 /// Renders the summary of a failed deploy.
 pub fn render_failure(package: &str, message: &str) -> String {
     format!(

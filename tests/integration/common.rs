@@ -425,6 +425,14 @@ impl<'a> ActionStep<'a> {
         }
     }
 
+    /// Another event: its name, `GITHUB_REF`, and payload fixture.
+    pub fn event(mut self, name: &'a str, git_ref: &'a str, fixture: &'a str) -> Self {
+        self.event_name = name;
+        self.git_ref = git_ref;
+        self.event_fixture = fixture;
+        self
+    }
+
     pub fn input(mut self, name: &'a str, value: &str) -> Self {
         self.inputs.insert(name, value.to_owned());
         self
@@ -448,7 +456,7 @@ impl<'a> ActionStep<'a> {
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_WORKSPACE", self.workspace.path())
             .env("GITHUB_EVENT_NAME", self.event_name)
-            .env("GITHUB_EVENT_PATH", event_path)
+            .env("GITHUB_EVENT_PATH", &event_path)
             .env("GITHUB_REF", self.git_ref)
             .env(
                 "GITHUB_REF_NAME",
@@ -461,6 +469,19 @@ impl<'a> ActionStep<'a> {
             .env("GITHUB_STEP_SUMMARY", &summary_path)
             .env("RUNNER_TEMP", self.runner_temp.path())
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        let payload: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&event_path).expect("fixture"))
+                .expect("fixture json");
+        let pr = &payload["pull_request"];
+        command
+            .env(
+                "GITHUB_HEAD_REF",
+                pr["head"]["ref"].as_str().unwrap_or_default(),
+            )
+            .env(
+                "GITHUB_BASE_REF",
+                pr["base"]["ref"].as_str().unwrap_or_default(),
+            );
         for (name, value) in &self.inputs {
             command.env(format!("INPUT_{}", name.to_uppercase()), value);
         }

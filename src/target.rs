@@ -1,0 +1,37 @@
+//! Where this run deploys: the environment resolved from the trigger, and the
+//! validated request for it. Shared by action mode and the CLI.
+
+use crate::config::Config;
+use crate::environment::{Environments, Resolution, Trigger};
+use crate::error::Error;
+use crate::request::{DeployRequest, RawInputs};
+
+/// What the run will do.
+#[derive(Debug)]
+pub enum Target {
+    /// Deploy with this request.
+    Deploy {
+        request: Box<DeployRequest>,
+        reason: String,
+    },
+    /// Deploy nothing and succeed.
+    Skip { reason: String },
+}
+
+/// Loads the config, resolves the environment for `trigger`, validates the inputs.
+pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Error> {
+    let (config_path, explicit) = raw.config_path();
+    let config = Config::load(&config_path, explicit)?;
+    let environments = Environments::new(&config).map_err(|e| Error::Internal(e.to_string()))?;
+    let target = match environments.resolve(trigger, raw.environment.as_deref())? {
+        Resolution::Skip { reason } => Target::Skip { reason },
+        Resolution::Deploy {
+            environment,
+            reason,
+        } => Target::Deploy {
+            request: Box::new(raw.resolve(&environments, &environment)?),
+            reason,
+        },
+    };
+    Ok((target, config))
+}

@@ -1,0 +1,186 @@
+//! Environment resolution in action mode: each run lands in its environment's bucket
+//! and nowhere else; skipped and refused runs write nothing.
+
+use crate::common::*;
+
+struct Buckets {
+    production: String,
+    staging: String,
+    development: String,
+}
+
+/// Three buckets and a config that maps the usual flow onto them.
+fn three_environments(moto: &Moto, ws: &Workspace, name: &str) -> Buckets {
+    let b = Buckets {
+        production: bucket(moto, &format!("{name}-prod")),
+        staging: bucket(moto, &format!("{name}-stage")),
+        development: bucket(moto, &format!("{name}-dev")),
+    };
+    let config = format!(
+        "environments:\n  production:\n    branches: [master, main]\n    bucket: {}\n    public-url: https://shop.example.com\n  staging:\n    branches: [stage]\n    bucket: {}\n    public-url: https://stage.shop.example.com\n  development:\n    pull-requests-into: [stage]\n    manual: [\"**\"]\n    bucket: {}\n",
+        b.production, b.staging, b.development
+    );
+    ws.write("mfe-deploy.yml", config.as_bytes());
+    b
+}
+
+fn counts(moto: &Moto, b: &Buckets) -> [usize; 3] {
+    [
+        keys(moto, &b.production).len(),
+        keys(moto, &b.staging).len(),
+        keys(moto, &b.development).len(),
+    ]
+}
+
+fn step<'a>(ws: &'a Workspace, moto: &Moto) -> ActionStep<'a> {
+    ActionStep::push(ws, moto, "subscriptions", "").input("bucket", "")
+}
+
+#[test]
+fn push_to_stage_lands_in_staging_only() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "push-stage");
+    let run = step(&ws, moto)
+        .event("push", "refs/heads/stage", "push_stage.json")
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("environment"), "staging");
+    assert_eq!(
+        run.out("entry-url"),
+        "https://stage.shop.example.com/subscriptions/remoteEntry.js"
+    );
+    assert_eq!(counts(moto, &b), [0, 13, 0]);
+}
+
+#[test]
+fn pull_request_into_stage_lands_in_development_only() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "pr-dev");
+    let run = step(&ws, moto)
+        .event(
+            "pull_request",
+            "refs/pull/42/merge",
+            "pull_request_opened_into_stage.json",
+        )
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("environment"), "development");
+    assert_eq!(counts(moto, &b), [0, 0, 13]);
+}
+
+#[test]
+fn push_to_a_feature_branch_is_skipped_with_the_reason() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "skip-feature");
+    let run = step(&ws, moto)
+        .event(
+            "push",
+            "refs/heads/feature/plan-picker",
+            "push_feature.json",
+        )
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("skipped"), "true");
+    assert_eq!(run.out("environment"), "");
+    assert_eq!(run.out("uploaded"), "0");
+    assert!(run.summary.contains("skipped"), "{}", run.summary);
+    assert!(
+        run.summary.contains("push to `feature/plan-picker`"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.stderr().contains("no environment lists this branch"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(counts(moto, &b), [0, 0, 0]);
+    for bucket in [&b.production, &b.staging, &b.development] {
+        assert!(
+            moto.requests(bucket).iter().all(|r| r.key.is_empty()),
+            "a skipped run touches no bucket"
+        );
+    }
+}
+
+#[test]
+fn pull_request_from_a_fork_is_skipped_because_it_has_no_secrets() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "fork");
+    let run = step(&ws, moto)
+        .event(
+            "pull_request",
+            "refs/pull/44/merge",
+            "pull_request_from_fork_into_stage.json",
+        )
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("skipped"), "true");
+    assert!(
+        run.summary.contains("forks get no secrets"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(counts(moto, &b), [0, 0, 0]);
+}
+
+#[test]
+fn pull_request_target_is_refused_and_writes_nothing() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "pr-target");
+    let run = step(&ws, moto)
+        .event(
+            "pull_request_target",
+            "refs/heads/master",
+            "pull_request_target_into_stage.json",
+        )
+        .run();
+    assert_eq!(run.code(), 2, "{}", run.all_text());
+    assert!(
+        run.all_text().contains("allow-pull-request-target"),
+        "{}",
+        run.all_text()
+    );
+    assert_eq!(counts(moto, &b), [0, 0, 0]);
+}
+
+#[test]
+fn manual_run_for_production_from_a_feature_branch_is_refused() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "manual-prod");
+    let run = step(&ws, moto)
+        .event(
+            "workflow_dispatch",
+            "refs/heads/feature/plan-picker",
+            "workflow_dispatch_feature_production.json",
+        )
+        .input("environment", "production")
+        .run();
+    assert_eq!(run.code(), 2, "{}", run.all_text());
+    assert!(run.all_text().contains("environment `production` does not accept a manual run from branch `feature/plan-picker`"), "{}", run.all_text());
+    assert_eq!(counts(moto, &b), [0, 0, 0]);
+}
+
+#[test]
+fn manual_run_on_a_feature_branch_lands_in_development() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "manual-dev");
+    let run = step(&ws, moto)
+        .event(
+            "workflow_dispatch",
+            "refs/heads/feature/plan-picker",
+            "workflow_dispatch_feature.json",
+        )
+        .input("environment", "development")
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("environment"), "development");
+    assert_eq!(counts(moto, &b), [0, 0, 13]);
+}
