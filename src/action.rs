@@ -91,7 +91,8 @@ async fn deploy_from(
             request
         }
     };
-    let sdk = aws::sdk_config(&request.aws).await;
+    let identity = aws::RunnerIdentity::from_env(runner.env);
+    let sdk = aws::sdk_config(&request.aws, &identity, Some(&mut *stdout)).await?;
     let store = store::s3::S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
     let presentation = Presentation {
         annotations: true,

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use crate::apply::ApplyError;
+use crate::aws::oidc::OidcError;
 use crate::config::ConfigError;
 use crate::environment::{EventError, ResolveError};
 use crate::request::InputError;
@@ -30,6 +31,9 @@ pub enum Error {
     /// The run may not deploy where it would (or asked to).
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// No AWS credentials could be obtained through OIDC.
+    #[error(transparent)]
+    Oidc(#[from] OidcError),
     /// The build folder cannot be deployed.
     #[error(transparent)]
     Scan(#[from] ScanError),
@@ -68,7 +72,9 @@ impl Error {
             | Self::Resolve(_)
             | Self::Scan(_) => 2,
             Self::Remote(e) if e.is_setup_problem() => 2,
+            Self::Oidc(e) if e.is_setup_problem() => 2,
             Self::Remote(_)
+            | Self::Oidc(_)
             | Self::Conflict { .. }
             | Self::Apply(_)
             | Self::Output { .. }

@@ -51,6 +51,8 @@ pub struct AwsSettings {
     pub region: String,
     pub endpoint_url: Option<String>,
     pub credentials: Option<StaticCredentials>,
+    /// IAM role assumed with the job's OIDC token.
+    pub role_to_assume: Option<String>,
 }
 
 /// A validated deploy request.
@@ -141,15 +143,6 @@ impl RawInputs {
                 hint: "redeploy the previous build in place instead",
             });
         }
-        if self.role_to_assume.is_some() || env.is_some_and(|e| e.role_to_assume.is_some()) {
-            // NOTE: deploying with other credentials than the role the user named
-            // would be worse than refusing.
-            return Err(InputError::Unsupported {
-                what: "assuming an IAM role with the job's OIDC token",
-                input: "role-to-assume",
-                hint: "pass credentials through `aws-access-key-id`/`aws-secret-access-key`, or let aws-actions/configure-aws-credentials export them",
-            });
-        }
         let bucket = self
             .bucket
             .clone()
@@ -212,6 +205,34 @@ impl RawInputs {
                 });
             }
         };
+        let role_to_assume = self
+            .role_to_assume
+            .clone()
+            .or_else(|| env.and_then(|e| e.role_to_assume.clone()));
+        if let Some(role) = &role_to_assume {
+            let parts: Vec<&str> = role.splitn(6, ':').collect();
+            let valid = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[1].starts_with("aws")
+                && parts[2] == "iam"
+                && parts[4].len() == 12
+                && parts[4].bytes().all(|b| b.is_ascii_digit())
+                && parts[5].starts_with("role/");
+            if !valid {
+                return Err(invalid(
+                    "role-to-assume",
+                    role,
+                    "give the role's ARN, e.g. arn:aws:iam::111111111111:role/mfe-deploy-production",
+                ));
+            }
+            if credentials.is_some() {
+                return Err(invalid(
+                    "role-to-assume",
+                    role,
+                    "give either a role (assumed with the job's OIDC token) or static keys, not both",
+                ));
+            }
+        }
         Ok(DeployRequest {
             package: PathBuf::from(package),
             dist,
@@ -234,6 +255,7 @@ impl RawInputs {
                     .unwrap_or_else(|| "us-east-1".to_owned()),
                 endpoint_url: self.endpoint_url.clone(),
                 credentials,
+                role_to_assume,
             },
         })
     }
@@ -424,7 +446,7 @@ mod tests {
                 r.public_url = Some("my-app.com".to_owned())
             }),
             ("role-to-assume", |r| {
-                r.role_to_assume = Some("arn:aws:iam::111111111111:role/x".to_owned())
+                r.role_to_assume = Some("mfe-deploy-production".to_owned())
             }),
             ("rollback-to", |r| {
                 r.rollback_to = Some("previous".to_owned())

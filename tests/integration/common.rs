@@ -124,6 +124,12 @@ impl Moto {
                     key: path[prefix.len()..].trim_start_matches('/').to_owned(),
                     query: query.to_owned(),
                     copy_source: header("x-amz-copy-source"),
+                    access_key: header("authorization").and_then(|a| {
+                        a.split("Credential=")
+                            .nth(1)
+                            .and_then(|c| c.split('/').next())
+                            .map(str::to_owned)
+                    }),
                 })
             })
             .collect()
@@ -154,6 +160,8 @@ pub struct Recorded {
     pub key: String,
     pub query: String,
     pub copy_source: Option<String>,
+    /// The access key id the request was signed with.
+    pub access_key: Option<String>,
 }
 
 impl Recorded {
@@ -358,6 +366,7 @@ pub struct ActionStep<'a> {
     pub event_fixture: &'a str,
     pub inputs: BTreeMap<&'a str, String>,
     pub runner_temp: tempfile::TempDir,
+    pub extra_env: Vec<(String, String)>,
 }
 
 /// What a step produced.
@@ -422,6 +431,7 @@ impl<'a> ActionStep<'a> {
             event_fixture: "push_master.json",
             inputs,
             runner_temp: tempfile::tempdir().expect("tempdir"),
+            extra_env: Vec::new(),
         }
     }
 
@@ -430,6 +440,12 @@ impl<'a> ActionStep<'a> {
         self.event_name = name;
         self.git_ref = git_ref;
         self.event_fixture = fixture;
+        self
+    }
+
+    /// Another runner variable (for example the OIDC request URL and token).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.extra_env.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -484,6 +500,9 @@ impl<'a> ActionStep<'a> {
             );
         for (name, value) in &self.inputs {
             command.env(format!("INPUT_{}", name.to_uppercase()), value);
+        }
+        for (name, value) in &self.extra_env {
+            command.env(name, value);
         }
         let output = command.output().expect("run mfe-deploy");
         let raw_outputs = std::fs::read_to_string(&output_path).unwrap_or_default();
@@ -593,4 +612,54 @@ pub fn setup(name: &str) -> (&'static Moto, String, Workspace) {
     let moto = shared();
     let bucket = bucket(moto, name);
     (moto, bucket, Workspace::example())
+}
+
+/// Stands in for the runner's OIDC token endpoint: answers every request with
+/// `{"value": token}` and records each request's line and `Authorization` header.
+pub struct TokenServer {
+    pub url: String,
+    pub requests: std::sync::Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl TokenServer {
+    pub fn start(token: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let requests = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let body = serde_json::json!({ "count": 1, "value": token }).to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut authorization = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(value) = line
+                        .strip_prefix("authorization: ")
+                        .or_else(|| line.strip_prefix("Authorization: "))
+                    {
+                        authorization = value.trim().to_owned();
+                    }
+                    line.clear();
+                }
+                seen.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((request_line.trim().to_owned(), authorization));
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            url: format!(
+                "http://127.0.0.1:{port}/_apis/distributedtask/hubs/build/plans/5d8f/jobs/9a1c/idtoken?api-version=2.0"
+            ),
+            requests,
+        }
+    }
 }

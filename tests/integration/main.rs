@@ -5,5 +5,6 @@
 
 mod bad_input;
 mod common;
+mod credentials;
 mod deploy;
 mod environments;

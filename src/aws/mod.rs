@@ -1,0 +1,102 @@
+//! AWS SDK clients built from the request: region, endpoint, credentials.
+
+pub mod oidc;
+
+use std::io::Write;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+
+use crate::error::Error;
+use crate::github::commands;
+use crate::request::AwsSettings;
+
+/// What the runner offers for OIDC (`permissions: id-token: write` sets the first two).
+#[derive(Debug, Clone, Default)]
+pub struct RunnerIdentity {
+    pub request_url: Option<String>,
+    pub request_token: Option<String>,
+    pub repository: String,
+    pub run_id: String,
+}
+
+impl RunnerIdentity {
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| get(name).filter(|v| !v.is_empty());
+        Self {
+            request_url: var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            request_token: var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+            repository: var("GITHUB_REPOSITORY").unwrap_or_else(|| "local".to_owned()),
+            run_id: var("GITHUB_RUN_ID").unwrap_or_else(|| "0".to_owned()),
+        }
+    }
+}
+
+/// Shared SDK configuration. Static keys are used as given (the default chain is not
+/// consulted, so no IMDS probe delays the first request); a role is assumed with the
+/// job's OIDC token; otherwise the standard chain applies. Every credential obtained
+/// here is masked on the runner through `masks` (`None` off a runner).
+pub async fn sdk_config(
+    settings: &AwsSettings,
+    identity: &RunnerIdentity,
+    mut masks: Option<&mut dyn Write>,
+) -> Result<SdkConfig, Error> {
+    let mut mask = |secret: &str| -> Result<(), Error> {
+        match masks.as_deref_mut() {
+            Some(out) => commands::add_mask(out, secret).map_err(Error::stdout),
+            None => Ok(()),
+        }
+    };
+    let loader = base_loader(settings);
+    if let Some(creds) = &settings.credentials {
+        return Ok(loader
+            .credentials_provider(Credentials::new(
+                &creds.access_key_id,
+                &creds.secret_access_key,
+                creds.session_token.clone(),
+                None,
+                "mfe-deploy-inputs",
+            ))
+            .load()
+            .await);
+    }
+    let Some(role) = &settings.role_to_assume else {
+        return Ok(loader.load().await);
+    };
+    let (Some(url), Some(request_token)) = (&identity.request_url, &identity.request_token) else {
+        return Err(oidc::OidcError::NoPermission.into());
+    };
+    mask(request_token)?;
+    let id_token = oidc::request_id_token(url, request_token).await?;
+    mask(&id_token)?;
+    let unsigned = base_loader(settings).no_credentials().load().await;
+    let session = oidc::session_name(&identity.repository, &identity.run_id);
+    let creds = oidc::assume_role(&unsigned, role, &session, &id_token).await?;
+    mask(creds.access_key_id())?;
+    mask(creds.secret_access_key())?;
+    if let Some(token) = creds.session_token() {
+        mask(token)?;
+    }
+    tracing::info!("assumed {role} with the job's OIDC token (session {session})");
+    Ok(loader.credentials_provider(creds).load().await)
+}
+
+fn base_loader(settings: &AwsSettings) -> ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .retry_config(RetryConfig::standard().with_max_attempts(5));
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader
+}
+
+/// S3 client; path-style addressing when an endpoint is given (emulators and most
+/// S3-compatible stores do not resolve bucket subdomains).
+pub fn s3_client(config: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(settings.endpoint_url.is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
+}

@@ -1,0 +1,100 @@
+//! Credentials: native OIDC against moto's STS, and secrets that never leak.
+
+use crate::common::*;
+
+const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvc3RvcmVmcm9udDpyZWY6cmVmcy9oZWFkcy9tYXN0ZXIifQ.c2lnbmF0dXJlLW1mZS10ZXN0";
+const REQUEST_TOKEN: &str = "runtime-request-token-Qm4kP7vX2";
+const ROLE: &str = "arn:aws:iam::111111111111:role/mfe-deploy-production";
+
+#[test]
+fn oidc_role_is_assumed_with_the_jobs_token_and_every_credential_is_masked() {
+    let (moto, bucket, ws) = setup("oidc");
+    let tokens = TokenServer::start(ID_TOKEN);
+    let run = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("aws-access-key-id", "")
+        .input("aws-secret-access-key", "")
+        .input("role-to-assume", ROLE)
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &tokens.url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("uploaded"), "14");
+
+    let requests = tokens.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (line, authorization) = &requests[0];
+    assert!(line.starts_with("GET /_apis/distributedtask/hubs/build/plans/5d8f/jobs/9a1c/idtoken?api-version=2.0&audience=sts.amazonaws.com "), "{line}");
+    assert_eq!(authorization, &format!("bearer {REQUEST_TOKEN}"));
+
+    // The S3 requests were signed with the temporary key STS issued, which is masked.
+    let masked: Vec<String> = run
+        .stdout()
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::").map(str::to_owned))
+        .collect();
+    let signed_with: Vec<String> = moto
+        .requests(&bucket)
+        .into_iter()
+        .filter(|r| !(r.method == "PUT" && r.key.is_empty())) // the harness's CreateBucket
+        .filter_map(|r| r.access_key)
+        .collect();
+    assert!(!signed_with.is_empty());
+    assert!(
+        signed_with
+            .iter()
+            .all(|k| k.starts_with("ASIA") && masked.contains(k)),
+        "{signed_with:?} / {masked:?}"
+    );
+    assert!(masked.contains(&ID_TOKEN.to_owned()));
+    assert!(masked.contains(&REQUEST_TOKEN.to_owned()));
+    assert_eq!(
+        masked.len(),
+        5,
+        "request token, ID token, key id, secret, session token: {masked:?}"
+    );
+    for secret in &masked {
+        let text = run.all_text().replace(&format!("::add-mask::{secret}"), "");
+        assert!(!text.contains(secret.as_str()), "{secret} leaked");
+    }
+}
+
+#[test]
+fn role_without_id_token_permission_is_a_clear_setup_error() {
+    let (moto, bucket, ws) = setup("oidc-no-permission");
+    let run = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("aws-access-key-id", "")
+        .input("aws-secret-access-key", "")
+        .input("role-to-assume", ROLE)
+        .run();
+    assert_eq!(run.code(), 2, "{}", run.all_text());
+    assert!(
+        run.all_text().contains("permissions: id-token: write"),
+        "{}",
+        run.all_text()
+    );
+    assert!(keys(moto, &bucket).is_empty());
+}
+
+#[test]
+fn role_from_the_environment_config_is_used() {
+    let (moto, bucket, ws) = setup("oidc-config");
+    ws.write(
+        "mfe-deploy.yml",
+        format!("environments:\n  production:\n    branches: [master]\n    bucket: {bucket}\n    role-to-assume: {ROLE}\n").as_bytes(),
+    );
+    let tokens = TokenServer::start(ID_TOKEN);
+    let run = ActionStep::push(&ws, moto, "checkout", "")
+        .input("bucket", "")
+        .input("aws-access-key-id", "")
+        .input("aws-secret-access-key", "")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &tokens.url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(tokens.requests.lock().unwrap().len(), 1);
+    assert!(
+        run.stderr().contains(&format!("assumed {ROLE}")),
+        "{}",
+        run.stderr()
+    );
+}
