@@ -1,6 +1,6 @@
 //! Command-line interface: the same deploy as the action, driven by flags.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -9,6 +9,7 @@ use crate::deploy::Presentation;
 use crate::environment::Trigger;
 use crate::error::Error;
 use crate::request::RawInputs;
+use crate::target::Target;
 
 /// Deploy Module Federation micro-frontends to S3 behind CloudFront.
 ///
@@ -27,6 +28,18 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Print what `deploy` would do; write nothing.
     Plan(DeployArgs),
+    /// Print which environment this run resolves to, and its settings; touches no AWS API.
+    Resolve(ResolveArgs),
+}
+
+/// `resolve`: the deploy flags plus an output format.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Print JSON (for a workflow step that picks the job's `environment:`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags mirror the action's inputs, with the same names.
@@ -122,6 +135,52 @@ pub fn trigger() -> Result<Trigger, Error> {
     } else {
         Ok(Trigger::local(std::path::Path::new(".")))
     }
+}
+
+/// Prints the resolution: JSON for machines, `key: value` lines for people.
+pub fn print_resolution(
+    target: &Target,
+    trigger: &Trigger,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let value = match target {
+        Target::Skip { reason } => serde_json::json!({
+            "trigger": trigger.describe(),
+            "skipped": true,
+            "environment": "",
+            "reason": reason,
+        }),
+        Target::Deploy { request, reason } => serde_json::json!({
+            "trigger": trigger.describe(),
+            "skipped": false,
+            "environment": request.environment,
+            "reason": reason,
+            "bucket": request.bucket,
+            "prefix": request.prefix,
+            "distribution-id": request.distribution_id,
+            "public-url": request.public_url,
+            "aws-region": request.aws.region,
+            "role-to-assume": request.aws.role_to_assume,
+        }),
+    };
+    let text = if json {
+        format!("{value:#}\n")
+    } else {
+        let mut text = String::new();
+        if let serde_json::Value::Object(map) = &value {
+            for (key, value) in map {
+                let shown = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => "-".to_owned(),
+                    other => other.to_string(),
+                };
+                text.push_str(&format!("{key}: {shown}\n"));
+            }
+        }
+        text
+    };
+    out.write_all(text.as_bytes()).map_err(Error::stdout)
 }
 
 /// A bar on a terminal, periodic lines in CI, quiet otherwise.

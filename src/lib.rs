@@ -38,6 +38,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         match cli.command {
             Some(Command::Deploy(args)) => run_cli(args.into_raw(false), &mut stdout).await,
             Some(Command::Plan(args)) => run_cli(args.into_raw(true), &mut stdout).await,
+            Some(Command::Resolve(args)) => {
+                let trigger = cli::trigger()?;
+                let (target, _) = target::decide(&args.deploy.into_raw(true), &trigger)?;
+                cli::print_resolution(&target, &trigger, args.json, &mut stdout)
+            }
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 action::run(&action::Runner { env: &env }, &mut stdout).await

@@ -184,3 +184,71 @@ fn manual_run_on_a_feature_branch_lands_in_development() {
     assert_eq!(run.out("environment"), "development");
     assert_eq!(counts(moto, &b), [0, 0, 13]);
 }
+
+#[test]
+fn resolve_prints_the_environment_and_its_settings_without_touching_aws() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "resolve");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/push_stage.json");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
+    scrubbed(&mut command);
+    let output = command
+        .current_dir(ws.path())
+        .env("HOME", ws.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REF", "refs/heads/stage")
+        .env("GITHUB_EVENT_PATH", fixture)
+        // A closed port: any AWS request would fail the command.
+        .args([
+            "resolve",
+            "--package",
+            "packages/subscriptions",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["environment"], "staging");
+    assert_eq!(json["skipped"], false);
+    assert_eq!(json["bucket"], b.staging.as_str());
+    assert_eq!(json["prefix"], "subscriptions/");
+    assert_eq!(json["public-url"], "https://stage.shop.example.com");
+    assert_eq!(json["trigger"], "push to `stage`");
+    assert_eq!(counts(moto, &b), [0, 0, 0]);
+}
+
+#[test]
+fn credentials_from_the_standard_chain_reach_the_container() {
+    // What aws-actions/configure-aws-credentials exports arrives as AWS_* variables.
+    let (moto, bucket, ws) = setup("chain");
+    let run = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("aws-access-key-id", "")
+        .input("aws-secret-access-key", "")
+        .env("AWS_ACCESS_KEY_ID", "AKIACHAINEXAMPLE0001")
+        .env("AWS_SECRET_ACCESS_KEY", "chain-secret-value-Lk29dj")
+        .env("AWS_SESSION_TOKEN", "chain-session-token-Pq81mz")
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    let signed: Vec<_> = moto
+        .requests(&bucket)
+        .into_iter()
+        .filter(|r| !r.key.is_empty())
+        .filter_map(|r| r.access_key)
+        .collect();
+    assert!(
+        !signed.is_empty() && signed.iter().all(|k| k == "AKIACHAINEXAMPLE0001"),
+        "{signed:?}"
+    );
+    assert!(!run.all_text().contains("chain-secret-value-Lk29dj"));
+    assert!(!run.all_text().contains("chain-session-token-Pq81mz"));
+}
