@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use crate::environment::Environments;
 
 /// Inputs as given, before validation; CLI flags and `INPUT_*` both land here.
-#[derive(Debug, Default, Clone)]
+/// `Debug` shows whether a secret is set, never its value.
+#[derive(Default, Clone)]
 pub struct RawInputs {
     pub package: Option<String>,
     pub dist: Option<String>,
@@ -29,6 +30,31 @@ pub struct RawInputs {
     pub aws_secret_access_key: Option<String>,
     pub aws_session_token: Option<String>,
     pub endpoint_url: Option<String>,
+}
+
+impl fmt::Debug for RawInputs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |s: &Option<String>| s.as_ref().map(|_| "<set>");
+        f.debug_struct("RawInputs")
+            .field("package", &self.package)
+            .field("dist", &self.dist)
+            .field("config", &self.config)
+            .field("environment", &self.environment)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("distribution_id", &self.distribution_id)
+            .field("public_url", &self.public_url)
+            .field("mode", &self.mode)
+            .field("version", &self.version)
+            .field("dry_run", &self.dry_run)
+            .field("aws_region", &self.aws_region)
+            .field("role_to_assume", &self.role_to_assume)
+            .field("aws_access_key_id", &set(&self.aws_access_key_id))
+            .field("aws_secret_access_key", &set(&self.aws_secret_access_key))
+            .field("aws_session_token", &set(&self.aws_session_token))
+            .field("endpoint_url", &self.endpoint_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Static credentials; `Debug` never shows the secret parts.
@@ -488,7 +514,7 @@ mod tests {
         r.aws_access_key_id = Some("AKIAEXAMPLE".to_owned());
         r.aws_secret_access_key = Some("very-secret".to_owned());
         let req = r.resolve(&defaults(), "production").unwrap();
-        let debug = format!("{req:?}");
+        let debug = format!("{req:?} {r:?}");
         assert!(
             !debug.contains("very-secret") && !debug.contains("AKIAEXAMPLE"),
             "{debug}"
