@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod environment;
 pub mod error;
 pub mod github;
+pub mod invalidate;
 pub mod plan;
 pub mod report;
 pub mod request;

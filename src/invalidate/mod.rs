@@ -1,0 +1,3 @@
+//! Invalidate: refresh exactly the URLs users could be served stale.
+
+pub mod paths;
