@@ -6,6 +6,7 @@
 pub mod action;
 pub mod apply;
 pub mod aws;
+pub mod cdn;
 pub mod classify;
 pub mod cli;
 pub mod config;

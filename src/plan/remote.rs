@@ -34,6 +34,11 @@ impl RemoteView {
         self.objects.get(key)
     }
 
+    /// Every listed key (the deploy state excluded).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.objects.keys().map(String::as_str)
+    }
+
     pub fn etag(&self, key: &str) -> Option<&str> {
         self.objects.get(key).map(|o| o.etag.as_str())
     }
