@@ -6,14 +6,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::apply::ProgressMode;
-use crate::deploy::{Presentation, deploy};
+use crate::aws;
+use crate::deploy::{Presentation, deploy_to_aws};
 use crate::environment::Trigger;
 use crate::error::Error;
 use crate::github::{commands, inputs, outputs, summary};
 use crate::report::{Report, skipped_outputs};
 use crate::request::RawInputs;
 use crate::target::{Target, decide};
-use crate::{aws, store};
 
 /// The runner environment, read through a function so tests can supply it.
 pub struct Runner<'a> {
@@ -92,13 +92,11 @@ async fn deploy_from(
         }
     };
     let identity = aws::RunnerIdentity::from_env(runner.env);
-    let sdk = aws::sdk_config(&request.aws, &identity, Some(&mut *stdout)).await?;
-    let store = store::s3::S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
     let presentation = Presentation {
         annotations: true,
         progress: ProgressMode::Lines,
     };
-    deploy(&store, &request, &config, presentation, stdout)
+    deploy_to_aws(&request, &config, &identity, true, presentation, stdout)
         .await
         .map(Some)
 }

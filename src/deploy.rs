@@ -1,21 +1,28 @@
 //! The pipeline: scan → classify → read the bucket → plan → apply → record state.
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 
 use crate::apply::{self, Progress, ProgressMode};
+use crate::aws::{self, RunnerIdentity};
+use crate::cdn::Cdn;
+use crate::cdn::cloudfront::CloudFront;
 use crate::classify::{Classifier, Headers};
 use crate::config::Config;
 use crate::error::Error;
 use crate::github::commands;
+use crate::invalidate::{
+    InvalidationPlan, RetryPolicy, caller_reference, invalidate, plan_invalidation,
+};
 use crate::plan::{Detail, Plan, RemoteView, build_plan};
 use crate::report::{Report, entry_url};
 use crate::request::DeployRequest;
 use crate::scan::{self, LocalFile};
 use crate::state::{DeployState, state_key};
 use crate::store::ObjectStore;
+use crate::store::s3::S3Store;
 use crate::version::build_version;
 
 /// How the run presents itself.
@@ -83,22 +90,31 @@ pub async fn read_remote<S: ObjectStore>(
     Ok(view)
 }
 
-/// Plans a deploy and, unless it is a dry run, executes it.
-pub async fn deploy<S: ObjectStore>(
-    store: &S,
+/// What a deploy runs against, and how it presents itself.
+pub struct Context<'a, S, C> {
+    pub store: &'a S,
+    /// `None` when no distribution is configured.
+    pub cdn: Option<&'a C>,
+    /// Repository, run id and attempt: the seed of the invalidation's `CallerReference`.
+    pub run_identity: String,
+    pub presentation: Presentation,
+}
+
+/// Plans a deploy and, unless it is a dry run, executes it: uploads in phases, then
+/// invalidates what changed at fixed addresses.
+pub async fn deploy<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
     request: &DeployRequest,
     config: &Config,
-    presentation: Presentation,
     out: &mut dyn Write,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    if let Some(id) = &request.distribution_id {
-        // NOTE: invalidation is its own capability (issue 4); say so rather than
-        // let a user believe CloudFront was refreshed.
-        tracing::warn!(
-            "CloudFront invalidation is not available in this release: distribution {id} will not be invalidated"
-        );
-    }
+    // Read the distribution before any write: a wrong id or missing permission stops
+    // the deploy while nothing has changed.
+    let distribution = match (ctx.cdn, &request.distribution_id) {
+        (Some(cdn), Some(id)) => Some(cdn.distribution(id).await.map_err(Error::Cdn)?),
+        _ => None,
+    };
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
     let files = scan_build(request).await?;
@@ -106,7 +122,7 @@ pub async fn deploy<S: ObjectStore>(
         .version
         .clone()
         .unwrap_or_else(|| build_version(&files));
-    let remote = read_remote(store, &request.prefix, &files).await?;
+    let remote = read_remote(ctx.store, &request.prefix, &files).await?;
     let plan = build_plan(
         &files,
         &classifier,
@@ -115,6 +131,10 @@ pub async fn deploy<S: ObjectStore>(
         &version,
         &remote,
     );
+    let invalidation = distribution
+        .as_ref()
+        .map(|d| plan_invalidation(&plan, &remote, d, config.invalidation.max_paths))
+        .unwrap_or_default();
     let dist_display = request.dist_path().display().to_string();
     let mut report = Report::from_plan(
         &plan,
@@ -123,6 +143,7 @@ pub async fn deploy<S: ObjectStore>(
         &dist_display,
     );
     report.entry_url = entry_url(request.public_url.as_deref(), &request.prefix, &plan);
+    report.invalidation_paths = invalidation.explain();
 
     let detail = if request.dry_run {
         Detail::All
@@ -130,7 +151,10 @@ pub async fn deploy<S: ObjectStore>(
         Detail::Changes
     };
     write!(out, "{}", plan.render(detail)).map_err(Error::stdout)?;
-    warn_unhashed(&report, presentation, out)?;
+    if let Some(d) = &distribution {
+        write!(out, "{}", render_invalidation(&invalidation, &d.id)).map_err(Error::stdout)?;
+    }
+    warn_unhashed(&report, ctx.presentation, out)?;
     if !plan.conflicts.is_empty() {
         return Err(Error::Conflict {
             bucket: plan.bucket.clone(),
@@ -143,15 +167,53 @@ pub async fn deploy<S: ObjectStore>(
         return Ok(report);
     }
 
-    let progress = Progress::new(presentation.progress);
-    let applied = apply::apply(store, &plan, apply::DEFAULT_CONCURRENCY, &progress).await?;
-    record_state(store, &plan, &applied.etags, &remote).await;
+    let progress = Progress::new(ctx.presentation.progress);
+    let applied = apply::apply(ctx.store, &plan, apply::DEFAULT_CONCURRENCY, &progress).await?;
+    record_state(ctx.store, &plan, &applied.etags, &remote).await;
     report.dry_run = false;
     report.uploaded = applied.uploaded;
     report.headers_updated = applied.headers_updated;
     report.bytes_uploaded = applied.bytes;
+    if let (Some(cdn), Some(d), false) = (ctx.cdn, &distribution, invalidation.is_empty()) {
+        let reference = caller_reference(&ctx.run_identity, &plan.prefix, &invalidation.encoded());
+        let wait = request
+            .wait
+            .then(|| Duration::from_secs(config.invalidation.wait_timeout));
+        let done = invalidate(
+            cdn,
+            &d.id,
+            &invalidation,
+            &reference,
+            RetryPolicy::default(),
+            wait,
+        )
+        .await?;
+        tracing::info!(
+            "invalidation {} ({}) for {} path(s)",
+            done.id,
+            done.status,
+            done.paths.len()
+        );
+        report.invalidation_id = Some(done.id);
+    }
     report.duration = started.elapsed();
     Ok(report)
+}
+
+fn render_invalidation(plan: &InvalidationPlan, distribution: &str) -> String {
+    if plan.is_empty() {
+        return format!(
+            "CloudFront {distribution}: nothing to invalidate (no bytes changed at an existing fixed address)\n"
+        );
+    }
+    let mut text = format!(
+        "CloudFront {distribution}: invalidate {} path(s)\n",
+        plan.paths.len()
+    );
+    for (path, why) in plan.explain() {
+        text.push_str(&format!("    {path}  ({why})\n"));
+    }
+    text
 }
 
 /// Writes the deploy state when it changed. A failure here does not fail the deploy
@@ -200,4 +262,34 @@ fn warn_unhashed(
         }
     }
     Ok(())
+}
+
+/// Builds the AWS clients for `request` (S3, and CloudFront when a distribution is
+/// configured) and deploys. `on_runner` decides whether credentials are masked with
+/// workflow commands (on a terminal those lines would print the secrets).
+pub async fn deploy_to_aws(
+    request: &DeployRequest,
+    config: &Config,
+    identity: &RunnerIdentity,
+    on_runner: bool,
+    presentation: Presentation,
+    out: &mut dyn Write,
+) -> Result<Report, Error> {
+    let sdk = if on_runner {
+        aws::sdk_config(&request.aws, identity, Some(&mut *out)).await?
+    } else {
+        aws::sdk_config(&request.aws, identity, None).await?
+    };
+    let store = S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
+    let cloudfront = request
+        .distribution_id
+        .as_ref()
+        .map(|_| CloudFront::new(&sdk));
+    let ctx = Context {
+        store: &store,
+        cdn: cloudfront.as_ref(),
+        run_identity: identity.run_identity(),
+        presentation,
+    };
+    deploy(&ctx, request, config, out).await
 }

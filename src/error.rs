@@ -10,8 +10,10 @@ use std::path::PathBuf;
 
 use crate::apply::ApplyError;
 use crate::aws::oidc::OidcError;
+use crate::cdn::CdnError;
 use crate::config::ConfigError;
 use crate::environment::{EventError, ResolveError};
+use crate::invalidate::InvalidateError;
 use crate::request::InputError;
 use crate::scan::ScanError;
 use crate::store::StoreError;
@@ -34,6 +36,12 @@ pub enum Error {
     /// No AWS credentials could be obtained through OIDC.
     #[error(transparent)]
     Oidc(#[from] OidcError),
+    /// Reading the CloudFront distribution failed before anything was written.
+    #[error("{0}; nothing was written")]
+    Cdn(CdnError),
+    /// The upload succeeded but the invalidation did not.
+    #[error(transparent)]
+    Invalidate(#[from] InvalidateError),
     /// The build folder cannot be deployed.
     #[error(transparent)]
     Scan(#[from] ScanError),
@@ -73,8 +81,11 @@ impl Error {
             | Self::Scan(_) => 2,
             Self::Remote(e) if e.is_setup_problem() => 2,
             Self::Oidc(e) if e.is_setup_problem() => 2,
+            Self::Cdn(e) if e.is_setup_problem() => 2,
             Self::Remote(_)
             | Self::Oidc(_)
+            | Self::Cdn(_)
+            | Self::Invalidate(_)
             | Self::Conflict { .. }
             | Self::Apply(_)
             | Self::Output { .. }

@@ -67,15 +67,16 @@ async fn run_cli(raw: request::RawInputs, stdout: &mut dyn Write) -> Result<(), 
     };
     let env = |name: &str| std::env::var(name).ok();
     let identity = aws::RunnerIdentity::from_env(&env);
-    // Mask lines only mean something to a runner; on a terminal they would print the secret.
     let on_runner = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let sdk = if on_runner {
-        aws::sdk_config(&request.aws, &identity, Some(&mut *stdout)).await?
-    } else {
-        aws::sdk_config(&request.aws, &identity, None).await?
-    };
-    let store = store::s3::S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
-    let report = deploy::deploy(&store, &request, &config, cli::presentation(), stdout).await?;
+    let report = deploy::deploy_to_aws(
+        &request,
+        &config,
+        &identity,
+        on_runner,
+        cli::presentation(),
+        stdout,
+    )
+    .await?;
     let verb = if report.dry_run {
         "would upload"
     } else {

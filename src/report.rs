@@ -32,6 +32,10 @@ pub struct Report {
     /// JS/CSS without a content hash, relative to the repository root.
     pub unhashed_code: Vec<String>,
     pub entry_url: Option<String>,
+    /// CloudFront invalidation id, when one was created.
+    pub invalidation_id: Option<String>,
+    /// Invalidated (or, in a dry run, planned) paths with the reason for each.
+    pub invalidation_paths: Vec<(String, String)>,
 }
 
 impl Report {
@@ -66,7 +70,22 @@ impl Report {
                 .map(|p| format!("{dist_display}/{p}"))
                 .collect(),
             entry_url: None,
+            invalidation_id: None,
+            invalidation_paths: Vec::new(),
         }
+    }
+
+    /// The paths actually invalidated, as a JSON array (`[]` when none or a dry run).
+    pub fn invalidated_paths_json(&self) -> String {
+        let paths: Vec<&str> = if self.invalidation_id.is_some() {
+            self.invalidation_paths
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        serde_json::to_string(&paths).unwrap_or_else(|_| "[]".to_owned())
     }
 
     /// Step outputs, named as in action.yml.
@@ -75,8 +94,11 @@ impl Report {
             ("environment", self.environment.clone()),
             ("skipped", "false".to_owned()),
             ("version", self.version.clone()),
-            ("invalidation-id", String::new()),
-            ("invalidation-paths", "[]".to_owned()),
+            (
+                "invalidation-id",
+                self.invalidation_id.clone().unwrap_or_default(),
+            ),
+            ("invalidation-paths", self.invalidated_paths_json()),
             ("uploaded", self.uploaded.to_string()),
             ("headers-updated", self.headers_updated.to_string()),
             ("unchanged", self.unchanged.to_string()),

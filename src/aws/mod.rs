@@ -19,6 +19,7 @@ pub struct RunnerIdentity {
     pub request_token: Option<String>,
     pub repository: String,
     pub run_id: String,
+    pub run_attempt: String,
 }
 
 impl RunnerIdentity {
@@ -29,6 +30,20 @@ impl RunnerIdentity {
             request_token: var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
             repository: var("GITHUB_REPOSITORY").unwrap_or_else(|| "local".to_owned()),
             run_id: var("GITHUB_RUN_ID").unwrap_or_else(|| "0".to_owned()),
+            run_attempt: var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".to_owned()),
+        }
+    }
+
+    /// Names this run: the same on a re-run of the same attempt's request, different
+    /// for another attempt. Off a runner every invocation is its own run.
+    pub fn run_identity(&self) -> String {
+        if self.run_id == "0" {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("{}/local/{nanos}/{}", self.repository, std::process::id())
+        } else {
+            format!("{}/{}/{}", self.repository, self.run_id, self.run_attempt)
         }
     }
 }

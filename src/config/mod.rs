@@ -22,6 +22,38 @@ pub struct Config {
     /// The caching policy: one place for every `Cache-Control` decision.
     #[serde(default)]
     pub caching: CachingConfig,
+    /// CloudFront invalidation settings.
+    #[serde(default)]
+    pub invalidation: InvalidationConfig,
+}
+
+/// The `invalidation:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InvalidationConfig {
+    /// Paths per deploy before changed URLs are collapsed into folder wildcards.
+    #[serde(default = "default_max_paths")]
+    pub max_paths: usize,
+    /// Seconds `wait: true` waits for CloudFront to finish.
+    #[serde(default = "default_wait_timeout")]
+    pub wait_timeout: u64,
+}
+
+impl Default for InvalidationConfig {
+    fn default() -> Self {
+        Self {
+            max_paths: default_max_paths(),
+            wait_timeout: default_wait_timeout(),
+        }
+    }
+}
+
+fn default_max_paths() -> usize {
+    crate::invalidate::DEFAULT_BUDGET
+}
+
+fn default_wait_timeout() -> u64 {
+    600
 }
 
 /// One environment: where it deploys and which refs may deploy there.
@@ -124,6 +156,24 @@ impl Config {
                     caching::check_glob(path, &format!("environments.{name}.{key}[{i}]"), pattern)?;
                 }
             }
+        }
+        let limits = &self.invalidation;
+        if !(1..=crate::invalidate::MAX_PATHS).contains(&limits.max_paths) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "invalidation.max-paths".to_owned(),
+                message: format!(
+                    "must be between 1 and {} (CloudFront's limit per request)",
+                    crate::invalidate::MAX_PATHS
+                ),
+            });
+        }
+        if limits.wait_timeout == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "invalidation.wait-timeout".to_owned(),
+                message: "must be a number of seconds above 0".to_owned(),
+            });
         }
         self.caching.validate(path)
     }

@@ -82,6 +82,16 @@ pub fn render(report: &Report) -> String {
             tail
         );
     }
+    if !report.invalidation_paths.is_empty() {
+        let heading = match &report.invalidation_id {
+            Some(id) => format!("CloudFront invalidation `{id}`"),
+            None => "CloudFront invalidation (planned)".to_owned(),
+        };
+        let _ = writeln!(md, "\n#### {heading}\n\n| Path | Why |\n|---|---|");
+        for (path, why) in &report.invalidation_paths {
+            let _ = writeln!(md, "| `{}` | {} |", code(path), why.replace('|', "\\|"));
+        }
+    }
     if !report.unhashed_code.is_empty() {
         let _ = writeln!(
             md,
@@ -158,6 +168,11 @@ mod tests {
             ],
             unhashed_code: vec!["packages/subscriptions/dist/legacy.js".to_owned()],
             entry_url: Some("https://my-app.com/subscriptions/remoteEntry.js".to_owned()),
+            invalidation_id: Some("I2J0JXZK7ZC4TM".to_owned()),
+            invalidation_paths: vec![(
+                "/subscriptions/remoteEntry.js".to_owned(),
+                "remoteEntry.js changed".to_owned(),
+            )],
         }
     }
 

@@ -663,3 +663,62 @@ impl TokenServer {
         }
     }
 }
+
+/// Creates a CloudFront distribution in front of `bucket` through boto3; `extra` is
+/// Python merged into the DistributionConfig (for audit cases). Returns its id.
+pub fn create_distribution(moto: &Moto, bucket: &str, extra: &str) -> String {
+    let script = format!(
+        r#"import boto3
+cf = boto3.client('cloudfront', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')
+config = {{
+    'CallerReference': 'test-{bucket}',
+    'Comment': 'mfe-deploy test',
+    'Enabled': True,
+    'DefaultRootObject': '',
+    'Origins': {{'Quantity': 1, 'Items': [{{'Id': 's3', 'DomainName': '{bucket}.s3.us-east-1.amazonaws.com', 'OriginPath': '', 'S3OriginConfig': {{'OriginAccessIdentity': ''}}, 'OriginAccessControlId': 'E2OACTEST'}}]}},
+    'DefaultCacheBehavior': {{'TargetOriginId': 's3', 'ViewerProtocolPolicy': 'redirect-to-https', 'Compress': True, 'CachePolicyId': '658327ea-f89d-4fab-a63d-7e88639e58f6'}},
+}}
+{extra}
+print(cf.create_distribution(DistributionConfig=config)['Distribution']['Id'])
+"#,
+        endpoint = moto.endpoint
+    );
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3 with boto3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The paths of every invalidation of a distribution, newest first, through boto3.
+pub fn invalidations(moto: &Moto, distribution: &str) -> Vec<(String, Vec<String>)> {
+    let script = format!(
+        r#"import boto3, json
+cf = boto3.client('cloudfront', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')
+items = cf.list_invalidations(DistributionId='{distribution}')['InvalidationList'].get('Items', [])
+out = []
+for item in items:
+    inv = cf.get_invalidation(DistributionId='{distribution}', Id=item['Id'])['Invalidation']
+    out.append([inv['Id'], inv['InvalidationBatch']['Paths'].get('Items', [])])
+print(json.dumps(out))
+"#,
+        endpoint = moto.endpoint
+    );
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3 with boto3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json")
+}
