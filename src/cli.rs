@@ -30,9 +30,11 @@ pub enum Command {
     Plan(DeployArgs),
     /// Print which environment this run resolves to, and its settings; touches no AWS API.
     Resolve(ResolveArgs),
+    /// Check the environment's CloudFront distribution for settings that break deploys.
+    Audit(ResolveArgs),
 }
 
-/// `resolve`: the deploy flags plus an output format.
+/// `resolve` and `audit`: the deploy flags plus an output format.
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     #[command(flatten)]

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 
 use crate::apply::{self, Progress, ProgressMode};
+use crate::audit::{self, Finding};
 use crate::aws::{self, RunnerIdentity};
-use crate::cdn::Cdn;
 use crate::cdn::cloudfront::CloudFront;
+use crate::cdn::{Cdn, DistributionInfo};
 use crate::classify::{Classifier, Headers};
 use crate::config::Config;
 use crate::error::Error;
@@ -111,9 +112,13 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     let started = Instant::now();
     // Read the distribution before any write: a wrong id or missing permission stops
     // the deploy while nothing has changed.
-    let distribution = match (ctx.cdn, &request.distribution_id) {
-        (Some(cdn), Some(id)) => Some(cdn.distribution(id).await.map_err(Error::Cdn)?),
-        _ => None,
+    let (distribution, findings) = match (ctx.cdn, &request.distribution_id) {
+        (Some(cdn), Some(id)) => {
+            let (d, findings) =
+                audit_distribution(ctx.store, cdn, id, &request.bucket, &request.prefix).await?;
+            (Some(d), findings)
+        }
+        _ => (None, Vec::new()),
     };
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
@@ -155,6 +160,19 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
         write!(out, "{}", render_invalidation(&invalidation, &d.id)).map_err(Error::stdout)?;
     }
     warn_unhashed(&report, ctx.presentation, out)?;
+    if ctx.presentation.annotations {
+        commands::audit_warnings(&mut *out, &findings).map_err(Error::stdout)?;
+    } else {
+        for f in &findings {
+            tracing::warn!(
+                "CloudFront audit: {}. Why: {}. Fix: {}",
+                f.what,
+                f.why,
+                f.fix
+            );
+        }
+    }
+    report.audit = findings;
     if !plan.conflicts.is_empty() {
         return Err(Error::Conflict {
             bucket: plan.bucket.clone(),
@@ -198,6 +216,29 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     }
     report.duration = started.elapsed();
     Ok(report)
+}
+
+/// Reads a distribution and audits it for a module at `prefix` of `bucket`: one
+/// GetDistributionConfig and a HEAD per key it references (default root object,
+/// error pages). Errors here come before any write.
+pub async fn audit_distribution<S: ObjectStore, C: Cdn>(
+    store: &S,
+    cdn: &C,
+    id: &str,
+    bucket: &str,
+    prefix: &str,
+) -> Result<(DistributionInfo, Vec<Finding>), Error> {
+    let distribution = cdn.distribution(id).await.map_err(Error::Cdn)?;
+    let mut existing = Vec::new();
+    for key in audit::referenced_keys(&distribution, bucket) {
+        if store.head(&key).await.map_err(Error::Remote)?.is_some() {
+            existing.push(key);
+        }
+    }
+    let findings = audit::audit(&distribution, bucket, prefix, &|k| {
+        existing.iter().any(|e| e == k)
+    });
+    Ok((distribution, findings))
 }
 
 fn render_invalidation(plan: &InvalidationPlan, distribution: &str) -> String {
@@ -264,19 +305,17 @@ fn warn_unhashed(
     Ok(())
 }
 
-/// Builds the AWS clients for `request` (S3, and CloudFront when a distribution is
-/// configured) and deploys. `on_runner` decides whether credentials are masked with
-/// workflow commands (on a terminal those lines would print the secrets).
-pub async fn deploy_to_aws(
+/// The AWS clients for `request`: S3, and CloudFront when a distribution is
+/// configured. `on_runner` decides whether credentials are masked with workflow
+/// commands (on a terminal those lines would print the secrets).
+pub async fn connect(
     request: &DeployRequest,
-    config: &Config,
     identity: &RunnerIdentity,
     on_runner: bool,
-    presentation: Presentation,
     out: &mut dyn Write,
-) -> Result<Report, Error> {
+) -> Result<(S3Store, Option<CloudFront>), Error> {
     let sdk = if on_runner {
-        aws::sdk_config(&request.aws, identity, Some(&mut *out)).await?
+        aws::sdk_config(&request.aws, identity, Some(out)).await?
     } else {
         aws::sdk_config(&request.aws, identity, None).await?
     };
@@ -285,6 +324,19 @@ pub async fn deploy_to_aws(
         .distribution_id
         .as_ref()
         .map(|_| CloudFront::new(&sdk));
+    Ok((store, cloudfront))
+}
+
+/// Connects and deploys.
+pub async fn deploy_to_aws(
+    request: &DeployRequest,
+    config: &Config,
+    identity: &RunnerIdentity,
+    on_runner: bool,
+    presentation: Presentation,
+    out: &mut dyn Write,
+) -> Result<Report, Error> {
+    let (store, cloudfront) = connect(request, identity, on_runner, &mut *out).await?;
     let ctx = Context {
         store: &store,
         cdn: cloudfront.as_ref(),

@@ -4,7 +4,9 @@
 //! read the bucket and [`plan`] → [`apply`] in safe phases → [`report`].
 
 pub mod action;
+mod app;
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod cdn;
 pub mod classify;
@@ -24,8 +26,6 @@ pub mod store;
 pub mod target;
 pub mod version;
 
-use std::io::Write;
-
 use cli::{Cli, Command};
 use error::Error;
 
@@ -38,66 +38,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     runtime.block_on(async {
         let mut stdout = std::io::stdout();
         match cli.command {
-            Some(Command::Deploy(args)) => run_cli(args.into_raw(false), &mut stdout).await,
-            Some(Command::Plan(args)) => run_cli(args.into_raw(true), &mut stdout).await,
-            Some(Command::Resolve(args)) => {
-                let trigger = cli::trigger()?;
-                let (target, _) = target::decide(&args.deploy.into_raw(true), &trigger)?;
-                cli::print_resolution(&target, &trigger, args.json, &mut stdout)
-            }
+            Some(Command::Deploy(args)) => app::deploy(args.into_raw(false), &mut stdout).await,
+            Some(Command::Plan(args)) => app::deploy(args.into_raw(true), &mut stdout).await,
+            Some(Command::Resolve(args)) => app::resolve(args, &mut stdout),
+            Some(Command::Audit(args)) => app::audit(args, &mut stdout).await,
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 action::run(&action::Runner { env: &env }, &mut stdout).await
             }
         }
     })
-}
-
-async fn run_cli(raw: request::RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
-    let (target, config) = target::decide(&raw, &cli::trigger()?)?;
-    let request = match target {
-        target::Target::Skip { reason } => {
-            writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
-            return Ok(());
-        }
-        target::Target::Deploy { request, reason } => {
-            tracing::info!("{reason}");
-            request
-        }
-    };
-    let env = |name: &str| std::env::var(name).ok();
-    let identity = aws::RunnerIdentity::from_env(&env);
-    let on_runner = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let report = deploy::deploy_to_aws(
-        &request,
-        &config,
-        &identity,
-        on_runner,
-        cli::presentation(),
-        stdout,
-    )
-    .await?;
-    let verb = if report.dry_run {
-        "would upload"
-    } else {
-        "uploaded"
-    };
-    writeln!(
-        stdout,
-        "{} → {}: {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
-        report.package,
-        report.environment,
-        report.uploaded,
-        report.bytes_uploaded,
-        report.headers_updated,
-        report.unchanged,
-        report.version
-    )
-    .map_err(Error::stdout)?;
-    if let Some(url) = &report.entry_url {
-        writeln!(stdout, "entry: {url}").map_err(Error::stdout)?;
-    }
-    Ok(())
 }
 
 /// Replaces every secret in `text` with `***` (defence in depth: the runner masks

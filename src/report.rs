@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::audit::Finding;
 use crate::classify::FileClass;
 use crate::plan::Plan;
 
@@ -36,6 +37,8 @@ pub struct Report {
     pub invalidation_id: Option<String>,
     /// Invalidated (or, in a dry run, planned) paths with the reason for each.
     pub invalidation_paths: Vec<(String, String)>,
+    /// Distribution settings worth fixing.
+    pub audit: Vec<Finding>,
 }
 
 impl Report {
@@ -72,6 +75,7 @@ impl Report {
             entry_url: None,
             invalidation_id: None,
             invalidation_paths: Vec::new(),
+            audit: Vec::new(),
         }
     }
 

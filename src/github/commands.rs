@@ -3,6 +3,8 @@
 
 use std::io::{self, Write};
 
+use crate::audit::Finding;
+
 /// Individual annotations before the rest are folded into one; the runner shows at
 /// most 10 warning annotations per step, and other checks need some of them.
 pub const MAX_INDIVIDUAL_WARNINGS: usize = 4;
@@ -73,6 +75,34 @@ pub fn unhashed_code_warnings(mut out: impl Write, files: &[String]) -> io::Resu
                 "{} more files have no content hash in their names, {FIX} Files: {}",
                 rest.len(),
                 rest.join(", ")
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// Warnings for audit findings: the first few individually, the rest folded into one.
+pub fn audit_warnings(mut out: impl Write, findings: &[Finding]) -> io::Result<()> {
+    let (first, rest) = findings.split_at(findings.len().min(MAX_INDIVIDUAL_WARNINGS));
+    let individual = if rest.len() > 1 { first } else { findings };
+    for f in individual {
+        warning(
+            &mut out,
+            None,
+            "CloudFront audit",
+            &format!("{}. Why: {}. Fix: {}", f.what, f.why, f.fix),
+        )?;
+    }
+    if rest.len() > 1 {
+        let named: Vec<&str> = rest.iter().map(|f| f.what.as_str()).collect();
+        warning(
+            &mut out,
+            None,
+            "CloudFront audit",
+            &format!(
+                "{} more findings (details in the step summary): {}",
+                rest.len(),
+                named.join("; ")
             ),
         )?;
     }

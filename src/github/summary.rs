@@ -92,6 +92,22 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "| `{}` | {} |", code(path), why.replace('|', "\\|"));
         }
     }
+    if !report.audit.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n#### CloudFront audit\n\n| Finding | Why it matters | Fix |\n|---|---|---|"
+        );
+        for f in &report.audit {
+            let cell = |t: &str| t.replace('|', "\\|");
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                cell(&f.what),
+                cell(&f.why),
+                cell(&f.fix)
+            );
+        }
+    }
     if !report.unhashed_code.is_empty() {
         let _ = writeln!(
             md,
@@ -173,6 +189,7 @@ mod tests {
                 "/subscriptions/remoteEntry.js".to_owned(),
                 "remoteEntry.js changed".to_owned(),
             )],
+            audit: Vec::new(),
         }
     }
 

@@ -161,3 +161,89 @@ fn dry_run_shows_the_planned_invalidation_and_creates_none() {
     assert_eq!(run.out("invalidation-id"), "");
     assert!(invalidations(moto, &distribution).is_empty());
 }
+
+const LONG_ERROR_CACHING: &str = "config['CustomErrorResponses'] = {'Quantity': 1, 'Items': [{'ErrorCode': 404, 'ResponsePagePath': '/main/index.html', 'ResponseCode': '200', 'ErrorCachingMinTTL': 300}]}";
+
+#[test]
+fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
+    let (moto, bucket, ws) = setup("cf-audit");
+    let distribution = create_distribution(moto, &bucket, LONG_ERROR_CACHING);
+    let run = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("distribution-id", &distribution)
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    let stdout = run.stdout();
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::warning title=CloudFront audit::"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stdout());
+    assert!(
+        warnings[0]
+            .contains("answers 404 with 200 /main/index.html and caches that answer for 300 s"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].contains(&format!("s3://{bucket}/main/index.html"))
+            && warnings[1].contains("does not exist"),
+        "{}",
+        warnings[1]
+    );
+    assert!(
+        run.summary.contains("#### CloudFront audit"),
+        "{}",
+        run.summary
+    );
+
+    // Once the shell is deployed the error page exists: only the TTL finding remains.
+    assert_eq!(ActionStep::push(&ws, moto, "main", &bucket).run().code(), 0);
+    let again = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("distribution-id", &distribution)
+        .run();
+    let count = again
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("::warning title=CloudFront audit::"))
+        .count();
+    assert_eq!(count, 1, "{}", again.stdout());
+}
+
+#[test]
+fn audit_subcommand_reports_findings_as_json_and_writes_nothing() {
+    let (moto, bucket, ws) = setup("cf-audit-cli");
+    let distribution = create_distribution(
+        moto,
+        &bucket,
+        &format!(
+            "{LONG_ERROR_CACHING}\nconfig['DefaultCacheBehavior']['ViewerProtocolPolicy'] = 'allow-all'"
+        ),
+    );
+    let json = json_output(
+        cli_command(&ws)
+            .args([
+                "audit",
+                "--package",
+                "packages/main",
+                "--bucket",
+                &bucket,
+                "--distribution-id",
+                &distribution,
+            ])
+            .args(["--endpoint-url", &moto.endpoint, "--json"]),
+    );
+    let codes: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["error-caching", "missing-object", "plain-http"]);
+    assert!(
+        json["findings"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("ErrorCachingMinTTL")
+    );
+    assert!(keys(moto, &bucket).is_empty());
+}

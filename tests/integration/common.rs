@@ -722,3 +722,28 @@ print(json.dumps(out))
     );
     serde_json::from_slice(&output.stdout).expect("json")
 }
+
+/// The binary as a developer runs it locally in `ws`: a scrubbed environment with
+/// credentials in the standard AWS variables.
+pub fn cli_command(ws: &Workspace) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
+    scrubbed(&mut command);
+    command
+        .current_dir(ws.path())
+        .env("HOME", ws.path())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
+/// Runs a command that must succeed and print JSON; returns the JSON.
+pub fn json_output(command: &mut Command) -> serde_json::Value {
+    let output = command.output().expect("run mfe-deploy");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}

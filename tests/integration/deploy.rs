@@ -357,14 +357,7 @@ fn dry_run_prints_the_whole_plan_and_writes_nothing() {
 #[test]
 fn plan_subcommand_prints_the_same_plan_locally() {
     let (moto, bucket, ws) = setup("cli-plan");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
-    scrubbed(&mut command);
-    let output = command
-        .current_dir(ws.path())
-        .env("HOME", ws.path())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let output = cli_command(&ws)
         .args([
             "plan",
             "--package",

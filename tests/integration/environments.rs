@@ -192,32 +192,22 @@ fn resolve_prints_the_environment_and_its_settings_without_touching_aws() {
     let b = three_environments(moto, &ws, "resolve");
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/events/push_stage.json");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
-    scrubbed(&mut command);
-    let output = command
-        .current_dir(ws.path())
-        .env("HOME", ws.path())
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "push")
-        .env("GITHUB_REF", "refs/heads/stage")
-        .env("GITHUB_EVENT_PATH", fixture)
-        // A closed port: any AWS request would fail the command.
-        .args([
-            "resolve",
-            "--package",
-            "packages/subscriptions",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let json = json_output(
+        cli_command(&ws)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "push")
+            .env("GITHUB_REF", "refs/heads/stage")
+            .env("GITHUB_EVENT_PATH", fixture)
+            // A closed port: any AWS request would fail the command.
+            .args([
+                "resolve",
+                "--package",
+                "packages/subscriptions",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+                "--json",
+            ]),
     );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["environment"], "staging");
     assert_eq!(json["skipped"], false);
     assert_eq!(json["bucket"], b.staging.as_str());

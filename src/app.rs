@@ -1,0 +1,124 @@
+//! The CLI subcommands, wired to the pipeline.
+
+use std::io::Write;
+
+use crate::aws::RunnerIdentity;
+use crate::cli::{self, ResolveArgs};
+use crate::deploy::{self, audit_distribution};
+use crate::error::Error;
+use crate::request::{InputError, RawInputs};
+use crate::target::{Target, decide};
+
+fn identity() -> (RunnerIdentity, bool) {
+    let env = |name: &str| std::env::var(name).ok();
+    let on_runner = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    (RunnerIdentity::from_env(&env), on_runner)
+}
+
+/// `deploy` and `plan`.
+pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let (target, config) = decide(&raw, &cli::trigger()?)?;
+    let request = match target {
+        Target::Skip { reason } => {
+            writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
+            return Ok(());
+        }
+        Target::Deploy { request, reason } => {
+            tracing::info!("{reason}");
+            request
+        }
+    };
+    let (identity, on_runner) = identity();
+    let report = deploy::deploy_to_aws(
+        &request,
+        &config,
+        &identity,
+        on_runner,
+        cli::presentation(),
+        stdout,
+    )
+    .await?;
+    let verb = if report.dry_run {
+        "would upload"
+    } else {
+        "uploaded"
+    };
+    writeln!(
+        stdout,
+        "{} → {}: {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
+        report.package,
+        report.environment,
+        report.uploaded,
+        report.bytes_uploaded,
+        report.headers_updated,
+        report.unchanged,
+        report.version
+    )
+    .map_err(Error::stdout)?;
+    if let Some(url) = &report.entry_url {
+        writeln!(stdout, "entry: {url}").map_err(Error::stdout)?;
+    }
+    if let Some(id) = &report.invalidation_id {
+        writeln!(
+            stdout,
+            "invalidation: {id} {}",
+            report.invalidated_paths_json()
+        )
+        .map_err(Error::stdout)?;
+    }
+    Ok(())
+}
+
+/// `resolve`: where this run would deploy, without calling AWS.
+pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let trigger = cli::trigger()?;
+    let (target, _) = decide(&args.deploy.into_raw(true), &trigger)?;
+    cli::print_resolution(&target, &trigger, args.json, stdout)
+}
+
+/// `audit`: read-only checks of the environment's CloudFront distribution.
+pub async fn audit(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let (target, _) = decide(&args.deploy.into_raw(true), &cli::trigger()?)?;
+    let Target::Deploy { request, .. } = target else {
+        return Err(InputError::Missing {
+            name: "environment",
+            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
+        }
+        .into());
+    };
+    let Some(id) = request.distribution_id.clone() else {
+        return Err(InputError::Missing {
+            name: "distribution-id",
+            hint: format!("pass `--distribution-id`, or set `environments.{}.distribution-id` in mfe-deploy.yml", request.environment),
+        }
+        .into());
+    };
+    let (identity, on_runner) = identity();
+    let (store, cloudfront) = deploy::connect(&request, &identity, on_runner, stdout).await?;
+    let Some(cloudfront) = cloudfront else {
+        return Err(Error::Internal(
+            "no CloudFront client for a configured distribution".to_owned(),
+        ));
+    };
+    let (_, findings) =
+        audit_distribution(&store, &cloudfront, &id, &request.bucket, &request.prefix).await?;
+    let text = if args.json {
+        format!(
+            "{:#}\n",
+            serde_json::json!({ "distribution-id": id, "findings": findings })
+        )
+    } else if findings.is_empty() {
+        format!("{id}: no findings\n")
+    } else {
+        findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "[{}] {}\n  why: {}\n  fix: {}\n",
+                    f.code, f.what, f.why, f.fix
+                )
+            })
+            .collect()
+    };
+    stdout.write_all(text.as_bytes()).map_err(Error::stdout)
+}

@@ -1,0 +1,179 @@
+//! Audit: distribution settings that have burned teams deploying micro-frontends to
+//! S3 behind CloudFront. Read-only; each finding says what, why it matters, and the fix.
+
+use serde::Serialize;
+
+use crate::cdn::DistributionInfo;
+
+/// Error caching above this many seconds turns a passing origin error into a
+/// lasting outage; AWS's own default is 10.
+const MAX_ERROR_CACHING_SECONDS: i64 = 10;
+
+/// One problem with a distribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable identifier, for filtering.
+    pub code: &'static str,
+    pub what: String,
+    pub why: String,
+    pub fix: String,
+}
+
+/// Keys of `bucket` the distribution serves for its own purposes (default root
+/// object, error pages); their existence is checked by the caller.
+pub fn referenced_keys(dist: &DistributionInfo, bucket: &str) -> Vec<String> {
+    let origin_path = dist
+        .origin_for(bucket)
+        .map_or("", |o| o.origin_path.trim_matches('/'));
+    let key = |url: &str| {
+        let rel = url.trim_start_matches('/');
+        if origin_path.is_empty() {
+            rel.to_owned()
+        } else {
+            format!("{origin_path}/{rel}")
+        }
+    };
+    let mut keys: Vec<String> = dist.default_root_object.iter().map(|d| key(d)).collect();
+    keys.extend(
+        dist.error_responses
+            .iter()
+            .filter_map(|r| r.page_path.as_deref())
+            .map(key),
+    );
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Checks a distribution that serves `prefix` of `bucket`; `exists` answers for the
+/// keys of [`referenced_keys`].
+pub fn audit(
+    dist: &DistributionInfo,
+    bucket: &str,
+    prefix: &str,
+    exists: &dyn Fn(&str) -> bool,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut add = |code, what: String, why: &str, fix: String| {
+        findings.push(Finding {
+            code,
+            what,
+            why: why.to_owned(),
+            fix,
+        });
+    };
+    let id = &dist.id;
+    for response in &dist.error_responses {
+        let to_ok = response.response_code.as_deref() == Some("200");
+        let ttl = response
+            .caching_min_ttl
+            .unwrap_or(MAX_ERROR_CACHING_SECONDS);
+        if to_ok && matches!(response.error_code, 403 | 404) && ttl > MAX_ERROR_CACHING_SECONDS {
+            add(
+                "error-caching",
+                format!(
+                    "{id} answers {} with 200 {} and caches that answer for {ttl} s",
+                    response.error_code,
+                    response.page_path.as_deref().unwrap_or("(no page)")
+                ),
+                "a passing origin error (a missing key during a deploy, a permissions change) is then served as a good page, and cached, for every URL that hit it: a real outage pattern",
+                format!(
+                    "set ErrorCachingMinTTL for {} to {MAX_ERROR_CACHING_SECONDS} or less; better, route SPA paths with a CloudFront Function that rewrites extension-less URLs to /index.html and keep errors as errors",
+                    response.error_code
+                ),
+            );
+        }
+    }
+    let origin = dist.origin_for(bucket);
+    for key in referenced_keys(dist, bucket) {
+        if !exists(&key) {
+            add(
+                "missing-object",
+                format!(
+                    "{id} points at s3://{bucket}/{key} (default root object or error page), which does not exist"
+                ),
+                "CloudFront then answers with an S3 error instead of the page you configured",
+                format!(
+                    "deploy the object, or change DefaultRootObject/ResponsePagePath to an existing key (keys here are relative to the origin path `{}`)",
+                    origin.map_or("", |o| o.origin_path.as_str())
+                ),
+            );
+        }
+    }
+    match origin {
+        None => add(
+            "no-origin",
+            format!("no origin of {id} points at bucket {bucket}"),
+            "files deployed here are not served by this distribution, and invalidating it refreshes nothing of theirs",
+            format!(
+                "check `distribution-id` for this environment, or add an S3 origin for {bucket}"
+            ),
+        ),
+        Some(o) => {
+            let origin_path = o.origin_path.trim_matches('/');
+            if !origin_path.is_empty() && !prefix.starts_with(&format!("{origin_path}/")) {
+                add(
+                    "origin-path",
+                    format!(
+                        "{id} reads {bucket} under the origin path /{origin_path}, but this module deploys to {bucket}/{prefix}"
+                    ),
+                    "CloudFront never requests keys outside its origin path, so this module is unreachable through the distribution",
+                    format!("set `prefix` to {origin_path}/…, or clear the origin path"),
+                );
+            }
+            if o.s3 && !o.access_restricted {
+                add(
+                    "public-origin",
+                    format!("{id} reads {bucket} without origin access control"),
+                    "the bucket must then be public, so anyone can bypass CloudFront (and its caching, WAF and logs)",
+                    "attach an origin access control (OAC) to the origin and restrict the bucket policy to the distribution".to_owned(),
+                );
+            }
+        }
+    }
+    let behavior = &dist.default_behavior;
+    if let Some(min_ttl) = behavior.min_ttl.filter(|t| *t > 0) {
+        add(
+            "min-ttl",
+            format!("{id}'s default cache behavior has MinTTL {min_ttl} s"),
+            "CloudFront then caches HTML and federation entries for that long despite their `no-cache` header: users load stale entries after a deploy",
+            "set MinTTL to 0, or use a cache policy with MinTTL 0 (the managed CachingOptimized policy uses 1 s)".to_owned(),
+        );
+    }
+    if !behavior.compress {
+        add(
+            "compression-off",
+            format!("{id} does not compress responses in its default cache behavior"),
+            "JavaScript, CSS and HTML then travel uncompressed, several times larger",
+            "turn on Compress objects automatically (with a cache policy that enables Gzip and Brotli)".to_owned(),
+        );
+    }
+    if behavior.viewer_protocol_policy == "allow-all" {
+        add(
+            "plain-http",
+            format!("{id} serves plain HTTP"),
+            "pages and scripts can be read and altered in transit; module federation loads code from these URLs",
+            "set ViewerProtocolPolicy to redirect-to-https".to_owned(),
+        );
+    }
+    if behavior.cache_policy_id.is_none() && behavior.forwards_query_or_cookies {
+        add(
+            "cache-key",
+            format!("{id} forwards query strings or cookies to S3 (legacy cache settings)"),
+            "S3 ignores them, but each distinct value is cached separately: lower hit ratio, more origin requests",
+            "use a cache policy (CachingOptimized) that leaves query strings and cookies out of the cache key".to_owned(),
+        );
+    }
+    if dist.http_version.as_deref() == Some("http1.1") {
+        add(
+            "http-version",
+            format!("{id} only speaks HTTP/1.1"),
+            "a federated page loads many small chunks; HTTP/2 and HTTP/3 fetch them over one connection",
+            "set the distribution's HTTP version to http2and3".to_owned(),
+        );
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests;
