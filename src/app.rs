@@ -3,9 +3,14 @@
 use std::io::Write;
 
 use crate::aws::RunnerIdentity;
-use crate::cli::{self, ResolveArgs};
+use std::path::Path;
+
+use crate::cli::{self, ModulesArgs, ResolveArgs};
+use crate::config::Config;
 use crate::deploy::{self, audit_distribution};
 use crate::error::Error;
+use crate::github::outputs;
+use crate::modules;
 use crate::request::{InputError, RawInputs};
 use crate::target::{Target, decide};
 
@@ -121,4 +126,50 @@ pub async fn audit(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Erro
             .collect()
     };
     stdout.write_all(text.as_bytes()).map_err(Error::stdout)
+}
+
+/// `modules`: the module folders the changed files touch, as a JSON array.
+pub fn modules(args: &ModulesArgs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let raw = RawInputs {
+        config: args.config.clone(),
+        ..RawInputs::default()
+    };
+    let (config_path, explicit) = raw.config_path();
+    let config = Config::load(&config_path, explicit)?;
+    let list = if args.changed_files == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(&args.changed_files)
+    }
+    .map_err(|e| InputError::Invalid {
+        name: "changed-files",
+        value: args.changed_files.clone(),
+        hint: format!("cannot read it ({e}); give a file with one changed path per line, or `-` for standard input"),
+    })?;
+    let changed: Vec<String> = list.lines().map(str::to_owned).collect();
+    let found = modules::changed_modules(&changed, &config.modules, Path::new("."))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let json = serde_json::to_string(&found).map_err(|e| Error::Internal(e.to_string()))?;
+    writeln!(stdout, "{json}").map_err(Error::stdout)?;
+    if args.github_output {
+        let path = std::env::var("GITHUB_OUTPUT").map_err(|_| InputError::Missing {
+            name: "GITHUB_OUTPUT",
+            hint: "`--github-output` works inside a GitHub Actions step".to_owned(),
+        })?;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|source| Error::Output {
+                path: path.clone().into(),
+                source,
+            })?;
+        outputs::write_outputs(&mut file, &[("packages", json)]).map_err(|source| {
+            Error::Output {
+                path: path.into(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
 }

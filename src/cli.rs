@@ -32,6 +32,23 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Check the environment's CloudFront distribution for settings that break deploys.
     Audit(ResolveArgs),
+    /// Print the module folders a list of changed files touches, as a JSON array.
+    Modules(ModulesArgs),
+}
+
+/// `modules`: changed files in, module folders out.
+#[derive(Debug, Args)]
+pub struct ModulesArgs {
+    /// File listing changed paths, one per line (`-` for standard input), e.g. the
+    /// output of `git diff --name-only BASE HEAD`.
+    #[arg(long)]
+    pub changed_files: String,
+    /// Config file (its `modules:` section).
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Also append `packages=<JSON array>` to $GITHUB_OUTPUT.
+    #[arg(long)]
+    pub github_output: bool,
 }
 
 /// `resolve` and `audit`: the deploy flags plus an output format.

@@ -17,6 +17,7 @@ pub mod environment;
 pub mod error;
 pub mod github;
 pub mod invalidate;
+pub mod modules;
 pub mod plan;
 pub mod report;
 pub mod request;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::Plan(args)) => app::deploy(args.into_raw(true), &mut stdout).await,
             Some(Command::Resolve(args)) => app::resolve(args, &mut stdout),
             Some(Command::Audit(args)) => app::audit(args, &mut stdout).await,
+            Some(Command::Modules(args)) => app::modules(&args, &mut stdout),
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 action::run(&action::Runner { env: &env }, &mut stdout).await

@@ -25,6 +25,38 @@ pub struct Config {
     /// CloudFront invalidation settings.
     #[serde(default)]
     pub invalidation: InvalidationConfig,
+    /// Where the modules are, for `mfe-deploy modules`.
+    #[serde(default)]
+    pub modules: ModulesConfig,
+}
+
+/// The `modules:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModulesConfig {
+    /// Globs of module folders, relative to the repository root.
+    #[serde(default = "default_module_folders")]
+    pub folders: Vec<String>,
+    /// Changes to files matching these globs redeploy every module.
+    #[serde(default = "default_all_when_changed")]
+    pub all_when_changed: Vec<String>,
+}
+
+impl Default for ModulesConfig {
+    fn default() -> Self {
+        Self {
+            folders: default_module_folders(),
+            all_when_changed: default_all_when_changed(),
+        }
+    }
+}
+
+fn default_module_folders() -> Vec<String> {
+    vec!["packages/*".to_owned()]
+}
+
+fn default_all_when_changed() -> Vec<String> {
+    vec!["mfe-deploy.yml".to_owned()]
 }
 
 /// The `invalidation:` section.
@@ -155,6 +187,15 @@ impl Config {
                 for (i, pattern) in patterns.iter().enumerate() {
                     caching::check_glob(path, &format!("environments.{name}.{key}[{i}]"), pattern)?;
                 }
+            }
+        }
+        let module_globs = [
+            ("folders", &self.modules.folders),
+            ("all-when-changed", &self.modules.all_when_changed),
+        ];
+        for (key, patterns) in module_globs {
+            for (i, pattern) in patterns.iter().enumerate() {
+                caching::check_glob(path, &format!("modules.{key}[{i}]"), pattern)?;
             }
         }
         let limits = &self.invalidation;

@@ -242,3 +242,52 @@ fn credentials_from_the_standard_chain_reach_the_container() {
     assert!(!run.all_text().contains("chain-secret-value-Lk29dj"));
     assert!(!run.all_text().contains("chain-session-token-Pq81mz"));
 }
+
+#[test]
+fn modules_maps_changed_files_to_a_matrix_and_writes_the_step_output() {
+    let ws = Workspace::example();
+    ws.write(
+        "changed.txt",
+        b"packages/checkout/src/Cart.js\npackages/main/webpack.config.js\nREADME.md\n",
+    );
+    let output_file = ws.path().join("github_output");
+    std::fs::write(&output_file, "").unwrap();
+    let output = cli_command(&ws)
+        .env("GITHUB_OUTPUT", &output_file)
+        .args([
+            "modules",
+            "--changed-files",
+            "changed.txt",
+            "--github-output",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        r#"["packages/checkout","packages/main"]"#
+    );
+    let written =
+        mfe_deploy::github::outputs::parse_outputs(&std::fs::read_to_string(&output_file).unwrap());
+    assert_eq!(
+        written,
+        [(
+            "packages".to_owned(),
+            r#"["packages/checkout","packages/main"]"#.to_owned()
+        )]
+    );
+
+    ws.write("changed.txt", b"mfe-deploy.yml\n");
+    let all = cli_command(&ws)
+        .args(["modules", "--changed-files", "changed.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&all.stdout).trim(),
+        r#"["packages/checkout","packages/main","packages/subscriptions"]"#
+    );
+}

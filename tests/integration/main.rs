@@ -3,6 +3,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod action_metadata;
 mod bad_input;
 mod cloudfront;
 mod common;
