@@ -10,3 +10,4 @@ mod common;
 mod credentials;
 mod deploy;
 mod environments;
+mod failures;

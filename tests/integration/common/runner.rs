@@ -1,0 +1,257 @@
+//! The runner around the binary: variables, files, the OIDC token endpoint.
+
+use super::*;
+
+/// The environment variables the runner would give this step, minus anything of ours.
+pub fn scrubbed(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let ours = [
+            "CI",
+            "HOME",
+            "AWS_",
+            "GITHUB_",
+            "RUNNER_",
+            "ACTIONS_",
+            "INPUT_",
+            "MFE_DEPLOY_",
+        ]
+        .iter()
+        .any(|p| key == *p || (p.ends_with('_') && key.starts_with(p)));
+        if ours {
+            command.env_remove(&key);
+        }
+    }
+}
+
+/// A step of a workflow run: the runner's files and variables around the binary.
+pub struct ActionStep<'a> {
+    pub workspace: &'a Workspace,
+    pub event_name: &'a str,
+    pub git_ref: &'a str,
+    pub event_fixture: &'a str,
+    pub inputs: BTreeMap<&'a str, String>,
+    pub runner_temp: tempfile::TempDir,
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// What a step produced.
+pub struct StepResult {
+    pub output: Output,
+    pub outputs: BTreeMap<String, String>,
+    pub summary: String,
+    pub raw_outputs: String,
+}
+
+impl StepResult {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn out(&self, name: &str) -> &str {
+        self.outputs.get(name).map_or("", String::as_str)
+    }
+    pub fn all_text(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.stdout(),
+            self.stderr(),
+            self.raw_outputs,
+            self.summary
+        )
+    }
+}
+
+impl<'a> ActionStep<'a> {
+    /// A push to `master` deploying `package` of the example to `bucket` on `moto`.
+    pub fn push(workspace: &'a Workspace, moto: &Moto, package: &str, bucket: &str) -> Self {
+        let defaults = [
+            ("package", format!("packages/{package}")),
+            ("dist", "dist".to_owned()),
+            ("config", "mfe-deploy.yml".to_owned()),
+            ("mode", "in-place".to_owned()),
+            ("dry-run", "false".to_owned()),
+            ("wait", "false".to_owned()),
+            ("aws-region", "us-east-1".to_owned()),
+            ("bucket", bucket.to_owned()),
+            ("endpoint-url", moto.endpoint.clone()),
+            ("aws-access-key-id", ACCESS_KEY.to_owned()),
+            ("aws-secret-access-key", SECRET_KEY.to_owned()),
+        ];
+        let mut inputs: BTreeMap<&str, String> = mfe_deploy::github::inputs::INPUT_NAMES
+            .iter()
+            .map(|n| (*n, String::new()))
+            .collect();
+        for (k, v) in defaults {
+            inputs.insert(k, v);
+        }
+        Self {
+            workspace,
+            event_name: "push",
+            git_ref: "refs/heads/master",
+            event_fixture: "push_master.json",
+            inputs,
+            runner_temp: tempfile::tempdir().expect("tempdir"),
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// Another event: its name, `GITHUB_REF`, and payload fixture.
+    pub fn event(mut self, name: &'a str, git_ref: &'a str, fixture: &'a str) -> Self {
+        self.event_name = name;
+        self.git_ref = git_ref;
+        self.event_fixture = fixture;
+        self
+    }
+
+    /// Another runner variable (for example the OIDC request URL and token).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.extra_env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn input(mut self, name: &'a str, value: &str) -> Self {
+        self.inputs.insert(name, value.to_owned());
+        self
+    }
+
+    /// Runs the binary as the container does: no arguments, cwd = workspace.
+    pub fn run(&self) -> StepResult {
+        let output_path = self.runner_temp.path().join("github_output");
+        let summary_path = self.runner_temp.path().join("step_summary");
+        std::fs::write(&output_path, "").expect("output file");
+        std::fs::write(&summary_path, "").expect("summary file");
+        let event_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/events")
+            .join(self.event_fixture);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
+        scrubbed(&mut command);
+        command
+            .current_dir(self.workspace.path())
+            .env("HOME", self.runner_temp.path())
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_WORKSPACE", self.workspace.path())
+            .env("GITHUB_EVENT_NAME", self.event_name)
+            .env("GITHUB_EVENT_PATH", &event_path)
+            .env("GITHUB_REF", self.git_ref)
+            .env(
+                "GITHUB_REF_NAME",
+                self.git_ref.rsplit('/').next().unwrap_or_default(),
+            )
+            .env("GITHUB_REPOSITORY", "acme/storefront")
+            .env("GITHUB_RUN_ID", "7301234567")
+            .env("GITHUB_RUN_ATTEMPT", "1")
+            .env("GITHUB_OUTPUT", &output_path)
+            .env("GITHUB_STEP_SUMMARY", &summary_path)
+            .env("RUNNER_TEMP", self.runner_temp.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        let payload: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&event_path).expect("fixture"))
+                .expect("fixture json");
+        let pr = &payload["pull_request"];
+        command
+            .env(
+                "GITHUB_HEAD_REF",
+                pr["head"]["ref"].as_str().unwrap_or_default(),
+            )
+            .env(
+                "GITHUB_BASE_REF",
+                pr["base"]["ref"].as_str().unwrap_or_default(),
+            );
+        for (name, value) in &self.inputs {
+            command.env(format!("INPUT_{}", name.to_uppercase()), value);
+        }
+        for (name, value) in &self.extra_env {
+            command.env(name, value);
+        }
+        let output = command.output().expect("run mfe-deploy");
+        let raw_outputs = std::fs::read_to_string(&output_path).unwrap_or_default();
+        StepResult {
+            outputs: parse_outputs(&raw_outputs).into_iter().collect(),
+            summary: std::fs::read_to_string(&summary_path).unwrap_or_default(),
+            raw_outputs,
+            output,
+        }
+    }
+}
+
+/// Stands in for the runner's OIDC token endpoint: answers every request with
+/// `{"value": token}` and records each request's line and `Authorization` header.
+pub struct TokenServer {
+    pub url: String,
+    pub requests: std::sync::Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl TokenServer {
+    pub fn start(token: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let requests = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let body = serde_json::json!({ "count": 1, "value": token }).to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut authorization = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(value) = line
+                        .strip_prefix("authorization: ")
+                        .or_else(|| line.strip_prefix("Authorization: "))
+                    {
+                        authorization = value.trim().to_owned();
+                    }
+                    line.clear();
+                }
+                seen.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((request_line.trim().to_owned(), authorization));
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            url: format!(
+                "http://127.0.0.1:{port}/_apis/distributedtask/hubs/build/plans/5d8f/jobs/9a1c/idtoken?api-version=2.0"
+            ),
+            requests,
+        }
+    }
+}
+
+/// The binary as a developer runs it locally in `ws`: a scrubbed environment with
+/// credentials in the standard AWS variables.
+pub fn cli_command(ws: &Workspace) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
+    scrubbed(&mut command);
+    command
+        .current_dir(ws.path())
+        .env("HOME", ws.path())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
+/// Runs a command that must succeed and print JSON; returns the JSON.
+pub fn json_output(command: &mut Command) -> serde_json::Value {
+    let output = command.output().expect("run mfe-deploy");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
