@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use globset::{GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 
 use crate::config::ModulesConfig;
-use crate::config::caching::compile_glob;
+use crate::config::caching::glob_set;
 
 /// The module folders (relative, `/`-separated, sorted) that `changed` touches.
 /// A change matching `all-when-changed` selects every module found under `root`.
@@ -61,14 +61,6 @@ fn all_modules(folders: &GlobSet, root: &Path) -> Vec<String> {
             folders.is_match(&rel).then_some(rel)
         })
         .collect()
-}
-
-fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
-    let mut set = GlobSetBuilder::new();
-    for pattern in patterns {
-        set.add(compile_glob(pattern)?);
-    }
-    set.build()
 }
 
 #[cfg(test)]

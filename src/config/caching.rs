@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use globset::{Glob, GlobBuilder};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -52,6 +52,15 @@ pub struct Rule {
 /// Compiles a glob the way every glob in the config is read.
 pub fn compile_glob(pattern: &str) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern).literal_separator(true).build()
+}
+
+/// Compiles a list of config globs into one set.
+pub fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
+    let mut set = GlobSetBuilder::new();
+    for pattern in patterns {
+        set.add(compile_glob(pattern)?);
+    }
+    set.build()
 }
 
 impl CachingConfig {

@@ -3,9 +3,9 @@
 
 pub mod event;
 
-use globset::{GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 
-use crate::config::caching::compile_glob;
+use crate::config::caching::glob_set;
 use crate::config::{Config, EnvironmentConfig};
 pub use event::{EventError, PullRequest, Trigger};
 
@@ -262,14 +262,6 @@ fn refused_branch(env: &Environment, branch: &str, kind: &str) -> ResolveError {
         env.name,
         if kind == "push" { "" } else { " and `manual`" }
     ))
-}
-
-fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
-    let mut set = GlobSetBuilder::new();
-    for pattern in patterns {
-        set.add(compile_glob(pattern)?);
-    }
-    set.build()
 }
 
 #[cfg(test)]

@@ -127,11 +127,7 @@ pub fn plan_invalidation(
         budget.min(MAX_WILDCARDS)
     };
     let mut chosen = paths::select(&changed, &objects, &root, budget);
-    chosen.extend(outside.into_iter().map(|url| Selected {
-        covers: vec![url.clone()],
-        path: url,
-        swept: 0,
-    }));
+    chosen.extend(outside.iter().map(|url| Selected::exact(url)));
     InvalidationPlan {
         paths: chosen,
         reasons,

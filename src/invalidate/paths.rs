@@ -20,6 +20,15 @@ pub struct Selected {
 }
 
 impl Selected {
+    /// One URL as its own path.
+    pub fn exact(url: &str) -> Self {
+        Self {
+            path: url.to_owned(),
+            covers: vec![url.to_owned()],
+            swept: 0,
+        }
+    }
+
     pub fn is_wildcard(&self) -> bool {
         self.path.ends_with('*')
     }
@@ -88,14 +97,7 @@ pub fn select(
 ) -> Vec<Selected> {
     let budget = budget.max(1);
     if changed.len() <= budget {
-        return changed
-            .iter()
-            .map(|url| Selected {
-                path: url.clone(),
-                covers: vec![url.clone()],
-                swept: 0,
-            })
-            .collect();
+        return changed.iter().map(|url| Selected::exact(url)).collect();
     }
     let mut tree = Node::default();
     for url in objects.union(changed) {
@@ -116,15 +118,7 @@ pub fn select(
 fn solve(node: &Node, folder: &str, budget: usize) -> Vec<Solution> {
     let mut combo: Vec<Solution> = vec![None; budget + 1];
     if node.exact.len() <= budget {
-        let exact = node
-            .exact
-            .iter()
-            .map(|url| Selected {
-                path: url.clone(),
-                covers: vec![url.clone()],
-                swept: 0,
-            })
-            .collect();
+        let exact = node.exact.iter().map(|url| Selected::exact(url)).collect();
         combo[node.exact.len()] = Some((0, exact));
     }
     for (name, child) in &node.children {

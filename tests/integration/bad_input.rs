@@ -173,8 +173,7 @@ fn denied_credentials_are_a_setup_error_and_secrets_stay_hidden() {
 
     let ws = Workspace::example();
     let step = ActionStep::push(&ws, &moto, "checkout", &bucket)
-        .input("aws-access-key-id", &key)
-        .input("aws-secret-access-key", &secret)
+        .credentials(&key, &secret)
         .run();
     assert_eq!(step.code(), 2, "{}", step.all_text());
     let text = step.all_text();

@@ -62,12 +62,7 @@ fn second_deploy_invalidates_exactly_the_changed_fixed_addresses() {
 fn wait_true_terminates_when_cloudfront_reports_completion() {
     let (moto, bucket, ws) = setup("cf-wait");
     let distribution = create_distribution(moto, &bucket, "");
-    assert_eq!(
-        ActionStep::push(&ws, moto, "checkout", &bucket)
-            .run()
-            .code(),
-        0
-    );
+    deployed(&ws, moto, "checkout", &bucket);
     edit(&ws, "packages/checkout/dist/remoteEntry.js");
     let run = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("distribution-id", &distribution)
@@ -95,7 +90,7 @@ fn default_root_object_and_unusual_names_are_invalidated_correctly() {
     );
     ws.write("packages/main/dist/my file (1).txt", b"one");
     ws.write("packages/main/dist/ünï.txt", b"one");
-    assert_eq!(ActionStep::push(&ws, moto, "main", &bucket).run().code(), 0);
+    deployed(&ws, moto, "main", &bucket);
     edit(&ws, "packages/main/dist/index.html");
     edit(&ws, "packages/main/dist/my file (1).txt");
     edit(&ws, "packages/main/dist/ünï.txt");
@@ -135,12 +130,7 @@ fn unknown_distribution_is_a_setup_error_before_anything_is_written() {
 fn dry_run_shows_the_planned_invalidation_and_creates_none() {
     let (moto, bucket, ws) = setup("cf-dry");
     let distribution = create_distribution(moto, &bucket, "");
-    assert_eq!(
-        ActionStep::push(&ws, moto, "checkout", &bucket)
-            .run()
-            .code(),
-        0
-    );
+    deployed(&ws, moto, "checkout", &bucket);
     edit(&ws, "packages/checkout/dist/remoteEntry.js");
     let run = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("distribution-id", &distribution)
@@ -197,7 +187,7 @@ fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
     );
 
     // Once the shell is deployed the error page exists: only the TTL finding remains.
-    assert_eq!(ActionStep::push(&ws, moto, "main", &bucket).run().code(), 0);
+    deployed(&ws, moto, "main", &bucket);
     let again = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("distribution-id", &distribution)
         .run();

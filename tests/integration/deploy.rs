@@ -131,12 +131,7 @@ fn rebuild_with_new_mtimes_uploads_nothing_and_makes_no_per_file_requests() {
 #[test]
 fn one_edited_entry_is_the_only_upload() {
     let (moto, bucket, ws) = setup("one-entry");
-    assert_eq!(
-        ActionStep::push(&ws, moto, "subscriptions", &bucket)
-            .run()
-            .code(),
-        0
-    );
+    deployed(&ws, moto, "subscriptions", &bucket);
     let before = moto.requests(&bucket).len();
 
     let entry = ws.dist("subscriptions").join("remoteEntry.js");
@@ -198,7 +193,7 @@ fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
 #[test]
 fn caching_policy_change_rewrites_headers_without_resending_bytes() {
     let (moto, bucket, ws) = setup("policy");
-    assert_eq!(ActionStep::push(&ws, moto, "main", &bucket).run().code(), 0);
+    deployed(&ws, moto, "main", &bucket);
     let before = moto.requests(&bucket).len();
     let (_, _, etag_before) = head(moto, &bucket, "main/robots.txt");
 
@@ -236,12 +231,7 @@ fn caching_policy_change_rewrites_headers_without_resending_bytes() {
 #[test]
 fn objects_from_another_tool_are_verified_by_etag_and_headers_read_once() {
     let (moto, bucket, ws) = setup("adopt");
-    assert_eq!(
-        ActionStep::push(&ws, moto, "subscriptions", &bucket)
-            .run()
-            .code(),
-        0
-    );
+    deployed(&ws, moto, "subscriptions", &bucket);
     // Forget the state, as if another tool had uploaded the same files.
     let client = moto.client();
     block_on(
@@ -410,12 +400,7 @@ fn listing_is_paginated_and_still_one_request_per_thousand_objects() {
             format!("<svg id='{i}'/>").as_bytes(),
         );
     }
-    assert_eq!(
-        ActionStep::push(&ws, moto, "checkout", &bucket)
-            .run()
-            .code(),
-        0
-    );
+    deployed(&ws, moto, "checkout", &bucket);
     let before = moto.requests(&bucket).len();
     let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
     assert_eq!(step.code(), 0, "{}", step.all_text());

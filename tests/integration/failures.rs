@@ -5,12 +5,7 @@ use crate::common::*;
 #[test]
 fn immutable_key_with_other_bytes_is_refused_before_anything_is_written() {
     let (moto, bucket, ws) = setup("immutable");
-    assert_eq!(
-        ActionStep::push(&ws, moto, "subscriptions", &bucket)
-            .run()
-            .code(),
-        0
-    );
+    deployed(&ws, moto, "subscriptions", &bucket);
     let before = moto.requests(&bucket).len();
     let original = get(moto, &bucket, "subscriptions/plans.c26adcf8b3876430bc92.js");
 
@@ -62,8 +57,7 @@ fn failure_mid_phase_exits_1_names_what_made_it_and_never_publishes_entries() {
 
     let ws = Workspace::example();
     let step = ActionStep::push(&ws, &moto, "checkout", &bucket)
-        .input("aws-access-key-id", &key)
-        .input("aws-secret-access-key", &secret)
+        .credentials(&key, &secret)
         .run();
     assert_eq!(step.code(), 1, "{}", step.all_text());
     let summary = &step.summary;

@@ -55,31 +55,12 @@ pub fn get(moto: &Moto, bucket: &str, key: &str) -> Vec<u8> {
 /// Creates an IAM user (with an optional inline policy) through boto3, moto's own
 /// dependency; returns its access key. Enforcement starts with `enforce_auth`.
 pub fn iam_user(moto: &Moto, policy: Option<&str>) -> (String, String) {
-    let script = format!(
-        "import boto3, sys\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\niam.create_user(UserName='deployer')\npolicy = sys.stdin.read()\nif policy:\n    iam.put_user_policy(UserName='deployer', PolicyName='deploy', PolicyDocument=policy)\nk = iam.create_access_key(UserName='deployer')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])\n",
-        moto.endpoint
+    let text = boto3(
+        moto,
+        "iam",
+        "client.create_user(UserName='deployer')\npolicy = sys.stdin.read()\nif policy:\n    client.put_user_policy(UserName='deployer', PolicyName='deploy', PolicyDocument=policy)\nk = client.create_access_key(UserName='deployer')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])",
+        policy.unwrap_or_default(),
     );
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 with boto3");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(policy.unwrap_or_default().as_bytes())
-        .expect("policy");
-    let output = child.wait_with_output().expect("python3");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
     let mut parts = text.split_whitespace();
     (
         parts.next().expect("key id").to_owned(),
@@ -97,10 +78,8 @@ pub fn enforce_auth(moto: &Moto) {
 /// Creates a CloudFront distribution in front of `bucket` through boto3; `extra` is
 /// Python merged into the DistributionConfig (for audit cases). Returns its id.
 pub fn create_distribution(moto: &Moto, bucket: &str, extra: &str) -> String {
-    let script = format!(
-        r#"import boto3
-cf = boto3.client('cloudfront', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')
-config = {{
+    let body = format!(
+        r#"config = {{
     'CallerReference': 'test-{bucket}',
     'Comment': 'mfe-deploy test',
     'Enabled': True,
@@ -109,46 +88,50 @@ config = {{
     'DefaultCacheBehavior': {{'TargetOriginId': 's3', 'ViewerProtocolPolicy': 'redirect-to-https', 'Compress': True, 'CachePolicyId': '658327ea-f89d-4fab-a63d-7e88639e58f6'}},
 }}
 {extra}
-print(cf.create_distribution(DistributionConfig=config)['Distribution']['Id'])
-"#,
-        endpoint = moto.endpoint
+print(client.create_distribution(DistributionConfig=config)['Distribution']['Id'])"#
     );
-    let output = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3 with boto3");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    boto3(moto, "cloudfront", &body, "").trim().to_owned()
 }
 
 /// The paths of every invalidation of a distribution, newest first, through boto3.
 pub fn invalidations(moto: &Moto, distribution: &str) -> Vec<(String, Vec<String>)> {
-    let script = format!(
-        r#"import boto3, json
-cf = boto3.client('cloudfront', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')
-items = cf.list_invalidations(DistributionId='{distribution}')['InvalidationList'].get('Items', [])
+    let body = format!(
+        r#"items = client.list_invalidations(DistributionId='{distribution}')['InvalidationList'].get('Items', [])
 out = []
 for item in items:
-    inv = cf.get_invalidation(DistributionId='{distribution}', Id=item['Id'])['Invalidation']
+    inv = client.get_invalidation(DistributionId='{distribution}', Id=item['Id'])['Invalidation']
     out.append([inv['Id'], inv['InvalidationBatch']['Paths'].get('Items', [])])
-print(json.dumps(out))
-"#,
-        endpoint = moto.endpoint
+print(json.dumps(out))"#
     );
-    let output = Command::new("python3")
+    serde_json::from_str(&boto3(moto, "cloudfront", &body, "")).expect("json")
+}
+
+/// Runs `body` with a boto3 `client` for `service` on the emulator (boto3 comes with
+/// moto); `stdin` is its standard input. Returns standard output.
+fn boto3(moto: &Moto, service: &str, body: &str, stdin: &str) -> String {
+    let script = format!(
+        "import boto3, json, sys\nclient = boto3.client('{service}', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\n{body}\n",
+        moto.endpoint
+    );
+    let mut child = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("python3 with boto3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin");
+    let output = child.wait_with_output().expect("python3");
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("json")
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

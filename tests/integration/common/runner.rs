@@ -115,6 +115,12 @@ impl<'a> ActionStep<'a> {
         self
     }
 
+    /// Static credentials as inputs (for example an IAM user's on an enforcing server).
+    pub fn credentials(self, key: &str, secret: &str) -> Self {
+        self.input("aws-access-key-id", key)
+            .input("aws-secret-access-key", secret)
+    }
+
     pub fn input(mut self, name: &'a str, value: &str) -> Self {
         self.inputs.insert(name, value.to_owned());
         self
@@ -254,4 +260,11 @@ pub fn json_output(command: &mut Command) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// A push deploy of `package` that must succeed (the first half of most tests).
+pub fn deployed(ws: &Workspace, moto: &Moto, package: &str, bucket: &str) -> StepResult {
+    let step = ActionStep::push(ws, moto, package, bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    step
 }
