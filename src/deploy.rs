@@ -122,7 +122,15 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     };
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
+    let scanning = Instant::now();
     let files = scan_build(request).await?;
+    let scanned: u64 = files.iter().map(|f| f.digest.size).sum();
+    tracing::info!(
+        "scanned {} files ({}) in {} ms",
+        files.len(),
+        crate::plan::human_bytes(scanned),
+        scanning.elapsed().as_millis()
+    );
     let version = request
         .version
         .clone()
@@ -343,5 +351,7 @@ pub async fn deploy_to_aws(
         run_identity: identity.run_identity(),
         presentation,
     };
-    deploy(&ctx, request, config, out).await
+    let result = deploy(&ctx, request, config, out).await;
+    tracing::info!("{}", store.counts().summary());
+    result
 }

@@ -4,6 +4,7 @@ use clap::{CommandFactory, Parser};
 use mfe_deploy::cli::Cli;
 
 fn main() -> ExitCode {
+    mfe_deploy::store::counts::mark_process_start();
     let cli = Cli::parse();
     mfe_deploy::init_logging();
     if cli.command.is_none() && !mfe_deploy::is_action_mode(&cli) {

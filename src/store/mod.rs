@@ -1,6 +1,7 @@
 //! The object store behind a small trait: the real S3 client, and an in-memory fake
 //! that counts calls and injects failures for unit tests.
 
+pub mod counts;
 #[cfg(test)]
 pub mod memory;
 pub mod s3;
@@ -30,6 +31,20 @@ pub enum Body<'a> {
     },
     /// Small generated content.
     Bytes(Vec<u8>),
+}
+
+impl Body<'_> {
+    /// Bytes this body sends.
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::File { len, .. } => *len,
+            Self::Bytes(bytes) => bytes.len() as u64,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Operations the deploy needs, named as S3 names them.

@@ -7,6 +7,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+use super::counts::{Op, RequestCounts};
 use super::{Body, ObjectStore, RemoteObject, StoreError};
 use crate::classify::Headers;
 
@@ -15,6 +16,7 @@ use crate::classify::Headers;
 pub struct S3Store {
     client: Client,
     bucket: String,
+    counts: std::sync::Arc<RequestCounts>,
 }
 
 impl S3Store {
@@ -22,7 +24,13 @@ impl S3Store {
         Self {
             client,
             bucket: bucket.to_owned(),
+            counts: std::sync::Arc::default(),
         }
+    }
+
+    /// Requests sent so far.
+    pub fn counts(&self) -> &RequestCounts {
+        &self.counts
     }
 
     fn error<E>(
@@ -110,7 +118,12 @@ impl ObjectStore for S3Store {
             .into_paginator()
             .send();
         let mut objects = Vec::new();
+        self.counts.record(Op::List, 0);
+        let mut first = true;
         while let Some(page) = pages.next().await {
+            if !std::mem::take(&mut first) {
+                self.counts.record(Op::List, 0);
+            }
             let page = page.map_err(|e| self.error("ListObjectsV2", prefix, &e))?;
             for object in page.contents() {
                 objects.push(RemoteObject {
@@ -127,6 +140,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn head(&self, key: &str) -> Result<Option<Headers>, StoreError> {
+        self.counts.record(Op::Head, 0);
         match self
             .client
             .head_object()
@@ -145,6 +159,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.counts.record(Op::Get, 0);
         match self
             .client
             .get_object()
@@ -173,6 +188,7 @@ impl ObjectStore for S3Store {
         body: Body<'_>,
         headers: &Headers,
     ) -> Result<String, StoreError> {
+        self.counts.record(Op::Put, body.len());
         let out = self
             .client
             .put_object()
@@ -188,6 +204,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn replace_headers(&self, key: &str, headers: &Headers) -> Result<String, StoreError> {
+        self.counts.record(Op::Copy, 0);
         let out = self
             .client
             .copy_object()
@@ -204,6 +221,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn create_multipart(&self, key: &str, headers: &Headers) -> Result<String, StoreError> {
+        self.counts.record(Op::Multipart, 0);
         let out = self
             .client
             .create_multipart_upload()
@@ -224,6 +242,7 @@ impl ObjectStore for S3Store {
         part_number: i32,
         body: Body<'_>,
     ) -> Result<String, StoreError> {
+        self.counts.record(Op::Multipart, body.len());
         let out = self
             .client
             .upload_part()
@@ -257,6 +276,7 @@ impl ObjectStore for S3Store {
                     .collect(),
             ))
             .build();
+        self.counts.record(Op::Multipart, 0);
         let out = self
             .client
             .complete_multipart_upload()
@@ -271,6 +291,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.counts.record(Op::Multipart, 0);
         self.client
             .abort_multipart_upload()
             .bucket(&self.bucket)
