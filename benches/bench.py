@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Benchmark mfe-deploy against `aws s3 sync` (the common two-pass workflow recipe) and
+`rclone copy --checksum`, on one generated monorepo, against one local S3 server
+(s3s-fs), in one run. Reports medians and ratios per scenario; see docs/performance.md.
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ACCESS_KEY = "benchaccesskey"
+SECRET_KEY = "benchsecretkey"
+REPO = Path(__file__).resolve().parent.parent
+LONG = "public, max-age=31536000, immutable"
+
+
+# --- the generated monorepo ---------------------------------------------------------
+
+def sizes(rng, count, mean):
+    """Log-normal sizes from a few hundred bytes to a few MB, averaging about `mean`."""
+    sigma = 1.5
+    mu = math.log(mean) - sigma * sigma / 2
+    return [int(min(max(rng.lognormvariate(mu, sigma), 300), 4 * 1024 * 1024)) for _ in range(count)]
+
+
+def write_module(root, name, files, mean, rng, shell):
+    dist = root / "packages" / name / "dist"
+    if dist.exists():
+        shutil.rmtree(dist)
+    (dist / "assets").mkdir(parents=True)
+    fixed = ["remoteEntry.js", "mf-manifest.json"] + (["index.html"] if shell else [])
+    for fname in fixed:
+        (dist / fname).write_bytes(rng.randbytes(max(300, int(mean / 4))))
+    kinds = [("", ".js"), ("", ".js.map"), ("", ".css"), ("assets/", ".png"), ("assets/", ".woff2")]
+    weights = [45, 30, 10, 10, 5]
+    for i, size in enumerate(sizes(rng, files - len(fixed), mean)):
+        folder, ext = rng.choices(kinds, weights)[0]
+        body = rng.randbytes(size)
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        (dist / folder / f"chunk-{i}.{digest}{ext}").write_bytes(body)
+
+
+def generate(root, modules, files, total_mb, seed, big_files):
+    rng = random.Random(seed)
+    mean = total_mb * 1024 * 1024 / (modules * files)
+    names = [f"mod-{i:02}" for i in range(modules)]
+    for i, name in enumerate(names):
+        write_module(root, name, files, mean, rng, shell=(i == 0))
+    write_module(root, "big", big_files, mean, rng, shell=False)
+    return names
+
+
+def dist_files(root, name):
+    return sorted(p for p in (root / "packages" / name / "dist").rglob("*") if p.is_file())
+
+
+def rebuild(root, names):
+    """Same bytes, new mtimes: what every CI build looks like."""
+    later = time.time() + 3600
+    for name in names:
+        for path in dist_files(root, name):
+            data = path.read_bytes()
+            path.unlink()
+            path.write_bytes(data)
+            os.utime(path, (later, later))
+
+
+def one_change(root, name, round_no):
+    """One new chunk and one edited entry."""
+    dist = root / "packages" / name / "dist"
+    body = f"// chunk of round {round_no}\n".encode() * 200
+    (dist / f"chunk-new-{round_no}.{hashlib.sha256(body).hexdigest()[:16]}.js").write_bytes(body)
+    with open(dist / "remoteEntry.js", "ab") as f:
+        f.write(f"\n// round {round_no}\n".encode())
+
+
+# --- the server ------------------------------------------------------------------------
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_server(s3s, data):
+    port = free_port()
+    data.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [s3s, "--host", "127.0.0.1", "--port", str(port), "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("s3s-fs did not start")
+
+
+def reset_bucket(data, bucket):
+    path = data / bucket
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+
+
+# --- the tools -------------------------------------------------------------------------
+
+def env_for(endpoint):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GITHUB_", "INPUT_", "RCLONE_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def run(cmd, env, cwd, stats=None, rss=None):
+    wrapped = ["/usr/bin/time", "-v"] + cmd if rss is not None else cmd
+    started = time.perf_counter()
+    out = subprocess.run(wrapped, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
+    if stats is not None:
+        stats.append(out.stderr)
+    if rss is not None:
+        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr)
+        rss.append(int(match.group(1)) if match else 0)
+    return elapsed
+
+
+def mfe(ctx, name, bucket, stats=None, rss=None):
+    cmd = [ctx.mfe, "deploy", "--package", f"packages/{name}", "--bucket", bucket, "--endpoint-url", ctx.endpoint]
+    return run(cmd, ctx.env, ctx.root, stats, rss)
+
+
+def aws_two_pass(ctx, name, bucket):
+    dist, target = f"packages/{name}/dist", f"s3://{bucket}/{name}/"
+    common = ["aws", "s3", "sync", dist, target, "--endpoint-url", ctx.endpoint, "--only-show-errors"]
+    fixed = ["--exclude", "index.html", "--exclude", "remoteEntry.js", "--exclude", "mf-manifest.json"]
+    first = run(common + fixed + ["--cache-control", LONG], ctx.env, ctx.root)
+    only_fixed = ["--exclude", "*", "--include", "index.html", "--include", "remoteEntry.js", "--include", "mf-manifest.json"]
+    return first + run(common + only_fixed + ["--cache-control", "no-cache"], ctx.env, ctx.root)
+
+
+def rclone(ctx, name, bucket):
+    remote = f":s3,provider=Other,endpoint='{ctx.endpoint}',access_key_id={ACCESS_KEY},secret_access_key={SECRET_KEY},force_path_style=true:{bucket}/{name}"
+    cmd = ["rclone", "copy", "--checksum", "--transfers", "32", "--checkers", "64", "--s3-no-check-bucket", f"packages/{name}/dist", remote]
+    return run(cmd, ctx.env, ctx.root)
+
+
+TOOLS = {"mfe-deploy": mfe, "aws s3 sync x2": aws_two_pass, "rclone": rclone}
+BUCKETS = {"mfe-deploy": "bench-mfe", "aws s3 sync x2": "bench-aws", "rclone": "bench-rclone"}
+
+
+class Ctx:
+    pass
+
+
+def deploy_all(ctx, tool, names, stats=None, rss=None):
+    fn = TOOLS[tool]
+    total = 0.0
+    for name in names:
+        if tool == "mfe-deploy":
+            total += fn(ctx, name, BUCKETS[tool], stats, rss)
+        else:
+            total += fn(ctx, name, BUCKETS[tool])
+    return total
+
+
+def rotated(round_no):
+    tools = list(TOOLS)
+    k = round_no % len(tools)
+    return tools[k:] + tools[:k]
+
+
+def scenario(ctx, title, names, reps, prepare, per_tool_prepare=None, collect_stats=False):
+    times = {t: [] for t in TOOLS}
+    stats, rss = [], []
+    for r in range(reps):
+        prepare(r)
+        for tool in rotated(r):
+            if per_tool_prepare:
+                per_tool_prepare(tool)
+            want = collect_stats and tool == "mfe-deploy"
+            times[tool].append(deploy_all(ctx, tool, names, stats if want else None, rss if want else None))
+    medians = {t: statistics.median(v) for t, v in times.items()}
+    print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
+    return {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
+
+
+def parse_stats(blobs):
+    totals = {"LIST": 0, "GET": 0, "HEAD": 0, "PUT": 0, "COPY": 0, "MULTIPART": 0, "bytes": 0}
+    first, scan_ms = [], 0
+    for blob in blobs:
+        m = re.search(r"requests: LIST (\d+), GET (\d+), HEAD (\d+), PUT (\d+), COPY (\d+), MULTIPART (\d+); (\d+) bytes sent(?:; first request (\d+) ms)?", blob)
+        if m:
+            for key, value in zip(["LIST", "GET", "HEAD", "PUT", "COPY", "MULTIPART", "bytes"], m.groups()[:7]):
+                totals[key] += int(value)
+            if m.group(8):
+                first.append(int(m.group(8)))
+        s = re.search(r"scanned \d+ files \(.*?\) in (\d+) ms", blob)
+        if s:
+            scan_ms += int(s.group(1))
+    return totals, first, scan_ms
+
+
+def hashing_baseline(root, names):
+    files = [str(p) for n in names for p in dist_files(root, n)]
+    total = sum(os.path.getsize(f) for f in files)
+    elapsed = 0.0
+    for tool in ("md5sum", "sha256sum"):
+        started = time.perf_counter()
+        for i in range(0, len(files), 500):
+            subprocess.run([tool] + files[i:i + 500], stdout=subprocess.DEVNULL, check=True)
+        elapsed += time.perf_counter() - started
+    return total, elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--modules", type=int, default=30)
+    ap.add_argument("--files", type=int, default=200, help="files per module")
+    ap.add_argument("--total-mb", type=float, default=70)
+    ap.add_argument("--big-files", type=int, default=6000, help="files of the big module")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--work", default=str(REPO / ".bench" / "work"))
+    ap.add_argument("--s3s-fs", default=shutil.which("s3s-fs") or str(REPO / ".bench" / "tools" / "bin" / "s3s-fs"))
+    ap.add_argument("--mfe-deploy", default=str(REPO / "target" / "release" / "mfe-deploy"))
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+
+    ctx = Ctx()
+    work = Path(args.work)
+    if work.exists():
+        shutil.rmtree(work)
+    ctx.root = work / "repo"
+    data = work / "s3"
+    ctx.mfe = args.mfe_deploy
+    names = generate(ctx.root, args.modules, args.files, args.total_mb, args.seed, args.big_files)
+    total_files = sum(len(dist_files(ctx.root, n)) for n in names)
+    total_bytes = sum(p.stat().st_size for n in names for p in dist_files(ctx.root, n))
+    print(f"monorepo: {len(names)} modules, {total_files} files, {total_bytes / 1e6:.1f} MB; big module: {args.big_files} files", flush=True)
+    server, ctx.endpoint = start_server(args.s3s_fs, data)
+    ctx.env = env_for(ctx.endpoint)
+    results = []
+    try:
+        for bucket in BUCKETS.values():
+            reset_bucket(data, bucket)
+        results.append(scenario(ctx, "cold", names, args.reps, lambda r: None, lambda t: reset_bucket(data, BUCKETS[t]), True))
+        results.append(scenario(ctx, "rebuild", names, args.reps, lambda r: rebuild(ctx.root, names), None, True))
+        results.append(scenario(ctx, "one change", [names[1]], args.reps, lambda r: one_change(ctx.root, names[1], r), None, True))
+        results.append(scenario(ctx, "big module, cold", ["big"], args.reps, lambda r: None, lambda t: reset_bucket(data, BUCKETS[t]), True))
+        results.append(scenario(ctx, "big module, rebuild", ["big"], args.reps, lambda r: rebuild(ctx.root, ["big"]), None, True))
+        hashed, hash_seconds = hashing_baseline(ctx.root, names)
+    finally:
+        server.kill()
+
+    print()
+    print("| scenario | mfe-deploy | rclone | aws s3 sync x2 | mfe / rclone | mfe / aws | mfe requests (per run) | mfe peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
+    for res in results:
+        m = res["medians"]
+        totals, first, scan_ms = parse_stats(res["stats"])
+        runs = max(1, len(res["runs"]["mfe-deploy"]))
+        req = ", ".join(f"{k} {v // runs}" for k, v in totals.items() if k != "bytes" and v)
+        rss = f"{max(res['rss_kb']) / 1024:.0f} MB" if res["rss_kb"] else ""
+        print(f"| {res['title']} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['aws s3 sync x2']:.2f} s "
+              f"| {m['mfe-deploy'] / m['rclone']:.2f} | {m['mfe-deploy'] / m['aws s3 sync x2']:.3f} "
+              f"| {req or 'none'}; {totals['bytes'] // runs} B sent | {rss} |")
+        res["requests"] = totals
+        res["first_request_ms"] = first
+        res["scan_ms"] = scan_ms
+    cold = results[0]
+    _, first, scan_ms = parse_stats(cold["stats"])
+    per_run_scan = scan_ms / max(1, len(cold["runs"]["mfe-deploy"]))
+    mfe_rate = total_bytes / max(per_run_scan / 1000, 1e-9) / 1e6
+    base_rate = hashed / hash_seconds / 1e6
+    print()
+    print(f"hashing: mfe-deploy {mfe_rate:.0f} MB/s (MD5 + SHA-256 in one read, all cores) vs md5sum + sha256sum {base_rate:.0f} MB/s ({mfe_rate / base_rate:.2f}x)")
+    if first:
+        print(f"process start to first request: median {statistics.median(first)} ms, max {max(first)} ms")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"results": results, "hash_mb_s": [mfe_rate, base_rate]}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
