@@ -256,7 +256,7 @@ def main():
         shutil.rmtree(work)
     ctx.root = work / "repo"
     data = work / "s3"
-    ctx.mfe = args.mfe_deploy
+    ctx.mfe = str(Path(args.mfe_deploy).resolve())
     names = generate(ctx.root, args.modules, args.files, args.total_mb, args.seed, args.big_files)
     total_files = sum(len(dist_files(ctx.root, n)) for n in names)
     total_bytes = sum(p.stat().st_size for n in names for p in dist_files(ctx.root, n))

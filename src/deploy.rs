@@ -22,8 +22,8 @@ use crate::report::{Report, entry_url};
 use crate::request::DeployRequest;
 use crate::scan::{self, LocalFile};
 use crate::state::{DeployState, state_key};
-use crate::store::ObjectStore;
 use crate::store::s3::S3Store;
+use crate::store::{HeadInfo, ObjectStore};
 use crate::version::build_version;
 
 /// How the run presents itself.
@@ -55,37 +55,37 @@ pub async fn read_remote<S: ObjectStore>(
 ) -> Result<RemoteView, Error> {
     let mut listing = store.list(prefix).await.map_err(Error::Remote)?;
     let key = state_key(prefix);
-    let state = match listing.iter().position(|o| o.key == key) {
+    let (state, state_modified) = match listing.iter().position(|o| o.key == key) {
         Some(i) => {
-            listing.swap_remove(i);
+            let entry = listing.swap_remove(i);
             let bytes = store.get(&key).await.map_err(Error::Remote)?;
             let state = bytes.as_deref().and_then(DeployState::from_json);
             if state.is_none() {
                 tracing::warn!("ignoring unreadable deploy state at {key}; it will be rewritten");
             }
-            state
+            (state, entry.last_modified)
         }
-        None => None,
+        None => (None, None),
     };
-    let mut view = RemoteView::new(prefix, listing, state);
-    let missing = view.keys_needing_headers(files);
+    let mut view = RemoteView::new(prefix, listing, state).with_state_modified(state_modified);
+    let missing = view.keys_needing_head(files);
     if !missing.is_empty() {
         tracing::info!(
-            "reading headers of {} object(s) not yet recorded in the deploy state",
+            "reading {} object(s) not yet recorded in the deploy state (HEAD)",
             missing.len()
         );
     }
-    let heads: Vec<(String, Result<Option<Headers>, _>)> = stream::iter(missing)
+    let heads: Vec<(String, Result<Option<HeadInfo>, _>)> = stream::iter(missing)
         .map(|key| async move {
-            let headers = store.head(&key).await;
-            (key, headers)
+            let head = store.head(&key).await;
+            (key, head)
         })
         .buffer_unordered(HEAD_CONCURRENCY)
         .collect()
         .await;
-    for (key, headers) in heads {
-        if let Some(headers) = headers.map_err(Error::Remote)? {
-            view.set_headers(key, headers);
+    for (key, head) in heads {
+        if let Some(head) = head.map_err(Error::Remote)? {
+            view.set_head(key, head);
         }
     }
     Ok(view)

@@ -60,13 +60,6 @@ impl DeployState {
         out.push(b'\n');
         out
     }
-
-    /// The record for `rel_path`, if the listing still shows the ETag it recorded.
-    pub fn trusted(&self, rel_path: &str, listed_etag: &str) -> Option<&FileRecord> {
-        self.files
-            .get(rel_path)
-            .filter(|r| r.etag.trim_matches('"') == listed_etag.trim_matches('"'))
-    }
 }
 
 #[cfg(test)]
@@ -98,15 +91,6 @@ mod tests {
         assert_eq!(parsed, state);
         let text = String::from_utf8(state.to_json()).unwrap();
         assert!(text.contains("\"cache-control\": \"no-cache\""), "{text}");
-    }
-
-    #[test]
-    fn records_are_trusted_only_while_the_etag_matches() {
-        let mut state = DeployState::default();
-        state.files.insert("a.js".to_owned(), record("e1"));
-        assert!(state.trusted("a.js", "\"e1\"").is_some());
-        assert!(state.trusted("a.js", "e2").is_none());
-        assert!(state.trusted("b.js", "e1").is_none());
     }
 
     #[test]

@@ -103,9 +103,9 @@ async fn headers_only_uses_copy_not_put() {
     }
     store.reset_counts();
     let mut view = RemoteView::new("m/", store.list("m/").await.unwrap(), None);
-    for key in view.keys_needing_headers(&files) {
-        let headers = store.head(&key).await.unwrap().unwrap();
-        view.set_headers(key, headers);
+    for key in view.keys_needing_head(&files) {
+        let head = store.head(&key).await.unwrap().unwrap();
+        view.set_head(key, head);
     }
     let classifier = Classifier::new(&CachingConfig::default()).unwrap();
     let plan = build_plan(&files, &classifier, "b", "m/", "v1", &view);

@@ -24,6 +24,7 @@ fn listed(key: &str, body: &str) -> RemoteObject {
         key: key.to_owned(),
         etag: d.expected_etag(),
         size: d.size,
+        last_modified: None,
     }
 }
 

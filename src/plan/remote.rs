@@ -4,14 +4,17 @@ use std::collections::HashMap;
 
 use crate::classify::Headers;
 use crate::scan::{EtagMatch, LocalFile};
-use crate::state::DeployState;
-use crate::store::RemoteObject;
+use crate::state::{DeployState, FileRecord};
+use crate::store::{HeadInfo, RemoteObject};
 
-/// The listing, the deploy state, and headers read for keys the state cannot vouch for.
+/// The listing, the deploy state, and what HEAD said about objects the state cannot
+/// vouch for.
 #[derive(Debug, Clone, Default)]
 pub struct RemoteView {
     objects: HashMap<String, RemoteObject>,
     state: DeployState,
+    /// When the state object was last written (the store's clock).
+    state_modified: Option<i64>,
     prefix: String,
     headers: HashMap<String, Headers>,
 }
@@ -21,9 +24,16 @@ impl RemoteView {
         Self {
             objects: listing.into_iter().map(|o| (o.key.clone(), o)).collect(),
             state: state.unwrap_or_default(),
+            state_modified: None,
             prefix: prefix.to_owned(),
             headers: HashMap::new(),
         }
+    }
+
+    /// The state object's `LastModified`, from the listing.
+    pub fn with_state_modified(mut self, modified: Option<i64>) -> Self {
+        self.state_modified = modified;
+        self
     }
 
     pub fn state(&self) -> &DeployState {
@@ -43,21 +53,38 @@ impl RemoteView {
         self.objects.get(key).map(|o| o.etag.as_str())
     }
 
-    /// Records headers read with HEAD.
-    pub fn set_headers(&mut self, key: String, headers: Headers) {
-        self.headers.insert(key, headers);
+    /// Records what HEAD said: the headers, and the ETag when the listing had none.
+    pub fn set_head(&mut self, key: String, head: HeadInfo) {
+        if let Some(object) = self.objects.get_mut(&key).filter(|o| o.etag.is_empty()) {
+            object.etag = head.etag;
+        }
+        self.headers.insert(key, head.headers);
+    }
+
+    /// The state's record for an object, when it still describes the object: the
+    /// listed ETag is the recorded one or, for stores that list no ETags, the object
+    /// is the recorded size and was last written no later than the state itself.
+    fn record(&self, rel_path: &str, object: &RemoteObject) -> Option<&FileRecord> {
+        let record = self.state.files.get(rel_path)?;
+        let vouched = if object.etag.is_empty() {
+            record.size == object.size
+                && matches!((object.last_modified, self.state_modified), (Some(o), Some(s)) if o <= s)
+        } else {
+            record.etag.trim_matches('"') == object.etag.trim_matches('"')
+        };
+        vouched.then_some(record)
     }
 
     /// Compares a local file with the object at `key`; `None` when there is none.
     ///
-    /// A state record that still matches the listed ETag vouches for the SHA-256 of
-    /// the bytes, which works whatever the ETag is (SSE-KMS, copies, other part sizes).
+    /// A state record that still describes the object vouches for the SHA-256 of its
+    /// bytes, which works whatever the ETag is (SSE-KMS, copies, other part sizes).
     pub fn content(&self, key: &str, rel_path: &str, file: &LocalFile) -> Option<EtagMatch> {
         let object = self.objects.get(key)?;
         if object.size != file.digest.size {
             return Some(EtagMatch::Different);
         }
-        Some(match self.state.trusted(rel_path, &object.etag) {
+        Some(match self.record(rel_path, object) {
             Some(record) if record.sha256 == file.digest.sha256_hex() => EtagMatch::Same,
             Some(_) => EtagMatch::Different,
             None => file.digest.compare_etag(&object.etag),
@@ -67,21 +94,27 @@ impl RemoteView {
     /// The object's current headers, when known without a request.
     pub fn headers(&self, key: &str, rel_path: &str) -> Option<&Headers> {
         let object = self.objects.get(key)?;
-        self.state
-            .trusted(rel_path, &object.etag)
+        self.record(rel_path, object)
             .map(|r| &r.headers)
             .or_else(|| self.headers.get(key))
     }
 
-    /// Keys whose bytes already match but whose headers are unknown: the only
-    /// objects that need a HEAD (none once mfe-deploy's state covers the prefix).
-    pub fn keys_needing_headers(&self, files: &[LocalFile]) -> Vec<String> {
+    /// Keys that need a HEAD: bytes that already match but whose headers are
+    /// unknown, and objects listed without an ETag that the state cannot vouch for.
+    /// None once mfe-deploy's state covers the prefix.
+    pub fn keys_needing_head(&self, files: &[LocalFile]) -> Vec<String> {
         files
             .iter()
             .filter_map(|file| {
                 let key = format!("{}{}", self.prefix, file.rel_path);
+                let object = self.objects.get(&key)?;
+                if self.headers.contains_key(&key) || self.record(&file.rel_path, object).is_some()
+                {
+                    return None;
+                }
+                let unknown_etag = object.etag.is_empty() && object.size == file.digest.size;
                 let same = self.content(&key, &file.rel_path, file) == Some(EtagMatch::Same);
-                (same && self.headers(&key, &file.rel_path).is_none()).then_some(key)
+                (unknown_etag || same).then_some(key)
             })
             .collect()
     }

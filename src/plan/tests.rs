@@ -2,7 +2,7 @@ use std::path::Path;
 
 use super::*;
 use crate::config::Config;
-use crate::store::RemoteObject;
+use crate::store::{HeadInfo, RemoteObject};
 
 fn file(path: &str, body: &str) -> LocalFile {
     LocalFile {
@@ -18,6 +18,7 @@ fn remote(path: &str, body: &str) -> RemoteObject {
         key: format!("m/{path}"),
         etag: format!("\"{}\"", digest.expected_etag()),
         size: digest.size,
+        last_modified: None,
     }
 }
 
@@ -104,16 +105,19 @@ fn same_bytes_without_state_need_a_head_then_plan_by_what_it_said() {
         .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
         .collect();
     let mut view = RemoteView::new("m/", listing, None);
-    assert_eq!(view.keys_needing_headers(&build()).len(), 4);
+    assert_eq!(view.keys_needing_head(&build()).len(), 4);
     let c = classifier("");
     for f in build() {
         let mut headers = c.classify(&f.rel_path).headers;
         if f.rel_path == "robots.txt" {
             headers.cache_control = "max-age=0".to_owned();
         }
-        view.set_headers(format!("m/{}", f.rel_path), headers);
+        let etag = Digest::of_reader(body_of(&f.rel_path).as_bytes())
+            .unwrap()
+            .expected_etag();
+        view.set_head(format!("m/{}", f.rel_path), HeadInfo { headers, etag });
     }
-    assert!(view.keys_needing_headers(&build()).is_empty());
+    assert!(view.keys_needing_head(&build()).is_empty());
     let plan = build_plan(&build(), &c, "b", "m/", "v1", &view);
     let robots = plan
         .files
@@ -320,7 +324,7 @@ mod properties {
             let files = local_files(&build);
             let listing: Vec<RemoteObject> = files
                 .iter()
-                .map(|f| RemoteObject { key: format!("m/{}", f.rel_path), etag: f.digest.expected_etag(), size: f.digest.size })
+                .map(|f| RemoteObject { key: format!("m/{}", f.rel_path), etag: f.digest.expected_etag(), size: f.digest.size, last_modified: None })
                 .collect();
             let c = classifier("");
             let first = build_plan(&files, &c, "b", "m/", "v", &RemoteView::default());
@@ -331,4 +335,36 @@ mod properties {
             prop_assert_eq!(again.next_state(&BTreeMap::new(), &RemoteView::default()), state);
         }
     }
+}
+
+#[test]
+fn stores_that_list_no_etags_are_vouched_for_by_the_state_timestamp() {
+    let unlisted = |path: &str, body: &str, modified: i64| RemoteObject {
+        etag: String::new(),
+        last_modified: Some(modified),
+        ..remote(path, body)
+    };
+    let listing: Vec<_> = build()
+        .iter()
+        .map(|f| unlisted(&f.rel_path, body_of(&f.rel_path), 100))
+        .collect();
+    let with_etags: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let state = plan_with(vec![], None, "")
+        .next_state(&BTreeMap::new(), &RemoteView::new("m/", with_etags, None));
+
+    // Written no later than the state: trusted, nothing to do, no HEAD.
+    let view =
+        RemoteView::new("m/", listing.clone(), Some(state.clone())).with_state_modified(Some(100));
+    assert!(view.keys_needing_head(&build()).is_empty());
+    let plan = build_plan(&build(), &classifier(""), "b", "m/", "v1", &view);
+    assert!(plan.files.iter().all(|f| f.action == Action::Unchanged));
+
+    // One object rewritten after the state: it needs a HEAD to learn its ETag.
+    let mut later = listing;
+    later[1].last_modified = Some(101);
+    let view = RemoteView::new("m/", later, Some(state)).with_state_modified(Some(100));
+    assert_eq!(view.keys_needing_head(&build()), ["m/remoteEntry.js"]);
 }

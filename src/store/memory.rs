@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use md5::{Digest as _, Md5};
 
-use super::{Body, ObjectStore, RemoteObject, StoreError};
+use super::{Body, HeadInfo, ObjectStore, RemoteObject, StoreError};
 use crate::classify::Headers;
 use crate::scan::hex;
 
@@ -151,13 +151,17 @@ impl ObjectStore for MemoryStore {
                 key: key.clone(),
                 etag: o.etag.clone(),
                 size: o.bytes.len() as u64,
+                last_modified: None,
             })
             .collect())
     }
 
-    async fn head(&self, key: &str) -> Result<Option<Headers>, StoreError> {
+    async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {
         let inner = self.enter("head", key)?;
-        Ok(inner.objects.get(key).map(|o| o.headers.clone()))
+        Ok(inner.objects.get(key).map(|o| HeadInfo {
+            headers: o.headers.clone(),
+            etag: o.etag.clone(),
+        }))
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -15,9 +15,20 @@ use crate::classify::Headers;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteObject {
     pub key: String,
-    /// ETag without quotes.
+    /// ETag without quotes; empty when the store lists none (some S3-compatible
+    /// servers omit it from ListObjectsV2).
     pub etag: String,
     pub size: u64,
+    /// Seconds since the epoch, as the store reports it.
+    pub last_modified: Option<i64>,
+}
+
+/// What a HEAD tells about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadInfo {
+    pub headers: Headers,
+    /// ETag without quotes.
+    pub etag: String,
 }
 
 /// What to send as an object's (or a part's) bytes.
@@ -54,8 +65,8 @@ pub trait ObjectStore: Sync {
         &self,
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send;
-    /// An object's headers, or `None` when it does not exist.
-    fn head(&self, key: &str) -> impl Future<Output = Result<Option<Headers>, StoreError>> + Send;
+    /// An object's headers and ETag, or `None` when it does not exist.
+    fn head(&self, key: &str) -> impl Future<Output = Result<Option<HeadInfo>, StoreError>> + Send;
     /// A small object's bytes, or `None` when it does not exist.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
     /// Writes an object in one request; returns its ETag.

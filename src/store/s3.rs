@@ -8,7 +8,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::counts::{Op, RequestCounts};
-use super::{Body, ObjectStore, RemoteObject, StoreError};
+use super::{Body, HeadInfo, ObjectStore, RemoteObject, StoreError};
 use crate::classify::Headers;
 
 /// S3 (or an S3-compatible server) for one bucket.
@@ -129,6 +129,7 @@ impl ObjectStore for S3Store {
                 objects.push(RemoteObject {
                     key: object.key().unwrap_or_default().to_owned(),
                     etag: unquote(object.e_tag()),
+                    last_modified: object.last_modified().map(|t| t.secs()),
                     size: object
                         .size()
                         .and_then(|s| u64::try_from(s).ok())
@@ -139,7 +140,7 @@ impl ObjectStore for S3Store {
         Ok(objects)
     }
 
-    async fn head(&self, key: &str) -> Result<Option<Headers>, StoreError> {
+    async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {
         self.counts.record(Op::Head, 0);
         match self
             .client
@@ -149,9 +150,12 @@ impl ObjectStore for S3Store {
             .send()
             .await
         {
-            Ok(out) => Ok(Some(Headers {
-                cache_control: out.cache_control().unwrap_or_default().to_owned(),
-                content_type: out.content_type().unwrap_or_default().to_owned(),
+            Ok(out) => Ok(Some(HeadInfo {
+                headers: Headers {
+                    cache_control: out.cache_control().unwrap_or_default().to_owned(),
+                    content_type: out.content_type().unwrap_or_default().to_owned(),
+                },
+                etag: unquote(out.e_tag()),
             })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
             Err(e) => Err(self.error("HeadObject", key, &e)),
