@@ -164,7 +164,12 @@ def aws_two_pass(ctx, name, bucket):
 
 def rclone(ctx, name, bucket):
     remote = f":s3,provider=Other,endpoint='{ctx.endpoint}',access_key_id={ACCESS_KEY},secret_access_key={SECRET_KEY},force_path_style=true:{bucket}/{name}"
-    cmd = ["rclone", "copy", "--checksum", "--transfers", "32", "--checkers", "64", "--s3-no-check-bucket", f"packages/{name}/dist", remote]
+    # NOTE: rclone first HEADs the destination path to see whether it is a file;
+    # s3s-fs answers 500 for a key that is a folder on its disk, and rclone then
+    # retries for ~80 s. `--s3-no-head-object` skips that probe; comparisons stay
+    # size + MD5 (`--checksum`).
+    cmd = ["rclone", "copy", "--checksum", "--transfers", "32", "--checkers", "64", "--s3-no-check-bucket",
+           "--s3-no-head-object", f"packages/{name}/dist", remote]
     return run(cmd, ctx.env, ctx.root)
 
 

@@ -210,10 +210,22 @@ impl Plan {
     pub fn next_state(&self, etags: &BTreeMap<String, String>, listed: &RemoteView) -> DeployState {
         let mut files = self.previous_state.files.clone();
         for file in &self.files {
+            // Written now, else as listed, else (stores that list no ETags) as recorded.
             let etag = etags
                 .get(&file.key)
                 .cloned()
-                .or_else(|| listed.etag(&file.key).map(str::to_owned))
+                .or_else(|| {
+                    listed
+                        .etag(&file.key)
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned)
+                })
+                .or_else(|| {
+                    self.previous_state
+                        .files
+                        .get(&file.rel_path)
+                        .map(|r| r.etag.clone())
+                })
                 .unwrap_or_else(|| file.digest.expected_etag());
             files.insert(
                 file.rel_path.clone(),

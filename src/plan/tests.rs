@@ -361,6 +361,11 @@ fn stores_that_list_no_etags_are_vouched_for_by_the_state_timestamp() {
     assert!(view.keys_needing_head(&build()).is_empty());
     let plan = build_plan(&build(), &classifier(""), "b", "m/", "v1", &view);
     assert!(plan.files.iter().all(|f| f.action == Action::Unchanged));
+    // …and the state stays as it was, so a rebuild writes nothing at all.
+    assert_eq!(
+        plan.next_state(&BTreeMap::new(), &view),
+        plan.previous_state
+    );
 
     // One object rewritten after the state: it needs a HEAD to learn its ETag.
     let mut later = listing;
