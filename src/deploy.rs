@@ -41,18 +41,23 @@ const HEAD_CONCURRENCY: usize = 32;
 pub async fn scan_build(request: &DeployRequest) -> Result<Vec<LocalFile>, Error> {
     let package = request.package.clone();
     let dist = request.dist_path();
-    tokio::task::spawn_blocking(move || scan::scan(&package, &dist))
+    let started = Instant::now();
+    let files = tokio::task::spawn_blocking(move || scan::scan(&package, &dist))
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(Error::from)
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    let bytes: u64 = files.iter().map(|f| f.digest.size).sum();
+    tracing::info!(
+        "scanned {} files ({}) in {} ms",
+        files.len(),
+        crate::plan::human_bytes(bytes),
+        started.elapsed().as_millis()
+    );
+    Ok(files)
 }
 
-/// Reads the listing, the deploy state, and any headers the state cannot vouch for.
-pub async fn read_remote<S: ObjectStore>(
-    store: &S,
-    prefix: &str,
-    files: &[LocalFile],
-) -> Result<RemoteView, Error> {
+/// Lists the module prefix and reads the deploy state; independent of the build, so
+/// it runs while the build is scanned.
+pub async fn list_with_state<S: ObjectStore>(store: &S, prefix: &str) -> Result<RemoteView, Error> {
     let mut listing = store.list(prefix).await.map_err(Error::Remote)?;
     let key = state_key(prefix);
     let (state, state_modified) = match listing.iter().position(|o| o.key == key) {
@@ -67,7 +72,15 @@ pub async fn read_remote<S: ObjectStore>(
         }
         None => (None, None),
     };
-    let mut view = RemoteView::new(prefix, listing, state).with_state_modified(state_modified);
+    Ok(RemoteView::new(prefix, listing, state).with_state_modified(state_modified))
+}
+
+/// Completes the view with a HEAD for each object the state cannot vouch for.
+pub async fn read_heads<S: ObjectStore>(
+    store: &S,
+    mut view: RemoteView,
+    files: &[LocalFile],
+) -> Result<RemoteView, Error> {
     let missing = view.keys_needing_head(files);
     if !missing.is_empty() {
         tracing::info!(
@@ -122,20 +135,16 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     };
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
-    let scanning = Instant::now();
-    let files = scan_build(request).await?;
-    let scanned: u64 = files.iter().map(|f| f.digest.size).sum();
-    tracing::info!(
-        "scanned {} files ({}) in {} ms",
-        files.len(),
-        crate::plan::human_bytes(scanned),
-        scanning.elapsed().as_millis()
+    let (files, listed) = tokio::join!(
+        scan_build(request),
+        list_with_state(ctx.store, &request.prefix)
     );
+    let files = files?;
     let version = request
         .version
         .clone()
         .unwrap_or_else(|| build_version(&files));
-    let remote = read_remote(ctx.store, &request.prefix, &files).await?;
+    let remote = read_heads(ctx.store, listed?, &files).await?;
     let plan = build_plan(
         &files,
         &classifier,

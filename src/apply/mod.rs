@@ -131,6 +131,7 @@ async fn write<S: ObjectStore>(store: &S, file: &PlannedFile) -> Result<String, 
                 path: &file.abs_path,
                 offset: 0,
                 len: file.digest.size,
+                md5: Some(file.digest.md5),
             };
             store.put(&file.key, body, &file.headers).await
         }
@@ -153,6 +154,10 @@ async fn upload_in_parts<S: ObjectStore>(
                 path: &file.abs_path,
                 offset,
                 len: PART_SIZE.min(size - offset),
+                md5: usize::try_from(n)
+                    .ok()
+                    .and_then(|i| file.digest.part_md5s.get(i))
+                    .copied(),
             };
             let number = i32::try_from(n + 1).unwrap_or(i32::MAX);
             store

@@ -110,8 +110,11 @@ fn base_loader(settings: &AwsSettings) -> ConfigLoader {
 /// S3 client; path-style addressing when an endpoint is given (emulators and most
 /// S3-compatible stores do not resolve bucket subdomains).
 pub fn s3_client(config: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client {
+    // NOTE: Content-MD5, computed during the scan, already lets S3 verify every body;
+    // the SDK's default CRC32 would read each body again and frame it as aws-chunked.
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(settings.endpoint_url.is_some())
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
 }

@@ -126,7 +126,9 @@ impl MemoryStore {
 fn read(body: Body<'_>) -> Result<Vec<u8>, StoreError> {
     match body {
         Body::Bytes(bytes) => Ok(bytes),
-        Body::File { path, offset, len } => {
+        Body::File {
+            path, offset, len, ..
+        } => {
             let all = std::fs::read(path).map_err(|e| StoreError::LocalRead {
                 path: path.to_owned(),
                 message: e.to_string(),

@@ -34,11 +34,13 @@ pub struct HeadInfo {
 /// What to send as an object's (or a part's) bytes.
 #[derive(Debug, Clone)]
 pub enum Body<'a> {
-    /// A byte range of a local file, streamed from disk.
+    /// A byte range of a local file.
     File {
         path: &'a Path,
         offset: u64,
         len: u64,
+        /// MD5 of the range, sent as `Content-MD5` so the store verifies the bytes.
+        md5: Option<[u8; 16]>,
     },
     /// Small generated content.
     Bytes(Vec<u8>),
@@ -55,6 +57,17 @@ impl Body<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// `Content-MD5` (base64) when the body's MD5 is known.
+    pub fn content_md5(&self) -> Option<String> {
+        match self {
+            Self::File { md5, .. } => md5.map(aws_smithy_types::base64::encode),
+            Self::Bytes(bytes) => {
+                use md5::Digest as _;
+                Some(aws_smithy_types::base64::encode(md5::Md5::digest(bytes)))
+            }
+        }
     }
 }
 

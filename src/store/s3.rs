@@ -75,10 +75,40 @@ impl S3Store {
     }
 }
 
+/// Bodies up to this size are read into memory: one read, a plain request with a
+/// Content-Length. Larger ones stream from disk. In flight at once: at most the
+/// upload concurrency times this.
+const IN_MEMORY_BODY: u64 = 256 * 1024;
+
 async fn byte_stream(body: Body<'_>) -> Result<ByteStream, StoreError> {
     match body {
         Body::Bytes(bytes) => Ok(ByteStream::from(bytes)),
-        Body::File { path, offset, len } => ByteStream::read_from()
+        Body::File {
+            path,
+            offset: 0,
+            len,
+            ..
+        } if len <= IN_MEMORY_BODY => {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|e| StoreError::LocalRead {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+            if bytes.len() as u64 != len {
+                return Err(StoreError::LocalRead {
+                    path: path.to_owned(),
+                    message: format!(
+                        "it changed since it was scanned ({len} bytes then, {} now)",
+                        bytes.len()
+                    ),
+                });
+            }
+            Ok(ByteStream::from(bytes))
+        }
+        Body::File {
+            path, offset, len, ..
+        } => ByteStream::read_from()
             .path(path)
             .offset(offset)
             .length(Length::Exact(len))
@@ -193,11 +223,13 @@ impl ObjectStore for S3Store {
         headers: &Headers,
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Put, body.len());
+        let content_md5 = body.content_md5();
         let out = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_content_md5(content_md5)
             .body(byte_stream(body).await?)
             .cache_control(&headers.cache_control)
             .content_type(&headers.content_type)
@@ -247,6 +279,7 @@ impl ObjectStore for S3Store {
         body: Body<'_>,
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Multipart, body.len());
+        let content_md5 = body.content_md5();
         let out = self
             .client
             .upload_part()
@@ -254,6 +287,7 @@ impl ObjectStore for S3Store {
             .key(key)
             .upload_id(upload_id)
             .part_number(part_number)
+            .set_content_md5(content_md5)
             .body(byte_stream(body).await?)
             .send()
             .await
