@@ -125,13 +125,9 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     let started = Instant::now();
     // Read the distribution before any write: a wrong id or missing permission stops
     // the deploy while nothing has changed.
-    let (distribution, findings) = match (ctx.cdn, &request.distribution_id) {
-        (Some(cdn), Some(id)) => {
-            let (d, findings) =
-                audit_distribution(ctx.store, cdn, id, &request.bucket, &request.prefix).await?;
-            (Some(d), findings)
-        }
-        _ => (None, Vec::new()),
+    let distribution = match (ctx.cdn, &request.distribution_id) {
+        (Some(cdn), Some(id)) => Some(cdn.distribution(id).await.map_err(Error::Cdn)?),
+        _ => None,
     };
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
@@ -176,6 +172,17 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     if let Some(d) = &distribution {
         write!(out, "{}", render_invalidation(&invalidation, &d.id)).map_err(Error::stdout)?;
     }
+    let findings = match &distribution {
+        // Keys this deploy writes count as existing: a shell deploy creates the
+        // default root object the distribution points at.
+        Some(d) => {
+            audit_findings(ctx.store, d, &request.bucket, &request.prefix, |k| {
+                plan.files.iter().any(|f| f.key == k)
+            })
+            .await?
+        }
+        None => Vec::new(),
+    };
     warn_unhashed(&report, ctx.presentation, out)?;
     if ctx.presentation.annotations {
         commands::audit_warnings(&mut *out, &findings).map_err(Error::stdout)?;
@@ -235,9 +242,8 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     Ok(report)
 }
 
-/// Reads a distribution and audits it for a module at `prefix` of `bucket`: one
-/// GetDistributionConfig and a HEAD per key it references (default root object,
-/// error pages). Errors here come before any write.
+/// Reads a distribution and audits it for a module at `prefix` of `bucket` (the
+/// `audit` subcommand).
 pub async fn audit_distribution<S: ObjectStore, C: Cdn>(
     store: &S,
     cdn: &C,
@@ -246,16 +252,28 @@ pub async fn audit_distribution<S: ObjectStore, C: Cdn>(
     prefix: &str,
 ) -> Result<(DistributionInfo, Vec<Finding>), Error> {
     let distribution = cdn.distribution(id).await.map_err(Error::Cdn)?;
+    let findings = audit_findings(store, &distribution, bucket, prefix, |_| false).await?;
+    Ok((distribution, findings))
+}
+
+/// Audits a distribution: a HEAD per key it references (default root object, error
+/// pages) unless `written` says this deploy writes it.
+async fn audit_findings<S: ObjectStore>(
+    store: &S,
+    distribution: &DistributionInfo,
+    bucket: &str,
+    prefix: &str,
+    written: impl Fn(&str) -> bool,
+) -> Result<Vec<Finding>, Error> {
     let mut existing = Vec::new();
-    for key in audit::referenced_keys(&distribution, bucket) {
-        if store.head(&key).await.map_err(Error::Remote)?.is_some() {
+    for key in audit::referenced_keys(distribution, bucket) {
+        if written(&key) || store.head(&key).await.map_err(Error::Remote)?.is_some() {
             existing.push(key);
         }
     }
-    let findings = audit::audit(&distribution, bucket, prefix, &|k| {
+    Ok(audit::audit(distribution, bucket, prefix, &|k| {
         existing.iter().any(|e| e == k)
-    });
-    Ok((distribution, findings))
+    }))
 }
 
 fn render_invalidation(plan: &InvalidationPlan, distribution: &str) -> String {

@@ -186,8 +186,18 @@ fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
         run.summary
     );
 
-    // Once the shell is deployed the error page exists: only the TTL finding remains.
-    deployed(&ws, moto, "main", &bucket);
+    // The shell's own deploy writes the error page, so it is not reported missing;
+    // once deployed it exists for every module: only the TTL finding remains.
+    let shell = ActionStep::push(&ws, moto, "main", &bucket)
+        .input("distribution-id", &distribution)
+        .run();
+    assert_eq!(shell.code(), 0, "{}", shell.all_text());
+    let shell_warnings = shell
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("::warning title=CloudFront audit::"))
+        .count();
+    assert_eq!(shell_warnings, 1, "{}", shell.stdout());
     let again = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("distribution-id", &distribution)
         .run();
