@@ -109,11 +109,7 @@ pub async fn assume_role(
         .send()
         .await
         .map_err(|e| {
-            let message = match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_owned(),
-                _ => aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-            };
+            let message = crate::aws::error_message(&e);
             let denied = matches!(
                 e.code(),
                 Some("AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException")

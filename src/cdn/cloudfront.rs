@@ -4,7 +4,6 @@ use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::config::http::HttpResponse;
 use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::{
     BehaviorInfo, Cdn, CdnError, DistributionInfo, ErrorResponseInfo, InvalidationInfo, OriginInfo,
@@ -28,11 +27,7 @@ fn error<E>(operation: &'static str, id: &str, err: &SdkError<E, HttpResponse>) 
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(err).to_string(),
-    };
+    let message = crate::aws::error_message(err);
     let status = err.raw_response().map(|r| r.status().as_u16());
     match err.code() {
         Some("TooManyInvalidationsInProgress") => CdnError::TooManyInProgress(message),

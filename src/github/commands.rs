@@ -50,60 +50,72 @@ pub fn warning(
     )
 }
 
-/// Warnings for JS/CSS whose names carry no content hash: one per file for the
-/// first few, then a single annotation naming the rest.
-pub fn unhashed_code_warnings(mut out: impl Write, files: &[String]) -> io::Result<()> {
-    const TITLE: &str = "File name without content hash";
+/// Warnings for JS/CSS whose names carry no content hash.
+pub fn unhashed_code_warnings(out: impl Write, files: &[String]) -> io::Result<()> {
     const FIX: &str = "so it is served with a short cache lifetime instead of `immutable`. Put the hash in the name: webpack/Rspack `output.filename: '[name].[contenthash].js'` (and `chunkFilename`, `MiniCssExtractPlugin({ filename: '[name].[contenthash].css' })`); Vite/Rollup `[name]-[hash].js`.";
-    let (first, rest) = files.split_at(files.len().min(MAX_INDIVIDUAL_WARNINGS));
-    let fold = !rest.is_empty() && files.len() > MAX_INDIVIDUAL_WARNINGS + 1;
-    let individual = if fold { first } else { files };
-    for file in individual {
-        warning(
-            &mut out,
-            Some(file),
-            TITLE,
-            &format!("{file} has no content hash in its name, {FIX}"),
-        )?;
+    folded(
+        out,
+        "File name without content hash",
+        files,
+        |file| {
+            (
+                Some(file.as_str()),
+                format!("{file} has no content hash in its name, {FIX}"),
+            )
+        },
+        |rest| {
+            format!(
+                "{} more files have no content hash in their names, {FIX} Files: {}",
+                rest.len(),
+                rest.join(", ")
+            )
+        },
+    )
+}
+
+/// Warnings for audit findings.
+pub fn audit_warnings(out: impl Write, findings: &[Finding]) -> io::Result<()> {
+    folded(
+        out,
+        "CloudFront audit",
+        findings,
+        |f| (None, format!("{}. Why: {}. Fix: {}", f.what, f.why, f.fix)),
+        |rest| {
+            let named: Vec<&str> = rest.iter().map(|f| f.what.as_str()).collect();
+            format!(
+                "{} more findings (details in the step summary): {}",
+                rest.len(),
+                named.join("; ")
+            )
+        },
+    )
+}
+
+/// One annotation per item for the first few; beyond one more than that, the rest
+/// folded into a single annotation, so the runner's per-step limit is respected.
+fn folded<'a, T>(
+    mut out: impl Write,
+    title: &str,
+    items: &'a [T],
+    one: impl Fn(&'a T) -> (Option<&'a str>, String),
+    rest: impl FnOnce(&[T]) -> String,
+) -> io::Result<()> {
+    let fold = items.len() > MAX_INDIVIDUAL_WARNINGS + 1;
+    let shown = if fold {
+        &items[..MAX_INDIVIDUAL_WARNINGS]
+    } else {
+        items
+    };
+    for item in shown {
+        let (file, message) = one(item);
+        warning(&mut out, file, title, &message)?;
     }
     if fold {
         warning(
             &mut out,
             None,
-            TITLE,
-            &format!(
-                "{} more files have no content hash in their names, {FIX} Files: {}",
-                rest.len(),
-                rest.join(", ")
-            ),
-        )?;
-    }
-    Ok(())
-}
-
-/// Warnings for audit findings: the first few individually, the rest folded into one.
-pub fn audit_warnings(mut out: impl Write, findings: &[Finding]) -> io::Result<()> {
-    let (first, rest) = findings.split_at(findings.len().min(MAX_INDIVIDUAL_WARNINGS));
-    let individual = if rest.len() > 1 { first } else { findings };
-    for f in individual {
-        warning(
-            &mut out,
-            None,
-            "CloudFront audit",
-            &format!("{}. Why: {}. Fix: {}", f.what, f.why, f.fix),
-        )?;
-    }
-    if rest.len() > 1 {
-        let named: Vec<&str> = rest.iter().map(|f| f.what.as_str()).collect();
-        warning(
-            &mut out,
-            None,
-            "CloudFront audit",
-            &format!(
-                "{} more findings (details in the step summary): {}",
-                rest.len(),
-                named.join("; ")
-            ),
+            title,
+            &rest(&items[MAX_INDIVIDUAL_WARNINGS..]),
         )?;
     }
     Ok(())

@@ -40,10 +40,6 @@ impl RemoteView {
         &self.state
     }
 
-    pub fn object(&self, key: &str) -> Option<&RemoteObject> {
-        self.objects.get(key)
-    }
-
     /// Every listed key (the deploy state excluded).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.objects.keys().map(String::as_str)

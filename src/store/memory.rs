@@ -76,10 +76,6 @@ impl MemoryStore {
         self.lock().objects.get(key).cloned()
     }
 
-    pub fn keys(&self) -> Vec<String> {
-        self.lock().objects.keys().cloned().collect()
-    }
-
     /// How many times `operation` was called.
     pub fn calls(&self, operation: &str) -> usize {
         self.lock().calls.get(operation).copied().unwrap_or(0)

@@ -5,7 +5,6 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::counts::{Op, RequestCounts};
 use super::{Body, HeadInfo, ObjectStore, RemoteObject, StoreError};
@@ -44,11 +43,7 @@ impl S3Store {
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code = err.code().unwrap_or_default();
-        let message = match (err.code(), err.message()) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(code), None) => code.to_owned(),
-            _ => DisplayErrorContext(err).to_string(),
-        };
+        let message = crate::aws::error_message(err);
         if code == "NoSuchBucket" {
             StoreError::NoSuchBucket {
                 bucket: self.bucket.clone(),
