@@ -2,8 +2,10 @@
 
 use super::*;
 
-/// A `moto_server` child. It dies with the test process: its shell wrapper waits on
-/// a pipe from us and kills the server when the pipe closes, even if we never drop.
+/// A `moto_server` child, started through `moto_server.py` (which keeps the request
+/// recording whole under concurrent requests). It dies with the test process: its
+/// shell wrapper waits on a pipe from us and kills the server when the pipe closes,
+/// even if we never drop.
 pub struct Moto {
     pub endpoint: String,
     _child: Child,
@@ -24,19 +26,28 @@ pub fn shared() -> &'static Moto {
 impl Moto {
     /// Starts a dedicated server; fails the test loudly if it cannot.
     pub fn start(env: &[(&str, &str)]) -> Self {
+        let launcher =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/common/moto_server.py");
         let mut last_error = String::new();
         for _ in 0..3 {
             let port = free_port();
             let log = std::env::temp_dir().join(format!("mfe-deploy-moto-{port}.log"));
+            let recording = log.with_extension("recording");
             let mut command = Command::new("sh");
             command
                 .arg("-c")
-                .arg("moto_server -H 127.0.0.1 -p \"$0\" >\"$1\" 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null")
+                .arg("python3 \"$2\" -H 127.0.0.1 -p \"$0\" >\"$1\" 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; rm -f \"$3\"")
                 .arg(port.to_string())
                 .arg(&log)
+                .arg(&launcher)
+                .arg(&recording)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
+            // NOTE: moto records into `./moto_recording` unless told otherwise; every
+            // test process has its own server, and a shared file would mix (and
+            // truncate) their recordings.
+            command.env("MOTO_RECORDER_FILEPATH", &recording);
             for (k, v) in env {
                 command.env(k, v);
             }
@@ -85,7 +96,11 @@ impl Moto {
         let text = self.recorder("download-recording");
         let prefix = format!("/{bucket}");
         text.lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| {
+                    panic!("moto's recording has a broken line ({e}): {:.200}", line)
+                })
+            })
             .filter_map(|v| {
                 let url = v["url"].as_str()?;
                 let after_host = url
