@@ -229,6 +229,24 @@ def parse_stats(blobs):
     return totals, first, scan_ms
 
 
+def memory_by_file_size(ctx, data, large_mb, rng):
+    """Peak RSS of a cold deploy of one file of 4 MiB and of one of `large_mb` MiB:
+    bodies stream from disk, so the second must not cost more memory than the first."""
+    peaks = {}
+    for name, mib in (("one-small-file", 4), ("one-large-file", large_mb)):
+        dist = ctx.root / "packages" / name / "dist"
+        dist.mkdir(parents=True, exist_ok=True)
+        with open(dist / "video.0123456789abcdef.mp4", "wb") as f:
+            for _ in range(mib):
+                f.write(rng.randbytes(1024 * 1024))
+        reset_bucket(data, BUCKETS["mfe-deploy"])
+        rss = []
+        mfe(ctx, name, BUCKETS["mfe-deploy"], rss=rss)
+        peaks[mib] = rss[0]
+        shutil.rmtree(ctx.root / "packages" / name)
+    return peaks
+
+
 def hashing_baseline(root, names):
     files = [str(p) for n in names for p in dist_files(root, n)]
     total = sum(os.path.getsize(f) for f in files)
@@ -259,6 +277,7 @@ def main():
     ap.add_argument("--big-files", type=int, default=6000, help="files of the big module")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--large-mb", type=int, default=512, help="size of the one-file module of the memory check")
     ap.add_argument("--work", default=str(REPO / ".bench" / "work"))
     ap.add_argument("--s3s-fs", default=shutil.which("s3s-fs") or str(REPO / ".bench" / "tools" / "bin" / "s3s-fs"))
     ap.add_argument("--mfe-deploy", default=str(REPO / "target" / "release" / "mfe-deploy"))
@@ -294,6 +313,7 @@ def main():
         results.append(scenario(ctx, "big module, cold", ["big"], args.reps, lambda r: None, lambda t: reset_bucket(data, BUCKETS[t]), True))
         results.append(scenario(ctx, "big module, rebuild", ["big"], args.reps, lambda r: rebuild(ctx.root, ["big"]), None, True))
         hashed, hash_seconds = hashing_baseline(ctx.root, names)
+        peaks = memory_by_file_size(ctx, data, args.large_mb, random.Random(args.seed))
     finally:
         server.kill()
         shutil.rmtree(data, ignore_errors=True)
@@ -322,8 +342,10 @@ def main():
     print(f"hashing: mfe-deploy {mfe_rate:.0f} MB/s (MD5 + SHA-256 in one read, all cores) vs md5sum + sha256sum {base_rate:.0f} MB/s ({mfe_rate / base_rate:.2f}x)")
     if first:
         print(f"process start to first request: median {statistics.median(first)} ms, max {max(first)} ms")
+    small, large = peaks.values()
+    print(f"peak RSS, cold deploy of one file: 4 MiB {small / 1024:.0f} MB, {args.large_mb} MiB {large / 1024:.0f} MB")
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "hash_mb_s": [mfe_rate, base_rate]}, indent=2, default=str))
+        Path(args.json).write_text(json.dumps({"results": results, "hash_mb_s": [mfe_rate, base_rate], "rss_kb_by_file_mib": peaks}, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -56,19 +56,26 @@ pub async fn scan_build(request: &DeployRequest) -> Result<Vec<LocalFile>, Error
 }
 
 /// Lists the module prefix and reads the deploy state; independent of the build, so
-/// it runs while the build is scanned.
+/// it runs while the build is scanned. The LIST and the GET go out together: a
+/// rebuild waits for one round trip, not two.
 pub async fn list_with_state<S: ObjectStore>(store: &S, prefix: &str) -> Result<RemoteView, Error> {
-    let mut listing = store.list(prefix).await.map_err(Error::Remote)?;
     let key = state_key(prefix);
-    let (state, state_modified) = match listing.iter().position(|o| o.key == key) {
-        Some(i) => {
-            let entry = listing.swap_remove(i);
-            let bytes = store.get(&key).await.map_err(Error::Remote)?;
-            let state = bytes.as_deref().and_then(DeployState::from_json);
+    let (listing, fetched) = futures::join!(store.list(prefix), store.get(&key));
+    let mut listing = listing.map_err(Error::Remote)?;
+    let listed = listing
+        .iter()
+        .position(|o| o.key == key)
+        .map(|i| listing.swap_remove(i));
+    let (state, state_modified) = match fetched.map_err(Error::Remote)? {
+        Some(fetched) => {
+            let state = DeployState::from_json(&fetched.bytes);
             if state.is_none() {
                 tracing::warn!("ignoring unreadable deploy state at {key}; it will be rewritten");
             }
-            (state, entry.last_modified)
+            let modified = fetched
+                .last_modified
+                .or_else(|| listed.and_then(|o| o.last_modified));
+            (state, modified)
         }
         None => (None, None),
     };
@@ -381,4 +388,51 @@ pub async fn deploy_to_aws(
     let result = deploy(&ctx, request, config, out).await;
     tracing::info!("{}", store.counts().summary());
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::FORMAT;
+    use crate::store::memory::MemoryStore;
+
+    fn headers() -> Headers {
+        Headers {
+            cache_control: "no-cache".to_owned(),
+            content_type: "application/json".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn state_get_goes_out_with_the_listing_not_after_it() {
+        let store = MemoryStore::new();
+        let state = DeployState {
+            format: FORMAT,
+            version: "v1".to_owned(),
+            ..DeployState::default()
+        };
+        store.insert(&state_key("shop/"), &state.to_json(), headers());
+        store.insert("shop/remoteEntry.js", b"entry", headers());
+        store.hold_list_until_get();
+
+        let view = list_with_state(&store, "shop/").await.unwrap();
+
+        assert_eq!(view.state(), &state);
+        let keys: Vec<_> = view.keys().collect();
+        assert_eq!(
+            keys,
+            ["shop/remoteEntry.js"],
+            "the state object is not a deployed file"
+        );
+        assert_eq!((store.calls("list"), store.calls("get")), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn missing_state_is_an_empty_view() {
+        let store = MemoryStore::new();
+        store.insert("shop/remoteEntry.js", b"entry", headers());
+        let view = list_with_state(&store, "shop/").await.unwrap();
+        assert_eq!(view.state(), &DeployState::default());
+        assert_eq!(view.keys().count(), 1);
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use md5::{Digest as _, Md5};
 
-use super::{Body, HeadInfo, ObjectStore, RemoteObject, StoreError};
+use super::{Body, Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError};
 use crate::classify::Headers;
 use crate::scan::hex;
 
@@ -27,6 +27,7 @@ struct Inner {
     calls: BTreeMap<&'static str, usize>,
     writes: Vec<String>,
     fail_on: Option<(&'static str, String)>,
+    hold_list_until_get: bool,
 }
 
 impl Inner {
@@ -58,6 +59,12 @@ impl MemoryStore {
     /// Makes `operation` fail for `key` from now on.
     pub fn fail_on(&self, operation: &'static str, key: &str) {
         self.lock().fail_on = Some((operation, key.to_owned()));
+    }
+
+    /// Makes `list` wait (yielding, never sleeping) until `get` has been called, and
+    /// fail when it never is: proves that a caller sends the two together.
+    pub fn hold_list_until_get(&self) {
+        self.lock().hold_list_until_get = true;
     }
 
     pub fn insert(&self, key: &str, bytes: &[u8], headers: Headers) {
@@ -140,6 +147,22 @@ fn read(body: Body<'_>) -> Result<Vec<u8>, StoreError> {
 
 impl ObjectStore for MemoryStore {
     async fn list(&self, prefix: &str) -> Result<Vec<RemoteObject>, StoreError> {
+        if self.lock().hold_list_until_get {
+            for _ in 0..1_000 {
+                if self.calls("get") > 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            if self.calls("get") == 0 {
+                return Err(StoreError::Service {
+                    bucket: "memory".to_owned(),
+                    key: prefix.to_owned(),
+                    operation: "list",
+                    message: "the listing was awaited before the GET was sent".to_owned(),
+                });
+            }
+        }
         let inner = self.enter("list", prefix)?;
         Ok(inner
             .objects
@@ -162,9 +185,12 @@ impl ObjectStore for MemoryStore {
         }))
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
         let inner = self.enter("get", key)?;
-        Ok(inner.objects.get(key).map(|o| o.bytes.clone()))
+        Ok(inner.objects.get(key).map(|o| Fetched {
+            bytes: o.bytes.clone(),
+            last_modified: None,
+        }))
     }
 
     async fn put(

@@ -23,6 +23,14 @@ pub struct RemoteObject {
     pub last_modified: Option<i64>,
 }
 
+/// A small object's bytes, as a GET returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    /// Seconds since the epoch, as the store reports it.
+    pub last_modified: Option<i64>,
+}
+
 /// What a HEAD tells about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadInfo {
@@ -81,7 +89,7 @@ pub trait ObjectStore: Sync {
     /// An object's headers and ETag, or `None` when it does not exist.
     fn head(&self, key: &str) -> impl Future<Output = Result<Option<HeadInfo>, StoreError>> + Send;
     /// A small object's bytes, or `None` when it does not exist.
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Fetched>, StoreError>> + Send;
     /// Writes an object in one request; returns its ETag.
     fn put(
         &self,

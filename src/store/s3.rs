@@ -7,7 +7,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 
 use super::counts::{Op, RequestCounts};
-use super::{Body, HeadInfo, ObjectStore, RemoteObject, StoreError};
+use super::{Body, Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError};
 use crate::classify::Headers;
 
 /// S3 (or an S3-compatible server) for one bucket.
@@ -187,7 +187,7 @@ impl ObjectStore for S3Store {
         }
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
         self.counts.record(Op::Get, 0);
         match self
             .client
@@ -198,13 +198,17 @@ impl ObjectStore for S3Store {
             .await
         {
             Ok(out) => {
+                let last_modified = out.last_modified().map(|t| t.secs());
                 let bytes = out.body.collect().await.map_err(|e| StoreError::Service {
                     bucket: self.bucket.clone(),
                     key: key.to_owned(),
                     operation: "GetObject",
                     message: e.to_string(),
                 })?;
-                Ok(Some(bytes.to_vec()))
+                Ok(Some(Fetched {
+                    bytes: bytes.to_vec(),
+                    last_modified,
+                }))
             }
             Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
             Err(e) => Err(self.error("GetObject", key, &e)),
