@@ -37,22 +37,42 @@ pub struct Presentation {
 /// Reads to learn object headers, in flight at once (only before the state exists).
 const HEAD_CONCURRENCY: usize = 32;
 
-/// Scans and digests the build (blocking work, off the async threads).
-pub async fn scan_build(request: &DeployRequest) -> Result<Vec<LocalFile>, Error> {
-    let package = request.package.clone();
-    let dist = request.dist_path();
-    let started = Instant::now();
-    let files = tokio::task::spawn_blocking(move || scan::scan(&package, &dist))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
-    let bytes: u64 = files.iter().map(|f| f.digest.size).sum();
-    tracing::info!(
-        "scanned {} files ({}) in {} ms",
-        files.len(),
-        crate::plan::human_bytes(bytes),
-        started.elapsed().as_millis()
-    );
-    Ok(files)
+/// The build being scanned and digested, off the async threads. It starts before
+/// anything else so that it overlaps the clients' set-up, the distribution read and
+/// the listing.
+pub struct PendingScan(tokio::task::JoinHandle<Result<Vec<LocalFile>, Error>>);
+
+impl PendingScan {
+    pub fn start(request: &DeployRequest) -> Self {
+        let package = request.package.clone();
+        let dist = request.dist_path();
+        Self(tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let files = scan::scan(&package, &dist)?;
+            let bytes: u64 = files.iter().map(|f| f.digest.size).sum();
+            tracing::info!(
+                "scanned {} files ({}) in {} ms",
+                files.len(),
+                crate::plan::human_bytes(bytes),
+                started.elapsed().as_millis()
+            );
+            Ok(files)
+        }))
+    }
+
+    pub async fn finish(self) -> Result<Vec<LocalFile>, Error> {
+        self.0.await.map_err(|e| Error::Internal(e.to_string()))?
+    }
+}
+
+async fn read_distribution<C: Cdn>(
+    cdn: Option<&C>,
+    id: Option<&str>,
+) -> Result<Option<DistributionInfo>, Error> {
+    match (cdn, id) {
+        (Some(cdn), Some(id)) => Ok(Some(cdn.distribution(id).await.map_err(Error::Cdn)?)),
+        _ => Ok(None),
+    }
 }
 
 /// Lists the module prefix and reads the deploy state; independent of the build, so
@@ -127,21 +147,21 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     request: &DeployRequest,
     config: &Config,
+    scan: PendingScan,
     out: &mut dyn Write,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    // Read the distribution before any write: a wrong id or missing permission stops
-    // the deploy while nothing has changed.
-    let distribution = match (ctx.cdn, &request.distribution_id) {
-        (Some(cdn), Some(id)) => Some(cdn.distribution(id).await.map_err(Error::Cdn)?),
-        _ => None,
-    };
     let classifier =
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
-    let (files, listed) = tokio::join!(
-        scan_build(request),
+    // Everything before the first write is a read, and they go out together. The
+    // distribution is read before any write: a wrong id or missing permission stops
+    // the deploy while nothing has changed.
+    let (distribution, files, listed) = tokio::join!(
+        read_distribution(ctx.cdn, request.distribution_id.as_deref()),
+        scan.finish(),
         list_with_state(ctx.store, &request.prefix)
     );
+    let distribution = distribution?;
     let files = files?;
     let version = request
         .version
@@ -378,6 +398,7 @@ pub async fn deploy_to_aws(
     presentation: Presentation,
     out: &mut dyn Write,
 ) -> Result<Report, Error> {
+    let scan = PendingScan::start(request);
     let (store, cloudfront) = connect(request, identity, on_runner, &mut *out).await?;
     let ctx = Context {
         store: &store,
@@ -385,7 +406,7 @@ pub async fn deploy_to_aws(
         run_identity: identity.run_identity(),
         presentation,
     };
-    let result = deploy(&ctx, request, config, out).await;
+    let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());
     result
 }

@@ -4,6 +4,7 @@ pub mod oidc;
 
 use std::io::Write;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
@@ -50,7 +51,8 @@ impl RunnerIdentity {
 
 /// Shared SDK configuration. Static keys are used as given (the default chain is not
 /// consulted, so no IMDS probe delays the first request); a role is assumed with the
-/// job's OIDC token; otherwise the standard chain applies. Every credential obtained
+/// job's OIDC token; keys in the environment are used directly; otherwise the
+/// standard chain applies. Every credential obtained
 /// here is masked on the runner through `masks` (`None` off a runner).
 pub async fn sdk_config(
     settings: &AwsSettings,
@@ -77,6 +79,15 @@ pub async fn sdk_config(
             .await);
     }
     let Some(role) = &settings.role_to_assume else {
+        if environment_has_keys(&|name| std::env::var(name).ok()) {
+            // The standard chain looks at these first and would use them; building
+            // the rest of it (an STS client among others) costs milliseconds of
+            // start-up for nothing.
+            return Ok(loader
+                .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+                .load()
+                .await);
+        }
         return Ok(loader.load().await);
     };
     let (Some(url), Some(request_token)) = (&identity.request_url, &identity.request_token) else {
@@ -95,6 +106,14 @@ pub async fn sdk_config(
     }
     tracing::info!("assumed {role} with the job's OIDC token (session {session})");
     Ok(loader.credentials_provider(creds).load().await)
+}
+
+/// Whether the environment holds the keys the standard chain would take first
+/// (`aws-actions/configure-aws-credentials` leaves them there).
+fn environment_has_keys(get: &dyn Fn(&str) -> Option<String>) -> bool {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|name| get(name).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// The message of an AWS SDK error: `Code: message` when the service sent them, else
@@ -132,4 +151,33 @@ pub fn s3_client(config: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Clie
         .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_keys_count_only_when_both_are_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let both = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA1"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ]);
+        assert!(environment_has_keys(&both));
+        let one = env(&[("AWS_ACCESS_KEY_ID", "AKIA1")]);
+        assert!(!environment_has_keys(&one));
+        let blank = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA1"),
+            ("AWS_SECRET_ACCESS_KEY", " "),
+        ]);
+        assert!(!environment_has_keys(&blank));
+    }
 }
