@@ -52,8 +52,8 @@ impl RunnerIdentity {
 /// Shared SDK configuration. Static keys are used as given (the default chain is not
 /// consulted, so no IMDS probe delays the first request); a role is assumed with the
 /// job's OIDC token; keys in the environment are used directly; otherwise the
-/// standard chain applies. Every credential obtained
-/// here is masked on the runner through `masks` (`None` off a runner).
+/// standard chain applies. Every credential obtained here is masked on the runner
+/// through `masks` (`None` off a runner).
 pub async fn sdk_config(
     settings: &AwsSettings,
     identity: &RunnerIdentity,
