@@ -381,7 +381,11 @@ pub async fn connect(
     } else {
         aws::sdk_config(&request.aws, identity, None).await?
     };
-    let store = S3Store::new(aws::s3_client(&sdk, &request.aws), &request.bucket);
+    let store = S3Store::new(
+        aws::s3_client(&sdk, &request.aws),
+        &request.bucket,
+        request.aws.bounds(),
+    );
     let cloudfront = request
         .distribution_id
         .as_ref()

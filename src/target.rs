@@ -29,7 +29,11 @@ pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Er
             environment,
             reason,
         } => Target::Deploy {
-            request: Box::new(raw.resolve(&environments, &environment)?),
+            request: Box::new({
+                let mut request = raw.resolve(&environments, &environment)?;
+                request.aws.requests = config.requests;
+                request
+            }),
             reason,
         },
     };

@@ -1,11 +1,11 @@
 //! AWS SDK clients built from the request: region, endpoint, credentials.
 
 pub mod oidc;
+pub mod timeouts;
 
 use std::io::Write;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
@@ -94,7 +94,7 @@ pub async fn sdk_config(
         return Err(oidc::OidcError::NoPermission.into());
     };
     mask(request_token)?;
-    let id_token = oidc::request_id_token(url, request_token).await?;
+    let id_token = oidc::request_id_token(url, request_token, &settings.bounds()).await?;
     mask(&id_token)?;
     let unsigned = base_loader(settings).no_credentials().load().await;
     let session = oidc::session_name(&identity.repository, &identity.run_id);
@@ -132,9 +132,11 @@ where
 }
 
 fn base_loader(settings: &AwsSettings) -> ConfigLoader {
+    let bounds = settings.bounds();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
-        .retry_config(RetryConfig::standard().with_max_attempts(5));
+        .retry_config(bounds.retry_config())
+        .timeout_config(bounds.client_timeouts());
     if let Some(url) = &settings.endpoint_url {
         loader = loader.endpoint_url(url);
     }

@@ -2,7 +2,7 @@
 //! so no long-lived key is stored anywhere.
 //! See <https://docs.github.com/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services>.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::Credentials;
@@ -12,10 +12,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::timeouts::Bounds;
+
 /// The audience AWS STS expects in GitHub's ID token.
 pub const AUDIENCE: &str = "sts.amazonaws.com";
-
-const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why no credentials could be obtained.
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +45,14 @@ impl OidcError {
     }
 }
 
-/// Requests the job's ID token for the STS audience from the runner.
-pub async fn request_id_token(request_url: &str, request_token: &str) -> Result<String, OidcError> {
+/// Requests the job's ID token for the STS audience from the runner. Each attempt,
+/// the answer's body included, is bounded like an AWS request; transport failures,
+/// timeouts and server errors are retried up to the configured attempts.
+pub async fn request_id_token(
+    request_url: &str,
+    request_token: &str,
+    bounds: &Bounds,
+) -> Result<String, OidcError> {
     let separator = if request_url.contains('?') { '&' } else { '?' };
     let url = format!("{request_url}{separator}audience={AUDIENCE}");
     let https = hyper_rustls::HttpsConnectorBuilder::new()
@@ -56,7 +62,50 @@ pub async fn request_id_token(request_url: &str, request_token: &str) -> Result<
         .enable_http1()
         .build();
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
-    let request = http::Request::get(&url)
+    let limit = bounds.attempt(0);
+    let mut attempt = 1;
+    loop {
+        let outcome = match tokio::time::timeout(limit, fetch(&client, &url, request_token)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Fetch::Retry(format!(
+                "no answer within {}s",
+                limit.as_secs()
+            ))),
+        };
+        match outcome {
+            Ok(body) => return token_from(&body),
+            Err(Fetch::Fail(message)) => return Err(OidcError::TokenRequest(message)),
+            Err(Fetch::Retry(message)) if attempt >= bounds.max_attempts() => {
+                return Err(OidcError::TokenRequest(format!(
+                    "{message} (attempt {attempt} of {attempt})"
+                )));
+            }
+            Err(Fetch::Retry(message)) => {
+                tracing::warn!("requesting the GitHub OIDC token: {message}; retrying");
+                tokio::time::sleep(bounds.backoff(attempt)).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Why one attempt at the token failed.
+enum Fetch {
+    /// Worth another attempt: the network, a timeout, a server error.
+    Retry(String),
+    /// The runner refused: another attempt gets the same answer.
+    Fail(String),
+}
+
+async fn fetch<C>(
+    client: &Client<C, Empty<Bytes>>,
+    url: &str,
+    request_token: &str,
+) -> Result<Bytes, Fetch>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let request = http::Request::get(url)
         .header("Authorization", format!("bearer {request_token}"))
         .header("Accept", "application/json; api-version=2.0")
         .header(
@@ -64,26 +113,29 @@ pub async fn request_id_token(request_url: &str, request_token: &str) -> Result<
             concat!("mfe-deploy/", env!("CARGO_PKG_VERSION")),
         )
         .body(Empty::new())
-        .map_err(|e| OidcError::TokenRequest(e.to_string()))?;
-    let response = tokio::time::timeout(TOKEN_TIMEOUT, client.request(request))
+        .map_err(|e| Fetch::Fail(e.to_string()))?;
+    let response = client
+        .request(request)
         .await
-        .map_err(|_| {
-            OidcError::TokenRequest(format!("no answer within {}s", TOKEN_TIMEOUT.as_secs()))
-        })?
-        .map_err(|e| OidcError::TokenRequest(e.to_string()))?;
+        .map_err(|e| Fetch::Retry(e.to_string()))?;
     let status = response.status();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| OidcError::TokenRequest(e.to_string()))?
+        .map_err(|e| Fetch::Retry(e.to_string()))?
         .to_bytes();
-    if !status.is_success() {
-        return Err(OidcError::TokenRequest(format!(
-            "the runner answered HTTP {status}"
-        )));
+    if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
+        return Err(Fetch::Retry(format!("the runner answered HTTP {status}")));
     }
-    let value: serde_json::Value = serde_json::from_slice(&body)
+    if !status.is_success() {
+        return Err(Fetch::Fail(format!("the runner answered HTTP {status}")));
+    }
+    Ok(body)
+}
+
+fn token_from(body: &[u8]) -> Result<String, OidcError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| OidcError::TokenRequest("the answer is not JSON".to_owned()))?;
     value["value"]
         .as_str()

@@ -4,6 +4,7 @@
 //! default), and every error names the file, line and column.
 
 pub mod caching;
+pub mod requests;
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 pub use caching::{CachingConfig, ClassPolicies, Rule};
+pub use requests::RequestsConfig;
 
 /// Everything `mfe-deploy.yml` may say.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -28,6 +30,9 @@ pub struct Config {
     /// Where the modules are, for `mfe-deploy modules`.
     #[serde(default)]
     pub modules: ModulesConfig,
+    /// Timeouts and attempts of every AWS request.
+    #[serde(default)]
+    pub requests: RequestsConfig,
 }
 
 /// The `modules:` section.
@@ -216,6 +221,7 @@ impl Config {
                 message: "must be a number of seconds above 0".to_owned(),
             });
         }
+        self.requests.validate(path)?;
         self.caching.validate(path)
     }
 

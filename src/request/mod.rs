@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::RequestsConfig;
 use crate::environment::Environments;
 
 /// Inputs as given, before validation; CLI flags and `INPUT_*` both land here.
@@ -79,6 +80,8 @@ pub struct AwsSettings {
     pub credentials: Option<StaticCredentials>,
     /// IAM role assumed with the job's OIDC token.
     pub role_to_assume: Option<String>,
+    /// Timeouts and attempts of every request (config `requests:`).
+    pub requests: RequestsConfig,
 }
 
 /// A validated deploy request.
@@ -282,6 +285,7 @@ impl RawInputs {
                 endpoint_url: self.endpoint_url.clone(),
                 credentials,
                 role_to_assume,
+                requests: RequestsConfig::default(),
             },
         })
     }
@@ -296,6 +300,13 @@ impl RawInputs {
         .into_iter()
         .filter_map(|s| s.as_deref())
         .collect()
+    }
+}
+
+impl AwsSettings {
+    /// The limits every request to AWS runs under.
+    pub fn bounds(&self) -> crate::aws::timeouts::Bounds {
+        crate::aws::timeouts::Bounds::new(self.requests)
     }
 }
 

@@ -8,7 +8,9 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 
 use super::counts::{Op, RequestCounts};
 use super::{Body, Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError};
+use crate::aws::timeouts::Bounds;
 use crate::classify::Headers;
+use crate::scan::PART_SIZE;
 
 /// S3 (or an S3-compatible server) for one bucket.
 #[derive(Debug, Clone)]
@@ -16,15 +18,25 @@ pub struct S3Store {
     client: Client,
     bucket: String,
     counts: std::sync::Arc<RequestCounts>,
+    bounds: Bounds,
 }
 
 impl S3Store {
-    pub fn new(client: Client, bucket: &str) -> Self {
+    /// `bounds` are the limits the client was built with; requests that carry a
+    /// body get more time from them.
+    pub fn new(client: Client, bucket: &str, bounds: Bounds) -> Self {
         Self {
             client,
             bucket: bucket.to_owned(),
             counts: std::sync::Arc::default(),
+            bounds,
         }
+    }
+
+    /// Per-request timeouts for a request that sends (or makes S3 copy or assemble)
+    /// `bytes`.
+    fn sized(&self, bytes: u64) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::default().timeout_config(self.bounds.for_body(bytes))
     }
 
     /// Requests sent so far.
@@ -188,30 +200,51 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
-        self.counts.record(Op::Get, 0);
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let last_modified = out.last_modified().map(|t| t.secs());
-                let bytes = out.body.collect().await.map_err(|e| StoreError::Service {
+        // NOTE: the SDK's timeouts and retries end when the answer's headers arrive;
+        // the body is read afterwards, so a body that stalls is bounded and retried
+        // here.
+        let mut attempt = 1;
+        loop {
+            self.counts.record(Op::Get, 0);
+            let out = match self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+                Err(e) => return Err(self.error("GetObject", key, &e)),
+            };
+            let last_modified = out.last_modified().map(|t| t.secs());
+            let size = out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+            let limit = self.bounds.attempt(size);
+            let message = match tokio::time::timeout(limit, out.body.collect()).await {
+                Ok(Ok(bytes)) => {
+                    return Ok(Some(Fetched {
+                        bytes: bytes.to_vec(),
+                        last_modified,
+                    }));
+                }
+                Ok(Err(e)) => format!("reading the body failed: {e}"),
+                Err(_) => format!("the body did not arrive within {}s", limit.as_secs()),
+            };
+            if attempt >= self.bounds.max_attempts() {
+                return Err(StoreError::Service {
                     bucket: self.bucket.clone(),
                     key: key.to_owned(),
                     operation: "GetObject",
-                    message: e.to_string(),
-                })?;
-                Ok(Some(Fetched {
-                    bytes: bytes.to_vec(),
-                    last_modified,
-                }))
+                    message: format!("{message} (attempt {attempt} of {attempt})"),
+                });
             }
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
-            Err(e) => Err(self.error("GetObject", key, &e)),
+            tracing::warn!("GetObject s3://{}/{key}: {message}; retrying", self.bucket);
+            tokio::time::sleep(self.bounds.backoff(attempt)).await;
+            attempt += 1;
         }
     }
 
@@ -223,6 +256,7 @@ impl ObjectStore for S3Store {
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Put, body.len());
         let content_md5 = body.content_md5();
+        let sized = self.sized(body.len());
         let out = self
             .client
             .put_object()
@@ -232,6 +266,8 @@ impl ObjectStore for S3Store {
             .body(byte_stream(body).await?)
             .cache_control(&headers.cache_control)
             .content_type(&headers.content_type)
+            .customize()
+            .config_override(sized)
             .send()
             .await
             .map_err(|e| self.error("PutObject", key, &e))?;
@@ -279,6 +315,7 @@ impl ObjectStore for S3Store {
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Multipart, body.len());
         let content_md5 = body.content_md5();
+        let sized = self.sized(body.len());
         let out = self
             .client
             .upload_part()
@@ -288,6 +325,8 @@ impl ObjectStore for S3Store {
             .part_number(part_number)
             .set_content_md5(content_md5)
             .body(byte_stream(body).await?)
+            .customize()
+            .config_override(sized)
             .send()
             .await
             .map_err(|e| self.error("UploadPart", key, &e))?;
@@ -321,6 +360,8 @@ impl ObjectStore for S3Store {
             .key(key)
             .upload_id(upload_id)
             .multipart_upload(completed)
+            .customize()
+            .config_override(self.sized(PART_SIZE * parts.len() as u64))
             .send()
             .await
             .map_err(|e| self.error("CompleteMultipartUpload", key, &e))?;

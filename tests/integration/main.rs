@@ -11,3 +11,4 @@ mod credentials;
 mod deploy;
 mod environments;
 mod failures;
+mod timeouts;

@@ -19,10 +19,12 @@ pub const SECRET_KEY: &str = "mfe-test-secret-Zq8xW3vT9pL2kR7s";
 
 mod aws;
 mod moto;
+mod proxy;
 mod runner;
 
 pub use aws::*;
 pub use moto::*;
+pub use proxy::*;
 pub use runner::*;
 
 /// A copy of the example monorepo in a temporary workspace.

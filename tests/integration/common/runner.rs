@@ -33,6 +33,7 @@ pub struct ActionStep<'a> {
     pub inputs: BTreeMap<&'a str, String>,
     pub runner_temp: tempfile::TempDir,
     pub extra_env: Vec<(String, String)>,
+    pub deadline: Duration,
 }
 
 /// What a step produced.
@@ -98,7 +99,15 @@ impl<'a> ActionStep<'a> {
             inputs,
             runner_temp: tempfile::tempdir().expect("tempdir"),
             extra_env: Vec::new(),
+            deadline: DEFAULT_DEADLINE,
         }
+    }
+
+    /// Kill the run and fail the test if it has not ended after `limit`: a run
+    /// that hangs must fail its test, not stall the suite.
+    pub fn deadline(mut self, limit: Duration) -> Self {
+        self.deadline = limit;
+        self
     }
 
     /// Another event: its name, `GITHUB_REF`, and payload fixture.
@@ -176,7 +185,7 @@ impl<'a> ActionStep<'a> {
         for (name, value) in &self.extra_env {
             command.env(name, value);
         }
-        let output = command.output().expect("run mfe-deploy");
+        let output = output_within(&mut command, self.deadline);
         let raw_outputs = std::fs::read_to_string(&output_path).unwrap_or_default();
         StepResult {
             outputs: parse_outputs(&raw_outputs).into_iter().collect(),
@@ -267,4 +276,46 @@ pub fn deployed(ws: &Workspace, moto: &Moto, package: &str, bucket: &str) -> Ste
     let step = ActionStep::push(ws, moto, package, bucket).run();
     assert_eq!(step.code(), 0, "{}", step.all_text());
     step
+}
+
+/// How long any run of the binary may take before its test fails as hung. Generous:
+/// it catches hangs, it measures nothing.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs `command` to its end like `Command::output`, killing it after `limit`
+/// (then the test fails and says so).
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mfe-deploy");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for mfe-deploy") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+            panic!("mfe-deploy did not end within {limit:?}: it hangs\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
 }

@@ -1,0 +1,215 @@
+//! A fault-injecting HTTP proxy on loopback, between the binary and moto: requests
+//! pass through unchanged unless a rule matches, and then the proxy stalls them
+//! (reads the request, never answers) or answers an error itself. One request per
+//! connection (`Connection: close` both ways), so every request is seen whole.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the proxy does to a matching request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Read the request and never answer (until the proxy is dropped).
+    Stall,
+    /// Answer with this status and body instead of moto.
+    Answer { status: u16, body: String },
+}
+
+/// A request rule: method and the start of the request target (path, then query).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub method: &'static str,
+    pub target_prefix: String,
+    pub fault: Fault,
+    /// How many matching requests get the fault; `None`: every one.
+    pub times: Option<usize>,
+}
+
+#[derive(Default)]
+struct Shared {
+    rules: Vec<Rule>,
+    /// `METHOD target` of every request seen, in order, and whether it was faulted.
+    seen: Vec<(String, bool)>,
+}
+
+/// The running proxy; stops (and lets stalled requests go) when dropped.
+pub struct FaultProxy {
+    pub endpoint: String,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of `upstream` (`http://127.0.0.1:port`).
+    pub fn start(upstream: &str) -> Self {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (accept_shared, accept_stop) = (shared.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if accept_stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let (shared, stop, upstream) =
+                    (accept_shared.clone(), accept_stop.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(client, &upstream, &shared, &stop);
+                });
+            }
+        });
+        Self {
+            endpoint,
+            shared,
+            stop,
+        }
+    }
+
+    pub fn add(&self, rule: Rule) {
+        self.shared.lock().expect("proxy lock").rules.push(rule);
+    }
+
+    /// `METHOD target` of the requests that got a fault.
+    pub fn faulted(&self) -> Vec<String> {
+        let shared = self.shared.lock().expect("proxy lock");
+        shared
+            .seen
+            .iter()
+            .filter(|(_, faulted)| *faulted)
+            .map(|(line, _)| line.clone())
+            .collect()
+    }
+
+    /// `METHOD target` of every request, in arrival order.
+    pub fn seen(&self) -> Vec<String> {
+        let shared = self.shared.lock().expect("proxy lock");
+        shared.seen.iter().map(|(line, _)| line.clone()).collect()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.endpoint.trim_start_matches("http://"));
+    }
+}
+
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    shared: &Mutex<Shared>,
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let end = line == "\r\n";
+        head.push(line);
+        if end {
+            break;
+        }
+    }
+    let request_line = head[0].trim_end().to_owned();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default().to_owned();
+    let target = parts.next().unwrap_or_default().to_owned();
+    let length: usize = head
+        .iter()
+        .find_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+
+    let fault = {
+        let mut shared = shared.lock().expect("proxy lock");
+        let fault = shared.rules.iter_mut().find_map(|rule| {
+            let matches = rule.method == method
+                && target.starts_with(&rule.target_prefix)
+                && rule.times != Some(0);
+            if !matches {
+                return None;
+            }
+            if let Some(n) = rule.times.as_mut() {
+                *n -= 1;
+            }
+            Some(rule.fault.clone())
+        });
+        shared
+            .seen
+            .push((format!("{method} {target}"), fault.is_some()));
+        fault
+    };
+    let mut client = client;
+    match fault {
+        Some(Fault::Stall) => {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            client.shutdown(Shutdown::Both)
+        }
+        Some(Fault::Answer { status, body }) => {
+            let answer = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(answer.as_bytes())?;
+            client.shutdown(Shutdown::Both)
+        }
+        None => {
+            let mut up = TcpStream::connect(upstream)?;
+            for line in &head {
+                let name = line.split(':').next().unwrap_or_default();
+                if name.eq_ignore_ascii_case("connection") {
+                    continue;
+                }
+                if line == "\r\n" {
+                    up.write_all(b"Connection: close\r\n")?;
+                }
+                up.write_all(line.as_bytes())?;
+            }
+            up.write_all(&body)?;
+            forward_answer(up, &mut client)?;
+            client.shutdown(Shutdown::Both)
+        }
+    }
+}
+
+/// Copies moto's answer to the client, its head marked `Connection: close`.
+fn forward_answer(up: TcpStream, client: &mut TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(up);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let name = line.split(':').next().unwrap_or_default();
+        if name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        if line == "\r\n" {
+            client.write_all(b"Connection: close\r\n\r\n")?;
+            break;
+        }
+        client.write_all(line.as_bytes())?;
+    }
+    std::io::copy(&mut reader, client)?;
+    Ok(())
+}
