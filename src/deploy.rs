@@ -10,13 +10,14 @@ use crate::audit::{self, Finding};
 use crate::aws::{self, RunnerIdentity};
 use crate::cdn::cloudfront::CloudFront;
 use crate::cdn::{Cdn, DistributionInfo};
-use crate::classify::{Classifier, Headers};
+use crate::classify::Classifier;
 use crate::config::Config;
 use crate::error::Error;
 use crate::github::commands;
 use crate::invalidate::{
     InvalidationPlan, RetryPolicy, caller_reference, invalidate, plan_invalidation,
 };
+use crate::model::Headers;
 use crate::plan::{Detail, Plan, RemoteView, build_plan};
 use crate::report::{Report, entry_url};
 use crate::request::DeployRequest;

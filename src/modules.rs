@@ -7,7 +7,7 @@ use std::path::Path;
 use globset::GlobSet;
 
 use crate::config::ModulesConfig;
-use crate::config::caching::glob_set;
+use crate::globs::glob_set;
 
 /// The module folders (relative, `/`-separated, sorted) that `changed` touches.
 /// A change matching `all-when-changed` selects every module found under `root`.

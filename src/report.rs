@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::audit::Finding;
-use crate::classify::FileClass;
+use crate::model::FileClass;
 use crate::plan::Plan;
 
 /// One row of the caching policy table.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::Headers;
+use crate::model::Headers;
 use crate::scan::RESERVED_DIR;
 
 /// Current format number; other formats are ignored (and rewritten) rather than trusted.

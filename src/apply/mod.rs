@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::classify::Phase;
+use crate::model::Phase;
 use crate::plan::{Action, Plan, PlannedFile};
 use crate::scan::PART_SIZE;
 use crate::store::{Body, ObjectStore, StoreError};

@@ -1,8 +1,9 @@
 use std::path::Path;
 
 use super::*;
-use crate::classify::{Classifier, Headers};
+use crate::classify::Classifier;
 use crate::config::CachingConfig;
+use crate::model::Headers;
 use crate::plan::{RemoteView, build_plan};
 use crate::scan::{Digest, LocalFile, MULTIPART_THRESHOLD};
 use crate::store::memory::MemoryStore;

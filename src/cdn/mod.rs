@@ -4,6 +4,7 @@
 pub mod cloudfront;
 #[cfg(test)]
 pub mod fake;
+pub mod limits;
 
 use std::future::Future;
 

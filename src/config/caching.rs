@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::classify::FileClass;
+use crate::globs::compile_glob;
+use crate::model::FileClass;
 
 /// Federation entries when the config names none.
 pub const DEFAULT_FEDERATION_ENTRIES: [&str; 2] = ["remoteEntry.js", "mf-manifest.json"];
@@ -47,20 +47,6 @@ pub struct Rule {
     pub cache_control: Option<String>,
     /// `Content-Type` for these files (`charset=utf-8` is added to text types).
     pub content_type: Option<String>,
-}
-
-/// Compiles a glob the way every glob in the config is read.
-pub fn compile_glob(pattern: &str) -> Result<Glob, globset::Error> {
-    GlobBuilder::new(pattern).literal_separator(true).build()
-}
-
-/// Compiles a list of config globs into one set.
-pub fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
-    let mut set = GlobSetBuilder::new();
-    for pattern in patterns {
-        set.add(compile_glob(pattern)?);
-    }
-    set.build()
 }
 
 impl CachingConfig {

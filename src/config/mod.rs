@@ -86,7 +86,7 @@ impl Default for InvalidationConfig {
 }
 
 fn default_max_paths() -> usize {
-    crate::invalidate::DEFAULT_BUDGET
+    crate::cdn::limits::DEFAULT_BUDGET
 }
 
 fn default_wait_timeout() -> u64 {
@@ -204,13 +204,13 @@ impl Config {
             }
         }
         let limits = &self.invalidation;
-        if !(1..=crate::invalidate::MAX_PATHS).contains(&limits.max_paths) {
+        if !(1..=crate::cdn::limits::MAX_PATHS).contains(&limits.max_paths) {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 key: "invalidation.max-paths".to_owned(),
                 message: format!(
                     "must be between 1 and {} (CloudFront's limit per request)",
-                    crate::invalidate::MAX_PATHS
+                    crate::cdn::limits::MAX_PATHS
                 ),
             });
         }

@@ -5,8 +5,8 @@ pub mod event;
 
 use globset::GlobSet;
 
-use crate::config::caching::glob_set;
 use crate::config::{Config, EnvironmentConfig};
+use crate::globs::glob_set;
 pub use event::{EventError, PullRequest, Trigger};
 
 /// Pull request actions that deploy: a new or updated head.

@@ -153,7 +153,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::classify::FileClass;
+    use crate::model::FileClass;
     use crate::report::PolicyRow;
 
     fn report() -> Report {

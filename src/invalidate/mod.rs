@@ -9,19 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest as _, Sha256};
 
 use crate::cdn::DistributionInfo;
-use crate::classify::FileClass;
+use crate::model::FileClass;
 use crate::plan::{Action, Plan, RemoteView, UploadReason};
 use crate::scan::hex;
 pub use paths::Selected;
 pub use run::{InvalidateError, Invalidated, RetryPolicy, invalidate};
 
-/// Paths per request, and in flight per distribution, that CloudFront accepts.
-/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html>
-pub const MAX_PATHS: usize = 3_000;
-/// Wildcard paths CloudFront accepts in flight per distribution.
-pub const MAX_WILDCARDS: usize = 15;
-/// Paths per deploy before collapsing into wildcards (config `invalidation.max-paths`).
-pub const DEFAULT_BUDGET: usize = 10;
+pub use crate::cdn::limits::{DEFAULT_BUDGET, MAX_PATHS, MAX_WILDCARDS};
 
 /// The paths to invalidate, each with why it was chosen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

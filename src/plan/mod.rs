@@ -10,7 +10,8 @@ mod remote;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::classify::{Classifier, FileClass, Headers, Phase};
+use crate::classify::Classifier;
+use crate::model::{FileClass, Headers, Phase};
 use crate::scan::{Digest, EtagMatch, LocalFile};
 use crate::state::{DeployState, FORMAT, FileRecord, state_key};
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::classify::Headers;
+use crate::model::Headers;
 use crate::scan::{EtagMatch, LocalFile};
 use crate::state::{DeployState, FileRecord};
 use crate::store::{HeadInfo, RemoteObject};

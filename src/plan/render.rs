@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Action, Plan};
-use crate::classify::Phase;
+use crate::model::Phase;
 
 /// Which rows to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use md5::{Digest as _, Md5};
 
 use super::{Body, Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError};
-use crate::classify::Headers;
+use crate::model::Headers;
 use crate::scan::hex;
 
 #[derive(Debug, Clone)]

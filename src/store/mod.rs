@@ -9,7 +9,7 @@ pub mod s3;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use crate::classify::Headers;
+use crate::model::Headers;
 
 /// One object from a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 use super::counts::{Op, RequestCounts};
 use super::{Body, Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError};
 use crate::aws::timeouts::Bounds;
-use crate::classify::Headers;
+use crate::model::Headers;
 use crate::scan::PART_SIZE;
 
 /// S3 (or an S3-compatible server) for one bucket.
