@@ -220,7 +220,7 @@ def parse_stats(blobs):
     totals = {"LIST": 0, "GET": 0, "HEAD": 0, "PUT": 0, "COPY": 0, "MULTIPART": 0, "bytes": 0}
     first, scan_ms = [], 0
     for blob in blobs:
-        m = re.search(r"requests: LIST (\d+), GET (\d+), HEAD (\d+), PUT (\d+), COPY (\d+), MULTIPART (\d+); (\d+) bytes sent(?:; first request (\d+) ms)?", blob)
+        m = re.search(r"requests: LIST (\d+), GET (\d+), HEAD (\d+), PUT (\d+), COPY (\d+), MULTIPART (\d+)(?:, DELETE \d+)?; (\d+) bytes sent(?:; first request (\d+) ms)?", blob)
         if m:
             for key, value in zip(["LIST", "GET", "HEAD", "PUT", "COPY", "MULTIPART", "bytes"], m.groups()[:7]):
                 totals[key] += int(value)

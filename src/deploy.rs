@@ -37,6 +37,8 @@ pub struct Presentation {
 
 /// Reads to learn object headers, in flight at once (only before the state exists).
 const HEAD_CONCURRENCY: usize = 32;
+/// Objects read whole to learn their SHA-256, in flight at once (rare: see `read_heads`).
+const READ_CONCURRENCY: usize = 4;
 
 /// The build being scanned and digested, off the async threads. It starts before
 /// anything else so that it overlaps the clients' set-up, the distribution read and
@@ -127,6 +129,31 @@ pub async fn read_heads<S: ObjectStore>(
     for (key, head) in heads {
         if let Some(head) = head.map_err(Error::Remote)? {
             view.set_head(key, head);
+        }
+    }
+    // Objects that neither an MD5 ETag, nor a record, nor SHA-256 metadata can
+    // vouch for (another tool's multipart upload under SSE-KMS): read and hash them
+    // once rather than refuse or re-send them. Their SHA-256 then lands in the state.
+    let unknown = view.keys_needing_read(files);
+    if !unknown.is_empty() {
+        tracing::info!(
+            "reading {} object(s) whose content nothing else can vouch for (GET)",
+            unknown.len()
+        );
+    }
+    let read: Vec<(String, Result<Option<crate::store::Fetched>, _>)> = stream::iter(unknown)
+        .map(|key| async move {
+            let fetched = store.get(&key).await;
+            (key, fetched)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    for (key, fetched) in read {
+        if let Some(fetched) = fetched.map_err(Error::Remote)? {
+            use sha2::Digest as _;
+            let sha = crate::scan::hex(&sha2::Sha256::digest(&fetched.bytes));
+            view.set_sha256(key, sha);
         }
     }
     Ok(view)
@@ -338,7 +365,12 @@ async fn record_state<S: ObjectStore>(
     };
     let key = plan.state_key();
     if let Err(e) = store
-        .put(&key, crate::store::Body::Bytes(next.to_json()), &headers)
+        .put(
+            &key,
+            crate::store::Body::Bytes(next.to_json()),
+            &crate::store::ObjectMeta::plain(headers),
+            &crate::store::Condition::None,
+        )
         .await
     {
         tracing::warn!(

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::model::Phase;
-use crate::plan::{Action, Plan, PlannedFile};
-use crate::scan::PART_SIZE;
-use crate::store::{Body, ObjectStore, StoreError};
+use crate::model::{FileClass, Phase};
+use crate::plan::{Action, Plan, PlannedFile, UploadReason};
+use crate::scan::{EtagMatch, PART_SIZE};
+use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
 
 pub use progress::{Progress, ProgressMode};
 
@@ -32,6 +32,8 @@ pub struct Applied {
     pub uploaded: usize,
     pub headers_updated: usize,
     pub bytes: u64,
+    /// Files a concurrent writer had already stored with the same bytes.
+    pub already_there: Vec<String>,
 }
 
 /// A phase failed; later phases did not run.
@@ -41,7 +43,7 @@ pub struct ApplyError {
     /// The phase that failed.
     pub phase: Phase,
     /// Each failed file with its error.
-    pub failures: Vec<(String, StoreError)>,
+    pub failures: Vec<(String, FileError)>,
     /// Files written before the run stopped (they are live).
     pub completed: Vec<String>,
     /// Phases that did not run.
@@ -68,7 +70,7 @@ pub async fn apply<S: ObjectStore>(
                     if failed.load(Ordering::Relaxed) {
                         return (file, None);
                     }
-                    let result = write(store, file).await;
+                    let result = write(store, &plan.bucket, file).await;
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     } else {
@@ -83,7 +85,12 @@ pub async fn apply<S: ObjectStore>(
         let mut failures = Vec::new();
         for (file, result) in results {
             match result {
-                Some(Ok(etag)) => {
+                Some(Ok(Written::AlreadyThere(etag))) => {
+                    // Another writer stored the same bytes first: nothing was sent.
+                    applied.etags.insert(file.key.clone(), etag);
+                    applied.already_there.push(file.rel_path.clone());
+                }
+                Some(Ok(Written::Now(etag))) => {
                     completed.push(file.rel_path.clone());
                     applied.etags.insert(file.key.clone(), etag);
                     match file.action {
@@ -121,10 +128,70 @@ fn sent(file: &PlannedFile) -> u64 {
     }
 }
 
-async fn write<S: ObjectStore>(store: &S, file: &PlannedFile) -> Result<String, StoreError> {
-    match file.action {
-        Action::Unchanged => Ok(String::new()),
-        Action::HeadersOnly { .. } => store.replace_headers(&file.key, &file.headers).await,
+/// Why one file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A content-hashed key this deploy was to create appeared, with other bytes,
+    /// between the plan and the write: another writer's build uses the same hashed
+    /// name for other content.
+    #[error(
+        "s3://{bucket}/{key} appeared with other bytes while this deploy ran (another writer); a content-hashed key is never overwritten"
+    )]
+    ImmutableTaken { bucket: String, key: String },
+    /// The object a header-only rewrite was planned for changed since the listing.
+    #[error(
+        "s3://{bucket}/{key} changed since it was listed (another writer); re-run the deploy to plan against what is there now"
+    )]
+    ChangedSinceListing { bucket: String, key: String },
+}
+
+/// How a key ended up right.
+enum Written {
+    /// This run wrote it; the new ETag.
+    Now(String),
+    /// Another writer had already stored exactly these bytes; their ETag.
+    AlreadyThere(String),
+}
+
+/// The write's metadata: the file's headers and the SHA-256 of its bytes, so the
+/// object stays verifiable whatever its ETag.
+fn meta(file: &PlannedFile) -> ObjectMeta {
+    ObjectMeta::with_sha256(file.headers.clone(), &file.digest.sha256_hex())
+}
+
+/// A new content-hashed key is created only if it is still absent: a concurrent
+/// writer between plan and write cannot be overwritten.
+fn condition(file: &PlannedFile) -> Condition {
+    if file.class == FileClass::Immutable && file.action == Action::Upload(UploadReason::New) {
+        Condition::Absent
+    } else {
+        Condition::None
+    }
+}
+
+async fn write<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    file: &PlannedFile,
+) -> Result<Written, FileError> {
+    let result = match file.action {
+        Action::Unchanged => return Ok(Written::Now(String::new())),
+        Action::HeadersOnly { .. } => {
+            return match store
+                .replace_headers(&file.key, &meta(file), file.remote_etag.as_deref())
+                .await
+            {
+                Ok(etag) => Ok(Written::Now(etag)),
+                Err(e) if e.is_precondition() => Err(FileError::ChangedSinceListing {
+                    bucket: bucket.to_owned(),
+                    key: file.key.clone(),
+                }),
+                Err(e) => Err(e.into()),
+            };
+        }
         Action::Upload(_) if file.digest.is_multipart() => upload_in_parts(store, file).await,
         Action::Upload(_) => {
             let body = Body::File {
@@ -133,17 +200,71 @@ async fn write<S: ObjectStore>(store: &S, file: &PlannedFile) -> Result<String, 
                 len: file.digest.size,
                 md5: Some(file.digest.md5),
             };
-            store.put(&file.key, body, &file.headers).await
+            store
+                .put(&file.key, body, &meta(file), &condition(file))
+                .await
         }
+    };
+    match result {
+        Ok(etag) => Ok(Written::Now(etag)),
+        Err(e) if e.is_precondition() && condition(file) == Condition::Absent => {
+            already_there(store, bucket, file).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Uploads in `PART_SIZE` parts, so the ETag is the one the scan predicted.
+/// A conditional create found the key taken: identical bytes are fine, other bytes
+/// are a refusal.
+async fn already_there<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    file: &PlannedFile,
+) -> Result<Written, FileError> {
+    let taken = || FileError::ImmutableTaken {
+        bucket: bucket.to_owned(),
+        key: file.key.clone(),
+    };
+    let Some(head) = store.head(&file.key).await? else {
+        // Deleted again since: a retry creates it.
+        return match store
+            .put(
+                &file.key,
+                Body::File {
+                    path: &file.abs_path,
+                    offset: 0,
+                    len: file.digest.size,
+                    md5: Some(file.digest.md5),
+                },
+                &meta(file),
+                &Condition::Absent,
+            )
+            .await
+        {
+            Ok(etag) => Ok(Written::Now(etag)),
+            Err(e) if e.is_precondition() => Err(taken()),
+            Err(e) => Err(e.into()),
+        };
+    };
+    let same = head.size == file.digest.size
+        && match head.sha256() {
+            Some(sha) => sha == file.digest.sha256_hex(),
+            None => file.digest.compare_etag(&head.etag) == EtagMatch::Same,
+        };
+    if same {
+        Ok(Written::AlreadyThere(head.etag))
+    } else {
+        Err(taken())
+    }
+}
+
+/// Uploads in `PART_SIZE` parts, so the ETag is the one the scan predicted. The
+/// upload is aborted on every error path.
 async fn upload_in_parts<S: ObjectStore>(
     store: &S,
     file: &PlannedFile,
 ) -> Result<String, StoreError> {
-    let upload_id = store.create_multipart(&file.key, &file.headers).await?;
+    let upload_id = store.create_multipart(&file.key, &meta(file)).await?;
     let size = file.digest.size;
     let part_count = size.div_ceil(PART_SIZE);
     let upload_id = upload_id.as_str();
@@ -169,11 +290,16 @@ async fn upload_in_parts<S: ObjectStore>(
         .try_collect::<Vec<_>>()
         .await;
     let result = match parts {
-        Ok(parts) => store.complete_multipart(&file.key, upload_id, &parts).await,
+        Ok(parts) => {
+            store
+                .complete_multipart(&file.key, upload_id, &parts, &condition(file))
+                .await
+        }
         Err(e) => Err(e),
     };
     if result.is_err() {
-        // Best effort: an abandoned upload only costs storage until a lifecycle rule.
+        // Best effort: an abandoned upload only costs storage until the next run's
+        // clean-up or a lifecycle rule removes it.
         let _ = store.abort_multipart(&file.key, upload_id).await;
     }
     result

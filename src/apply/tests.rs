@@ -153,3 +153,123 @@ async fn failed_part_aborts_the_upload() {
     assert_eq!(store.calls("abort_multipart"), 1);
     assert!(store.object("m/big.0a1b2c3d.bin").is_none());
 }
+
+#[tokio::test]
+async fn a_hashed_key_another_writer_filled_with_other_bytes_is_refused_and_nothing_later_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    let headers = plan.files[0].headers.clone();
+    store.before("put", "m/main.1a2b3c4d.js", move |s| {
+        s.insert("m/main.1a2b3c4d.js", b"theirs", headers)
+    });
+    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    assert_eq!(err.phase, Phase::Assets);
+    assert!(
+        matches!(err.failures[0].1, FileError::ImmutableTaken { .. }),
+        "{:?}",
+        err.failures
+    );
+    assert_eq!(store.object("m/main.1a2b3c4d.js").unwrap().bytes, b"theirs");
+    assert!(store.object("m/remoteEntry.js").is_none());
+    assert!(store.object("m/index.html").is_none());
+}
+
+#[tokio::test]
+async fn a_hashed_key_another_writer_filled_with_the_same_bytes_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    let headers = plan.files[0].headers.clone();
+    store.before("put", "m/main.1a2b3c4d.js", move |s| {
+        s.insert("m/main.1a2b3c4d.js", b"main", headers)
+    });
+    let applied = apply(&store, &plan, 1, &quiet()).await.unwrap();
+    assert_eq!(applied.already_there, ["main.1a2b3c4d.js"]);
+    assert_eq!(applied.uploaded, 4);
+    assert!(store.object("m/index.html").is_some());
+}
+
+#[tokio::test]
+async fn every_write_carries_the_sha256_of_its_bytes_as_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    apply(&store, &plan, 4, &quiet()).await.unwrap();
+    for file in &files {
+        let object = store.object(&format!("m/{}", file.rel_path)).unwrap();
+        assert_eq!(
+            object.metadata.get("sha256"),
+            Some(&file.digest.sha256_hex()),
+            "{}",
+            file.rel_path
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_header_rewrite_of_an_object_that_changed_since_the_listing_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    for f in &files {
+        let other = Headers {
+            cache_control: "max-age=1".to_owned(),
+            content_type: "text/plain".to_owned(),
+        };
+        store.insert(
+            &format!("m/{}", f.rel_path),
+            &std::fs::read(&f.abs_path).unwrap(),
+            other,
+        );
+    }
+    let listing = store.list("m/").await.unwrap();
+    let mut view = RemoteView::new("m/", listing, None);
+    for key in view.keys_needing_head(&files) {
+        let head = store.head(&key).await.unwrap().unwrap();
+        view.set_head(key, head);
+    }
+    let classifier = Classifier::new(&CachingConfig::default()).unwrap();
+    let plan = build_plan(&files, &classifier, "b", "m/", "v1", &view);
+    assert!(
+        plan.files
+            .iter()
+            .all(|f| matches!(f.action, Action::HeadersOnly { .. }))
+    );
+    store.before("copy", "m/robots.txt", |s| {
+        s.insert(
+            "m/robots.txt",
+            b"rewritten",
+            Headers {
+                cache_control: "x".to_owned(),
+                content_type: "text/plain".to_owned(),
+            },
+        )
+    });
+    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    assert!(
+        matches!(err.failures[0].1, FileError::ChangedSinceListing { .. }),
+        "{:?}",
+        err.failures
+    );
+    assert_eq!(store.object("m/robots.txt").unwrap().bytes, b"rewritten");
+}
+
+#[tokio::test]
+async fn a_refused_multipart_completion_aborts_its_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![3u8; usize::try_from(MULTIPART_THRESHOLD).unwrap() + 1];
+    let files = write_build(dir.path(), &[("big.0a1b2c3d.bin", big)]);
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    store.inject(
+        "complete_multipart",
+        "m/big.0a1b2c3d.bin",
+        &[crate::store::memory::Injected::ServiceError],
+    );
+    apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    assert!(store.uploads().is_empty(), "the upload was aborted");
+}

@@ -63,6 +63,9 @@ pub struct PlannedFile {
     /// JS/CSS served short-lived because its name carries no content hash.
     pub unhashed_code: bool,
     pub action: Action,
+    /// The ETag the listing showed for the key (a header-only copy is conditional
+    /// on it), when there is an object.
+    pub remote_etag: Option<String>,
 }
 
 /// A content-hashed key that already holds other bytes: deploying would break the
@@ -132,6 +135,10 @@ pub fn build_plan(
                 })
             }
         };
+        let remote_etag = remote
+            .etag(&key)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned);
         planned.push(PlannedFile {
             rel_path: file.rel_path.clone(),
             key,
@@ -141,6 +148,7 @@ pub fn build_plan(
             headers: classification.headers,
             unhashed_code: classification.unhashed_code,
             action,
+            remote_etag,
         });
     }
     planned.sort_by(|a, b| (a.class.phase(), &a.rel_path).cmp(&(b.class.phase(), &b.rel_path)));

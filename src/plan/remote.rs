@@ -17,6 +17,9 @@ pub struct RemoteView {
     state_modified: Option<i64>,
     prefix: String,
     headers: HashMap<String, Headers>,
+    /// SHA-256 of objects learnt without the state: from the metadata a HEAD
+    /// returned, or by reading the bytes.
+    sha256: HashMap<String, String>,
 }
 
 impl RemoteView {
@@ -27,6 +30,7 @@ impl RemoteView {
             state_modified: None,
             prefix: prefix.to_owned(),
             headers: HashMap::new(),
+            sha256: HashMap::new(),
         }
     }
 
@@ -49,12 +53,21 @@ impl RemoteView {
         self.objects.get(key).map(|o| o.etag.as_str())
     }
 
-    /// Records what HEAD said: the headers, and the ETag when the listing had none.
+    /// Records what HEAD said: the headers, the SHA-256 the writer stored as
+    /// metadata, and the ETag when the listing had none.
     pub fn set_head(&mut self, key: String, head: HeadInfo) {
+        if let Some(sha) = head.sha256() {
+            self.sha256.insert(key.clone(), sha.to_owned());
+        }
         if let Some(object) = self.objects.get_mut(&key).filter(|o| o.etag.is_empty()) {
             object.etag = head.etag;
         }
         self.headers.insert(key, head.headers);
+    }
+
+    /// Records the SHA-256 of an object's bytes, read and hashed.
+    pub fn set_sha256(&mut self, key: String, sha256: String) {
+        self.sha256.insert(key, sha256);
     }
 
     /// The state's record for an object, when it still describes the object: the
@@ -80,8 +93,13 @@ impl RemoteView {
         if object.size != file.digest.size {
             return Some(EtagMatch::Different);
         }
-        Some(match self.record(rel_path, object) {
-            Some(record) if record.sha256 == file.digest.sha256_hex() => EtagMatch::Same,
+        let local = file.digest.sha256_hex();
+        let known = self
+            .record(rel_path, object)
+            .map(|r| r.sha256.as_str())
+            .or_else(|| self.sha256.get(key).map(String::as_str));
+        Some(match known {
+            Some(sha) if sha == local => EtagMatch::Same,
             Some(_) => EtagMatch::Different,
             None => file.digest.compare_etag(&object.etag),
         })
@@ -96,8 +114,10 @@ impl RemoteView {
     }
 
     /// Keys that need a HEAD: bytes that already match but whose headers are
-    /// unknown, and objects listed without an ETag that the state cannot vouch for.
-    /// None once mfe-deploy's state covers the prefix.
+    /// unknown, objects listed without an ETag, and objects whose ETag is not an MD5
+    /// (SSE-KMS, other tools' multipart uploads), which the state cannot vouch for:
+    /// the HEAD's SHA-256 metadata decides. None once mfe-deploy's state covers the
+    /// prefix.
     pub fn keys_needing_head(&self, files: &[LocalFile]) -> Vec<String> {
         files
             .iter()
@@ -108,9 +128,24 @@ impl RemoteView {
                 {
                     return None;
                 }
-                let unknown_etag = object.etag.is_empty() && object.size == file.digest.size;
-                let same = self.content(&key, &file.rel_path, file) == Some(EtagMatch::Same);
-                (unknown_etag || same).then_some(key)
+                let content = self.content(&key, &file.rel_path, file);
+                let unknown = object.size == file.digest.size
+                    && (object.etag.is_empty() || content == Some(EtagMatch::Unknown));
+                (unknown || content == Some(EtagMatch::Same)).then_some(key)
+            })
+            .collect()
+    }
+
+    /// Keys whose content is still unknown after the HEADs (no MD5 ETag, no record,
+    /// no SHA-256 metadata): their bytes must be read and hashed before the plan can
+    /// say whether they changed.
+    pub fn keys_needing_read(&self, files: &[LocalFile]) -> Vec<String> {
+        files
+            .iter()
+            .filter_map(|file| {
+                let key = format!("{}{}", self.prefix, file.rel_path);
+                (self.content(&key, &file.rel_path, file) == Some(EtagMatch::Unknown))
+                    .then_some(key)
             })
             .collect()
     }

@@ -115,7 +115,15 @@ fn same_bytes_without_state_need_a_head_then_plan_by_what_it_said() {
         let etag = Digest::of_reader(body_of(&f.rel_path).as_bytes())
             .unwrap()
             .expected_etag();
-        view.set_head(format!("m/{}", f.rel_path), HeadInfo { headers, etag });
+        view.set_head(
+            format!("m/{}", f.rel_path),
+            HeadInfo {
+                headers,
+                etag,
+                size: f.digest.size,
+                metadata: Default::default(),
+            },
+        );
     }
     assert!(view.keys_needing_head(&build()).is_empty());
     let plan = build_plan(&build(), &c, "b", "m/", "v1", &view);
@@ -190,6 +198,44 @@ fn hashed_key_with_foreign_etag_is_an_unverifiable_conflict() {
     object.etag = "\"kms-encrypted-etag\"".to_owned();
     let plan = plan_with(vec![object], None, "");
     assert!(plan.conflicts[0].unverifiable);
+}
+
+#[test]
+fn foreign_etag_without_a_record_is_verified_by_the_sha256_metadata_of_one_head() {
+    let mut object = remote("main.1a2b3c4d.js", "main");
+    object.etag = "kms-encrypted-etag".to_owned();
+    let files = vec![file("main.1a2b3c4d.js", "main")];
+    let mut view = RemoteView::new("m/", vec![object], None);
+    assert_eq!(view.keys_needing_head(&files), ["m/main.1a2b3c4d.js"]);
+    let sha = files[0].digest.sha256_hex();
+    view.set_head(
+        "m/main.1a2b3c4d.js".to_owned(),
+        HeadInfo {
+            headers: classifier("").classify("main.1a2b3c4d.js").headers,
+            etag: "kms-encrypted-etag".to_owned(),
+            size: files[0].digest.size,
+            metadata: [("sha256".to_owned(), sha)].into(),
+        },
+    );
+    assert!(view.keys_needing_read(&files).is_empty());
+    let plan = build_plan(&files, &classifier(""), "b", "m/", "v1", &view);
+    assert!(plan.conflicts.is_empty());
+    assert_eq!(plan.files[0].action, Action::Unchanged);
+}
+
+#[test]
+fn foreign_etag_without_metadata_is_read_and_hashed_rather_than_refused() {
+    let mut object = remote("main.1a2b3c4d.js", "main");
+    object.etag = "kms-encrypted-etag".to_owned();
+    let files = vec![file("main.1a2b3c4d.js", "main")];
+    let mut view = RemoteView::new("m/", vec![object], None);
+    assert_eq!(view.keys_needing_read(&files), ["m/main.1a2b3c4d.js"]);
+    view.set_sha256(
+        "m/main.1a2b3c4d.js".to_owned(),
+        files[0].digest.sha256_hex(),
+    );
+    let plan = build_plan(&files, &classifier(""), "b", "m/", "v1", &view);
+    assert!(plan.conflicts.is_empty());
 }
 
 #[test]

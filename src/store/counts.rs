@@ -22,12 +22,13 @@ pub enum Op {
     Put,
     Copy,
     Multipart,
+    Delete,
 }
 
 /// Counters shared by concurrent requests.
 #[derive(Debug, Default)]
 pub struct RequestCounts {
-    counts: [AtomicUsize; 6],
+    counts: [AtomicUsize; 7],
     bytes_sent: AtomicU64,
     first_request: OnceLock<Duration>,
 }
@@ -50,19 +51,20 @@ impl RequestCounts {
         self.bytes_sent.load(Ordering::Relaxed)
     }
 
-    /// `requests: LIST 1, GET 1, HEAD 0, PUT 0, COPY 0, MULTIPART 0; 0 bytes sent; first request 12 ms after start`
+    /// `requests: LIST 1, GET 1, HEAD 0, PUT 0, COPY 0, MULTIPART 0, DELETE 0; 0 bytes sent; first request 12 ms after start`
     pub fn summary(&self) -> String {
         let first = self.first_request.get().map_or(String::new(), |d| {
             format!("; first request {} ms after start", d.as_millis())
         });
         format!(
-            "requests: LIST {}, GET {}, HEAD {}, PUT {}, COPY {}, MULTIPART {}; {} bytes sent{first}",
+            "requests: LIST {}, GET {}, HEAD {}, PUT {}, COPY {}, MULTIPART {}, DELETE {}; {} bytes sent{first}",
             self.get(Op::List),
             self.get(Op::Get),
             self.get(Op::Head),
             self.get(Op::Put),
             self.get(Op::Copy),
             self.get(Op::Multipart),
+            self.get(Op::Delete),
             self.bytes_sent()
         )
     }
@@ -87,7 +89,7 @@ mod tests {
             (2, 1, 15)
         );
         assert!(counts.summary().starts_with(
-            "requests: LIST 1, GET 0, HEAD 0, PUT 2, COPY 0, MULTIPART 0; 15 bytes sent"
+            "requests: LIST 1, GET 0, HEAD 0, PUT 2, COPY 0, MULTIPART 0, DELETE 0; 15 bytes sent"
         ));
     }
 }

@@ -6,6 +6,7 @@ pub mod counts;
 pub mod memory;
 pub mod s3;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
@@ -27,9 +28,18 @@ pub struct RemoteObject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
     pub bytes: Vec<u8>,
+    /// ETag without quotes: what a conditional write of this key names in `If-Match`.
+    pub etag: String,
     /// Seconds since the epoch, as the store reports it.
     pub last_modified: Option<i64>,
 }
+
+/// User metadata (`x-amz-meta-<name>`), names in lower case.
+pub type Metadata = BTreeMap<String, String>;
+
+/// The user-metadata name under which every object mfe-deploy writes carries the
+/// SHA-256 of its bytes (hex): the content's identity whatever its ETag is.
+pub const SHA256_METADATA: &str = "sha256";
 
 /// What a HEAD tells about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +47,72 @@ pub struct HeadInfo {
     pub headers: Headers,
     /// ETag without quotes.
     pub etag: String,
+    pub size: u64,
+    pub metadata: Metadata,
 }
+
+impl HeadInfo {
+    /// The SHA-256 of the bytes, when the writer recorded it.
+    pub fn sha256(&self) -> Option<&str> {
+        self.metadata.get(SHA256_METADATA).map(String::as_str)
+    }
+}
+
+/// What an object is written with: its headers and user metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub headers: Headers,
+    pub metadata: Metadata,
+}
+
+impl ObjectMeta {
+    /// Headers plus the SHA-256 of the bytes as metadata.
+    pub fn with_sha256(headers: Headers, sha256: &str) -> Self {
+        Self {
+            headers,
+            metadata: Metadata::from([(SHA256_METADATA.to_owned(), sha256.to_owned())]),
+        }
+    }
+
+    pub fn plain(headers: Headers) -> Self {
+        Self {
+            headers,
+            metadata: Metadata::new(),
+        }
+    }
+}
+
+/// When a write may happen (S3 conditional writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Always.
+    None,
+    /// Only when the key does not exist (`If-None-Match: *`).
+    Absent,
+    /// Only when the key holds the object with this ETag (`If-Match`; for a copy,
+    /// `x-amz-copy-source-if-match`).
+    Matches(String),
+}
+
+/// A multipart upload that was started and neither completed nor aborted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub key: String,
+    pub upload_id: String,
+    /// Seconds since the epoch.
+    pub initiated: Option<i64>,
+}
+
+/// What a batch delete did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub deleted: Vec<String>,
+    /// Keys the store refused to delete, each with its reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Keys one `DeleteObjects` request may name.
+pub const DELETE_BATCH: usize = 1_000;
 
 /// What to send as an object's (or a part's) bytes.
 #[derive(Debug, Clone)]
@@ -81,33 +156,46 @@ impl Body<'_> {
 
 /// Operations the deploy needs, named as S3 names them.
 pub trait ObjectStore: Sync {
+    /// Every object under `prefix` whose key sorts after `start_after` (all of them
+    /// when `None`), all pages.
+    fn list_from(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send;
     /// Every object under `prefix`, all pages.
     fn list(
         &self,
         prefix: &str,
-    ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send;
-    /// An object's headers and ETag, or `None` when it does not exist.
+    ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send {
+        self.list_from(prefix, None)
+    }
+    /// An object's headers, ETag and metadata, or `None` when it does not exist.
     fn head(&self, key: &str) -> impl Future<Output = Result<Option<HeadInfo>, StoreError>> + Send;
     /// A small object's bytes, or `None` when it does not exist.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Fetched>, StoreError>> + Send;
-    /// Writes an object in one request; returns its ETag.
+    /// Writes an object in one request when `condition` holds; returns its ETag.
     fn put(
         &self,
         key: &str,
         body: Body<'_>,
-        headers: &Headers,
+        meta: &ObjectMeta,
+        condition: &Condition,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
-    /// Rewrites an object's headers without sending its bytes; returns the new ETag.
+    /// Rewrites an object's headers and metadata without sending its bytes (a copy
+    /// onto itself); `source_etag` makes it conditional on the object being the one
+    /// listed. Returns the new ETag.
     fn replace_headers(
         &self,
         key: &str,
-        headers: &Headers,
+        meta: &ObjectMeta,
+        source_etag: Option<&str>,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Starts a multipart upload; returns its id.
     fn create_multipart(
         &self,
         key: &str,
-        headers: &Headers,
+        meta: &ObjectMeta,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Uploads one part (numbered from 1); returns its ETag.
     fn upload_part(
@@ -117,12 +205,14 @@ pub trait ObjectStore: Sync {
         part_number: i32,
         body: Body<'_>,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
-    /// Completes a multipart upload from `(part number, ETag)` pairs; returns the ETag.
+    /// Completes a multipart upload from `(part number, ETag)` pairs when
+    /// `condition` holds; returns the ETag.
     fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[(i32, String)],
+        condition: &Condition,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Abandons a multipart upload so its parts stop costing storage.
     fn abort_multipart(
@@ -130,6 +220,14 @@ pub trait ObjectStore: Sync {
         key: &str,
         upload_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Multipart uploads in progress under `prefix`.
+    fn list_uploads(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<PendingUpload>, StoreError>> + Send;
+    /// Deletes `keys` (any number: sent [`DELETE_BATCH`] a request); per-key
+    /// refusals are reported, not raised.
+    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<Deleted, StoreError>> + Send;
 }
 
 /// An object-store request that failed.
@@ -158,6 +256,25 @@ pub enum StoreError {
         operation: &'static str,
         message: String,
     },
+    /// A conditional write found the key not as required: it exists (`Absent`) or
+    /// holds another object (`Matches`). Another writer got there first.
+    #[error(
+        "{operation} on s3://{bucket}/{key}: the precondition failed (412): another writer changed this key since it was read"
+    )]
+    PreconditionFailed {
+        bucket: String,
+        key: String,
+        operation: &'static str,
+    },
+    /// A conditional write raced another write of the same key (409); retry.
+    #[error(
+        "{operation} on s3://{bucket}/{key}: a concurrent write of the same key is in progress (409 ConditionalRequestConflict)"
+    )]
+    ConditionalConflict {
+        bucket: String,
+        key: String,
+        operation: &'static str,
+    },
     /// A local file could not be read for upload.
     #[error("cannot read {path} for upload: {message}")]
     LocalRead { path: PathBuf, message: String },
@@ -167,5 +284,13 @@ impl StoreError {
     /// Errors the user fixes with input or configuration rather than a retry.
     pub fn is_setup_problem(&self) -> bool {
         matches!(self, Self::NoSuchBucket { .. } | Self::AccessDenied { .. })
+    }
+
+    /// A conditional write lost a race: re-read and decide again.
+    pub fn is_precondition(&self) -> bool {
+        matches!(
+            self,
+            Self::PreconditionFailed { .. } | Self::ConditionalConflict { .. }
+        )
     }
 }

@@ -4,10 +4,15 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
+};
 
 use super::counts::{Op, RequestCounts};
-use super::{Body, Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError};
+use super::{
+    Body, Condition, DELETE_BATCH, Deleted, Fetched, HeadInfo, ObjectMeta, ObjectStore,
+    PendingUpload, RemoteObject, StoreError,
+};
 use crate::aws::timeouts::Bounds;
 use crate::model::Headers;
 use crate::scan::PART_SIZE;
@@ -56,7 +61,19 @@ impl S3Store {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code = err.code().unwrap_or_default();
         let message = crate::aws::error_message(err);
-        if code == "NoSuchBucket" {
+        if code == "PreconditionFailed" || status == Some(412) {
+            StoreError::PreconditionFailed {
+                bucket: self.bucket.clone(),
+                key: key.to_owned(),
+                operation,
+            }
+        } else if code == "ConditionalRequestConflict" || status == Some(409) {
+            StoreError::ConditionalConflict {
+                bucket: self.bucket.clone(),
+                key: key.to_owned(),
+                operation,
+            }
+        } else if code == "NoSuchBucket" {
             StoreError::NoSuchBucket {
                 bucket: self.bucket.clone(),
             }
@@ -145,13 +162,31 @@ fn copy_source(bucket: &str, key: &str) -> String {
     out
 }
 
+/// `(If-Match, If-None-Match)` for a condition.
+fn condition_headers(condition: &Condition) -> (Option<String>, Option<String>) {
+    match condition {
+        Condition::None => (None, None),
+        Condition::Absent => (None, Some("*".to_owned())),
+        Condition::Matches(etag) => (Some(format!("\"{etag}\"")), None),
+    }
+}
+
+fn metadata_map(meta: &ObjectMeta) -> Option<std::collections::HashMap<String, String>> {
+    (!meta.metadata.is_empty()).then(|| meta.metadata.clone().into_iter().collect())
+}
+
 impl ObjectStore for S3Store {
-    async fn list(&self, prefix: &str) -> Result<Vec<RemoteObject>, StoreError> {
+    async fn list_from(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> Result<Vec<RemoteObject>, StoreError> {
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
+            .set_start_after(start_after.map(str::to_owned))
             .into_paginator()
             .send();
         let mut objects = Vec::new();
@@ -193,6 +228,18 @@ impl ObjectStore for S3Store {
                     content_type: out.content_type().unwrap_or_default().to_owned(),
                 },
                 etag: unquote(out.e_tag()),
+                size: out
+                    .content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                metadata: out
+                    .metadata()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
             Err(e) => Err(self.error("HeadObject", key, &e)),
@@ -219,6 +266,7 @@ impl ObjectStore for S3Store {
                 Err(e) => return Err(self.error("GetObject", key, &e)),
             };
             let last_modified = out.last_modified().map(|t| t.secs());
+            let etag = unquote(out.e_tag());
             let size = out
                 .content_length()
                 .and_then(|n| u64::try_from(n).ok())
@@ -228,6 +276,7 @@ impl ObjectStore for S3Store {
                 Ok(Ok(bytes)) => {
                     return Ok(Some(Fetched {
                         bytes: bytes.to_vec(),
+                        etag,
                         last_modified,
                     }));
                 }
@@ -252,11 +301,13 @@ impl ObjectStore for S3Store {
         &self,
         key: &str,
         body: Body<'_>,
-        headers: &Headers,
+        meta: &ObjectMeta,
+        condition: &Condition,
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Put, body.len());
         let content_md5 = body.content_md5();
         let sized = self.sized(body.len());
+        let (if_match, if_none_match) = condition_headers(condition);
         let out = self
             .client
             .put_object()
@@ -264,8 +315,11 @@ impl ObjectStore for S3Store {
             .key(key)
             .set_content_md5(content_md5)
             .body(byte_stream(body).await?)
-            .cache_control(&headers.cache_control)
-            .content_type(&headers.content_type)
+            .cache_control(&meta.headers.cache_control)
+            .content_type(&meta.headers.content_type)
+            .set_metadata(metadata_map(meta))
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .customize()
             .config_override(sized)
             .send()
@@ -274,32 +328,42 @@ impl ObjectStore for S3Store {
         Ok(unquote(out.e_tag()))
     }
 
-    async fn replace_headers(&self, key: &str, headers: &Headers) -> Result<String, StoreError> {
+    async fn replace_headers(
+        &self,
+        key: &str,
+        meta: &ObjectMeta,
+        source_etag: Option<&str>,
+    ) -> Result<String, StoreError> {
         self.counts.record(Op::Copy, 0);
+        // NOTE: with `REPLACE`, S3 keeps none of the old user metadata: the SHA-256
+        // must be sent again or the object loses it.
         let out = self
             .client
             .copy_object()
             .bucket(&self.bucket)
             .key(key)
             .copy_source(copy_source(&self.bucket, key))
+            .set_copy_source_if_match(source_etag.map(|e| format!("\"{e}\"")))
             .metadata_directive(MetadataDirective::Replace)
-            .cache_control(&headers.cache_control)
-            .content_type(&headers.content_type)
+            .cache_control(&meta.headers.cache_control)
+            .content_type(&meta.headers.content_type)
+            .set_metadata(metadata_map(meta))
             .send()
             .await
             .map_err(|e| self.error("CopyObject", key, &e))?;
         Ok(unquote(out.copy_object_result().and_then(|r| r.e_tag())))
     }
 
-    async fn create_multipart(&self, key: &str, headers: &Headers) -> Result<String, StoreError> {
+    async fn create_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, StoreError> {
         self.counts.record(Op::Multipart, 0);
         let out = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
-            .cache_control(&headers.cache_control)
-            .content_type(&headers.content_type)
+            .cache_control(&meta.headers.cache_control)
+            .content_type(&meta.headers.content_type)
+            .set_metadata(metadata_map(meta))
             .send()
             .await
             .map_err(|e| self.error("CreateMultipartUpload", key, &e))?;
@@ -338,6 +402,7 @@ impl ObjectStore for S3Store {
         key: &str,
         upload_id: &str,
         parts: &[(i32, String)],
+        condition: &Condition,
     ) -> Result<String, StoreError> {
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
@@ -353,6 +418,7 @@ impl ObjectStore for S3Store {
             ))
             .build();
         self.counts.record(Op::Multipart, 0);
+        let (if_match, if_none_match) = condition_headers(condition);
         let out = self
             .client
             .complete_multipart_upload()
@@ -360,6 +426,8 @@ impl ObjectStore for S3Store {
             .key(key)
             .upload_id(upload_id)
             .multipart_upload(completed)
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .customize()
             .config_override(self.sized(PART_SIZE * parts.len() as u64))
             .send()
@@ -379,6 +447,95 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| self.error("AbortMultipartUpload", key, &e))?;
         Ok(())
+    }
+
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        let mut uploads = Vec::new();
+        let (mut key_marker, mut id_marker) = (None, None);
+        loop {
+            self.counts.record(Op::List, 0);
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| self.error("ListMultipartUploads", prefix, &e))?;
+            for upload in page.uploads() {
+                uploads.push(PendingUpload {
+                    key: upload.key().unwrap_or_default().to_owned(),
+                    upload_id: upload.upload_id().unwrap_or_default().to_owned(),
+                    initiated: upload.initiated().map(|t| t.secs()),
+                });
+            }
+            if page.is_truncated() != Some(true) {
+                return Ok(uploads);
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            id_marker = page.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() && id_marker.is_none() {
+                return Ok(uploads);
+            }
+        }
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<Deleted, StoreError> {
+        let mut outcome = Deleted::default();
+        for batch in keys.chunks(DELETE_BATCH) {
+            let objects = batch
+                .iter()
+                .map(|key| ObjectIdentifier::builder().key(key).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::Service {
+                    bucket: self.bucket.clone(),
+                    key: batch[0].clone(),
+                    operation: "DeleteObjects",
+                    message: e.to_string(),
+                })?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| StoreError::Service {
+                    bucket: self.bucket.clone(),
+                    key: batch[0].clone(),
+                    operation: "DeleteObjects",
+                    message: e.to_string(),
+                })?;
+            self.counts.record(Op::Delete, 0);
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| self.error("DeleteObjects", &batch[0], &e))?;
+            let failed: Vec<(String, String)> = out
+                .errors()
+                .iter()
+                .map(|e| {
+                    let key = e.key().unwrap_or_default().to_owned();
+                    let why = format!(
+                        "{}: {}",
+                        e.code().unwrap_or("Error"),
+                        e.message().unwrap_or_default()
+                    );
+                    (key, why)
+                })
+                .collect();
+            outcome.deleted.extend(
+                batch
+                    .iter()
+                    .filter(|k| !failed.iter().any(|(f, _)| f == *k))
+                    .cloned(),
+            );
+            outcome.failed.extend(failed);
+        }
+        Ok(outcome)
     }
 }
 

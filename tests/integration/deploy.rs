@@ -128,9 +128,9 @@ fn rebuild_with_new_mtimes_uploads_nothing_and_makes_no_per_file_requests() {
     assert_eq!(requests.len(), 2, "{requests:?}");
     // The binary's own count agrees with what the server recorded.
     assert!(
-        second
-            .stderr()
-            .contains("requests: LIST 1, GET 1, HEAD 0, PUT 0, COPY 0, MULTIPART 0; 0 bytes sent"),
+        second.stderr().contains(
+            "requests: LIST 1, GET 1, HEAD 0, PUT 0, COPY 0, MULTIPART 0, DELETE 0; 0 bytes sent"
+        ),
         "{}",
         second.stderr()
     );
