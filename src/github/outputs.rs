@@ -1,14 +1,13 @@
 //! Step outputs, appended to `$GITHUB_OUTPUT` in the toolkit's heredoc form with a
 //! random delimiter, so no value can end its block early or forge another output.
 
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 
 /// Writes `name<<DELIM\nvalue\nDELIM\n` for each output.
 pub fn write_outputs(mut out: impl Write, outputs: &[(&str, String)]) -> io::Result<()> {
     for (name, value) in outputs {
         let delimiter = loop {
-            let candidate = format!("ghadelimiter_{}", random_hex());
+            let candidate = format!("ghadelimiter_{}", crate::clock::random_hex());
             if !value.contains(&candidate) && !name.contains(&candidate) {
                 break candidate;
             }
@@ -16,16 +15,6 @@ pub fn write_outputs(mut out: impl Write, outputs: &[(&str, String)]) -> io::Res
         write!(out, "{name}<<{delimiter}\n{value}\n{delimiter}\n")?;
     }
     Ok(())
-}
-
-/// 128 random bits from the standard library's per-process SipHash keys.
-fn random_hex() -> String {
-    let word = || {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", word(), word())
 }
 
 /// Parses heredoc/plain `GITHUB_OUTPUT` content back into pairs (for tests and tools).

@@ -1,0 +1,233 @@
+//! Every key mfe-deploy reads or writes, decided in one place.
+//!
+//! Under a module's prefix there is nothing but its build: `prefix/<path>`. The
+//! tool's own objects live under one reserved prefix (`_mfe-deploy/` by default,
+//! config `records-prefix`), outside every module, one folder per module:
+//!
+//! ```text
+//! _mfe-deploy/modules/<module>/records/<UTC time>-<version>-<nonce>.json   deploy records (immutable)
+//! _mfe-deploy/modules/<module>/latest.json                                pointer to the newest record (a cache)
+//! _mfe-deploy/modules/<module>/state.json                                 ETags and headers last left (a cache)
+//! ```
+//!
+//! `<module>` is the module prefix without its trailing slash (`checkout`,
+//! `apps/checkout`), or `~root` for a module deployed at the bucket root. Each
+//! module's folder ends in a name no module prefix can continue (`records/`,
+//! `latest.json`), so the records of `apps` never list those of `apps/checkout`.
+
+/// The reserved prefix when the config names none.
+pub const DEFAULT_RECORDS_PREFIX: &str = "_mfe-deploy/";
+
+/// Where the state lived before the reserved prefix (inside the module prefix).
+const LEGACY_STATE: &str = ".mfe-deploy/state.json";
+
+/// The module name of a module deployed at the bucket root.
+const ROOT_MODULE: &str = "~root";
+
+/// The keys of one module in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    records_prefix: String,
+    prefix: String,
+}
+
+/// Why a module prefix and the reserved prefix cannot live together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// The module would be deployed inside the reserved prefix.
+    #[error(
+        "prefix `{prefix}` lies inside `{records_prefix}`, which mfe-deploy reserves for its deploy records: choose another `prefix`, or move the records with the config's `records-prefix`"
+    )]
+    ModuleInReserved {
+        prefix: String,
+        records_prefix: String,
+    },
+    /// The reserved prefix would be inside a module (other than the bucket root).
+    #[error(
+        "`records-prefix: {records_prefix}` lies inside the module prefix `{prefix}`, whose prefix must hold nothing but the build: set `records-prefix` to a folder outside every module (the default is `_mfe-deploy/`)"
+    )]
+    ReservedInModule {
+        prefix: String,
+        records_prefix: String,
+    },
+    /// A file of the build would land in the reserved prefix (a module at the root
+    /// whose build has a folder of that name).
+    #[error(
+        "{path} would be written to s3 key `{key}`, inside `{records_prefix}`, which mfe-deploy reserves for its deploy records: rename the folder in the build, or set `records-prefix`"
+    )]
+    FileInReserved {
+        path: String,
+        key: String,
+        records_prefix: String,
+    },
+}
+
+impl Layout {
+    /// The layout of the module at `prefix` (empty or ending with `/`), with the
+    /// reserved prefix `records_prefix` (ending with `/`).
+    pub fn new(records_prefix: &str, prefix: &str) -> Result<Self, LayoutError> {
+        if prefix.starts_with(records_prefix) {
+            return Err(LayoutError::ModuleInReserved {
+                prefix: prefix.to_owned(),
+                records_prefix: records_prefix.to_owned(),
+            });
+        }
+        if !prefix.is_empty() && records_prefix.starts_with(prefix) {
+            return Err(LayoutError::ReservedInModule {
+                prefix: prefix.to_owned(),
+                records_prefix: records_prefix.to_owned(),
+            });
+        }
+        Ok(Self {
+            records_prefix: records_prefix.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The module's prefix: empty (bucket root) or ending with `/`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The module's name in records: its prefix without the trailing slash.
+    pub fn module(&self) -> &str {
+        match self.prefix.strip_suffix('/') {
+            Some(name) => name,
+            None => ROOT_MODULE,
+        }
+    }
+
+    /// The key of a build file, by its path relative to the dist folder.
+    pub fn file_key(&self, rel_path: &str) -> Result<String, LayoutError> {
+        let key = format!("{}{rel_path}", self.prefix);
+        if self.is_reserved(&key) {
+            return Err(LayoutError::FileInReserved {
+                path: rel_path.to_owned(),
+                key,
+                records_prefix: self.records_prefix.clone(),
+            });
+        }
+        Ok(key)
+    }
+
+    /// Whether `key` is one of the tool's own (never part of a module's build).
+    pub fn is_reserved(&self, key: &str) -> bool {
+        key.starts_with(&self.records_prefix) || key == self.legacy_state_key()
+    }
+
+    fn module_dir(&self) -> String {
+        format!("{}modules/{}/", self.records_prefix, self.module())
+    }
+
+    /// The folder of the module's deploy records; keys sort by time.
+    pub fn records_dir(&self) -> String {
+        format!("{}records/", self.module_dir())
+    }
+
+    /// The key of a new record: `time` as `20261202T010811.123Z`, a label and a
+    /// nonce so two records never share a key.
+    pub fn record_key(&self, time: &str, version: &str, nonce: &str) -> String {
+        format!("{}{time}-{version}-{nonce}.json", self.records_dir())
+    }
+
+    /// The pointer to the module's newest record.
+    pub fn pointer_key(&self) -> String {
+        format!("{}latest.json", self.module_dir())
+    }
+
+    /// The deploy state cache: ETags and headers last left under the prefix.
+    pub fn state_key(&self) -> String {
+        format!("{}state.json", self.module_dir())
+    }
+
+    /// Where releases before the reserved prefix kept the state, inside the module
+    /// prefix; read once when the new one is missing, then removed.
+    pub fn legacy_state_key(&self) -> String {
+        format!("{}{LEGACY_STATE}", self.prefix)
+    }
+}
+
+/// `"_mfe-deploy"` or `"/x/y/"` → `"x/y/"`: the config's `records-prefix`, checked.
+pub fn normalize_records_prefix(value: &str) -> Option<String> {
+    let trimmed = value.trim_matches('/');
+    let ok = !trimmed.is_empty()
+        && trimmed.split('/').all(|s| {
+            !s.is_empty() && s != "." && s != ".." && !s.chars().any(char::is_control)
+        });
+    ok.then(|| format!("{trimmed}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(prefix: &str) -> Layout {
+        Layout::new(DEFAULT_RECORDS_PREFIX, prefix).unwrap()
+    }
+
+    #[test]
+    fn module_files_live_under_the_prefix_and_nothing_else_does() {
+        let l = layout("checkout/");
+        assert_eq!(l.file_key("remoteEntry.js").unwrap(), "checkout/remoteEntry.js");
+        for key in [l.pointer_key(), l.state_key(), l.record_key("t", "v", "n")] {
+            assert!(key.starts_with("_mfe-deploy/"), "{key}");
+            assert!(!key.starts_with("checkout/"), "{key}");
+        }
+    }
+
+    #[test]
+    fn keys_are_named_after_the_module() {
+        let l = layout("apps/checkout/");
+        assert_eq!(l.module(), "apps/checkout");
+        assert_eq!(
+            l.record_key("20261202T010811.123Z", "3f2a9c1b0d4e", "a1b2"),
+            "_mfe-deploy/modules/apps/checkout/records/20261202T010811.123Z-3f2a9c1b0d4e-a1b2.json"
+        );
+        assert_eq!(l.pointer_key(), "_mfe-deploy/modules/apps/checkout/latest.json");
+        assert_eq!(l.state_key(), "_mfe-deploy/modules/apps/checkout/state.json");
+        assert_eq!(l.legacy_state_key(), "apps/checkout/.mfe-deploy/state.json");
+    }
+
+    #[test]
+    fn records_of_a_module_never_include_those_of_a_nested_one() {
+        let outer = layout("apps/");
+        let inner = layout("apps/checkout/");
+        assert!(!inner.records_dir().starts_with(&outer.records_dir()));
+        assert!(!inner.pointer_key().starts_with(&outer.records_dir()));
+    }
+
+    #[test]
+    fn a_module_at_the_bucket_root_keeps_its_build_out_of_the_reserved_prefix() {
+        let l = layout("");
+        assert_eq!(l.module(), "~root");
+        assert_eq!(l.file_key("index.html").unwrap(), "index.html");
+        assert!(matches!(
+            l.file_key("_mfe-deploy/x.js"),
+            Err(LayoutError::FileInReserved { .. })
+        ));
+        assert!(l.is_reserved("_mfe-deploy/modules/~root/state.json"));
+        assert!(!l.is_reserved("index.html"));
+    }
+
+    #[test]
+    fn prefixes_that_overlap_the_reserved_one_are_refused() {
+        assert!(matches!(
+            Layout::new("_mfe-deploy/", "_mfe-deploy/x/"),
+            Err(LayoutError::ModuleInReserved { .. })
+        ));
+        assert!(matches!(
+            Layout::new("shop/_records/", "shop/"),
+            Err(LayoutError::ReservedInModule { .. })
+        ));
+        assert!(Layout::new("_records/", "shop/").is_ok());
+    }
+
+    #[test]
+    fn records_prefix_values_are_normalised_or_refused() {
+        assert_eq!(normalize_records_prefix("_mfe-deploy").as_deref(), Some("_mfe-deploy/"));
+        assert_eq!(normalize_records_prefix("/ops/mfe/").as_deref(), Some("ops/mfe/"));
+        for bad in ["", "/", "a//b", "a/../b", "a\nb"] {
+            assert_eq!(normalize_records_prefix(bad), None, "{bad:?}");
+        }
+    }
+}

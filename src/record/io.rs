@@ -1,0 +1,141 @@
+//! Reading and writing records and the pointer, conditionally.
+
+use std::time::Duration;
+
+use super::{DeployRecord, History, Pointer};
+use crate::clock::{Utc, random_hex};
+use crate::layout::Layout;
+use crate::model::Headers;
+use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
+
+/// Conditional pointer updates tried before giving up (each lost race re-reads).
+pub const POINTER_ATTEMPTS: u32 = 5;
+
+/// Why a record or the pointer could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Other writers kept changing the pointer.
+    #[error(
+        "the deploy pointer `{key}` changed under every one of {POINTER_ATTEMPTS} conditional writes (other deploys of this module are running): the deploy itself is complete and recorded; the next deploy repairs the pointer"
+    )]
+    Contended { key: String },
+}
+
+fn json_meta() -> ObjectMeta {
+    ObjectMeta::plain(Headers {
+        cache_control: "no-store".to_owned(),
+        content_type: "application/json".to_owned(),
+    })
+}
+
+/// Reads the pointer, then lists the records after the one it names and reads the
+/// newest of them: two round trips, whatever the history's length, while the
+/// pointer exists. Unreadable documents are ignored (and rewritten later).
+pub async fn read_history<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+) -> Result<History, StoreError> {
+    let key = layout.pointer_key();
+    let fetched = store.get(&key).await?;
+    let pointer_etag = fetched.as_ref().map(|f| f.etag.clone());
+    let pointer = fetched.and_then(|f| {
+        let pointer = Pointer::from_json(&f.bytes);
+        if pointer.is_none() {
+            tracing::warn!("ignoring an unreadable deploy pointer at {key}; it will be rewritten");
+        }
+        pointer
+    });
+    let after = pointer.as_ref().map(|p| p.latest.as_str());
+    let newer = store.list_from(&layout.records_dir(), after).await?;
+    let newest = newer
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| k.ends_with(".json"))
+        .max();
+    let unconfirmed = match newest {
+        Some(key) => store
+            .get(key)
+            .await?
+            .and_then(|f| DeployRecord::from_json(&f.bytes))
+            .map(|record| (key.to_owned(), record)),
+        None => None,
+    };
+    Ok(History {
+        pointer,
+        pointer_etag,
+        unconfirmed,
+    })
+}
+
+/// Writes `record` under a key no other record has (`If-None-Match: *`); returns
+/// the key.
+pub async fn write_record<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    record: &DeployRecord,
+    time: Utc,
+) -> Result<String, StoreError> {
+    let body = record.to_json();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let nonce = &random_hex()[..8];
+        let key = layout.record_key(&time.compact(), &record.version, nonce);
+        match store
+            .put(&key, Body::Bytes(body.clone()), &json_meta(), &Condition::Absent)
+            .await
+        {
+            Ok(_) => return Ok(key),
+            // A key is unique by its nonce; a clash is another run's record.
+            Err(e) if e.is_precondition() && attempt < 3 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes `pointer` if the pointer is still the one read (`If-Match` its ETag, or
+/// `If-None-Match: *` when there was none). When another run wrote it meanwhile, its
+/// version is re-read and merged ([`Pointer::merge`]), and the write retried with
+/// jittered backoff, at most [`POINTER_ATTEMPTS`] times.
+pub async fn update_pointer<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    read_etag: Option<&str>,
+    pointer: Pointer,
+) -> Result<(), RecordError> {
+    let key = layout.pointer_key();
+    let mut etag = read_etag.map(str::to_owned);
+    let mut pointer = pointer;
+    for attempt in 1..=POINTER_ATTEMPTS {
+        let condition = match &etag {
+            Some(etag) => Condition::Matches(etag.clone()),
+            None => Condition::Absent,
+        };
+        match store
+            .put(&key, Body::Bytes(pointer.to_json()), &json_meta(), &condition)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_precondition() => {
+                tokio::time::sleep(jitter(attempt)).await;
+                let current = store.get(&key).await?;
+                etag = current.as_ref().map(|f| f.etag.clone());
+                if let Some(theirs) = current.and_then(|f| Pointer::from_json(&f.bytes)) {
+                    pointer = pointer.merge(&theirs);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(RecordError::Contended { key })
+}
+
+/// Up to 50 ms × 2^attempt, at random, so racing writers spread out.
+fn jitter(attempt: u32) -> Duration {
+    let ceiling = 50u64 << attempt.min(6);
+    let random = u64::from_str_radix(&random_hex()[..8], 16).unwrap_or(0);
+    Duration::from_millis(random % ceiling.max(1))
+}
