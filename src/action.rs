@@ -7,11 +7,12 @@ use std::path::PathBuf;
 
 use crate::apply::ProgressMode;
 use crate::aws;
-use crate::deploy::{Presentation, deploy_to_aws};
+use crate::deploy::{Failed, Presentation, deploy_to_aws};
 use crate::environment::Trigger;
 use crate::error::Error;
 use crate::github::{commands, inputs, outputs, summary};
-use crate::report::{Report, skipped_outputs};
+use crate::record::Provenance;
+use crate::report::{Report, failed_outputs, skipped_outputs};
 use crate::request::RawInputs;
 use crate::target::{Target, decide};
 
@@ -28,29 +29,40 @@ impl Runner<'_> {
     }
 }
 
-/// Runs one deploy from the action inputs.
+/// Runs one deploy from the action inputs. Outputs are written whatever the end:
+/// a failed deploy still says what it did (`results[].status` = `failed`).
 pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Error> {
     let raw = inputs::read(runner.env);
     for secret in raw.secrets() {
         commands::add_mask(&mut *stdout, secret).map_err(Error::stdout)?;
     }
     let package = raw.package.clone().unwrap_or_default();
-    let result = deploy_from(&raw, runner, stdout).await;
-    match &result {
+    match deploy_from(&raw, runner, stdout).await {
+        Ok(None) => Ok(()),
         Ok(Some(report)) => {
-            write_runner_files(runner, &report.outputs(), &summary::render(report))?;
+            write_runner_files(runner, &report.outputs(), &summary::render(&report))
         }
-        Ok(None) => {}
-        Err(error) => {
-            if let Some(path) = runner.file("GITHUB_STEP_SUMMARY") {
-                let message = crate::redact(&error.to_string(), &raw.secrets());
-                append(&path, |f| {
-                    f.write_all(summary::render_failure(&package, &message).as_bytes())
-                })?;
-            }
+        Err(Failed { report, error }) => {
+            let message = crate::redact(&error.to_string(), &raw.secrets());
+            let (outputs, text) = match report {
+                Some(mut report) => {
+                    report.error = Some(message.clone());
+                    let text = format!(
+                        "{}{}",
+                        summary::render_failure(&package, &message),
+                        summary::render(&report)
+                    );
+                    (report.outputs(), text)
+                }
+                None => (
+                    failed_outputs(&package, &message),
+                    summary::render_failure(&package, &message),
+                ),
+            };
+            write_runner_files(runner, &outputs, &text)?;
+            Err(error)
         }
     }
-    result.map(|_| ())
 }
 
 fn write_runner_files(
@@ -72,7 +84,7 @@ async fn deploy_from(
     raw: &RawInputs,
     runner: &Runner<'_>,
     stdout: &mut dyn Write,
-) -> Result<Option<Report>, Error> {
+) -> Result<Option<Report>, Failed> {
     let trigger = Trigger::from_runner(runner.env)?;
     let (target, config) = decide(raw, &trigger)?;
     let request = match target {
@@ -81,7 +93,7 @@ async fn deploy_from(
             let package = raw.package.clone().unwrap_or_default();
             write_runner_files(
                 runner,
-                &skipped_outputs(),
+                &skipped_outputs(&package, &reason),
                 &summary::render_skipped(&package, &reason),
             )?;
             return Ok(None);
@@ -96,9 +108,18 @@ async fn deploy_from(
         annotations: true,
         progress: ProgressMode::Lines,
     };
-    deploy_to_aws(&request, &config, &identity, true, presentation, stdout)
-        .await
-        .map(Some)
+    let provenance = Provenance::from_env(runner.env);
+    deploy_to_aws(
+        &request,
+        &config,
+        &identity,
+        provenance,
+        true,
+        presentation,
+        stdout,
+    )
+    .await
+    .map(Some)
 }
 
 fn append(

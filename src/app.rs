@@ -5,12 +5,15 @@ use std::io::Write;
 use crate::aws::RunnerIdentity;
 use std::path::Path;
 
+use crate::cdn::Cdn as _;
 use crate::cli::{self, ModulesArgs, ResolveArgs};
 use crate::config::Config;
-use crate::deploy::{self, audit_distribution};
+use crate::deploy;
 use crate::error::Error;
 use crate::github::outputs;
+use crate::layout::Layout;
 use crate::modules;
+use crate::record::Provenance;
 use crate::request::{InputError, RawInputs};
 use crate::target::{Target, decide};
 
@@ -34,15 +37,18 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
         }
     };
     let (identity, on_runner) = identity();
+    let provenance = Provenance::from_env(&|name| std::env::var(name).ok());
     let report = deploy::deploy_to_aws(
         &request,
         &config,
         &identity,
+        provenance,
         on_runner,
         cli::presentation(),
         stdout,
     )
-    .await?;
+    .await
+    .map_err(|failed| failed.error)?;
     let verb = if report.dry_run {
         "would upload"
     } else {
@@ -83,7 +89,7 @@ pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
 
 /// `audit`: read-only checks of the environment's CloudFront distribution.
 pub async fn audit(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
-    let (target, _) = decide(&args.deploy.into_raw(true), &cli::trigger()?)?;
+    let (target, config) = decide(&args.deploy.into_raw(true), &cli::trigger()?)?;
     let Target::Deploy { request, .. } = target else {
         return Err(InputError::Missing {
             name: "environment",
@@ -105,8 +111,10 @@ pub async fn audit(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Erro
             "no CloudFront client for a configured distribution".to_owned(),
         ));
     };
-    let (_, findings) =
-        audit_distribution(&store, &cloudfront, &id, &request.bucket, &request.prefix).await?;
+    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+    let distribution = cloudfront.distribution(&id).await.map_err(Error::Cdn)?;
+    let findings =
+        crate::audit::check(&store, &distribution, &request.bucket, &layout, |_| false).await;
     let text = if args.json {
         format!(
             "{:#}\n",

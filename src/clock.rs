@@ -35,9 +35,7 @@ impl Utc {
     /// Parses what [`Utc::rfc3339`] writes (and the same without milliseconds).
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         let b = text.as_bytes();
-        let num = |r: std::ops::Range<usize>| -> Option<i64> {
-            text.get(r)?.parse().ok()
-        };
+        let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
         if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !text.ends_with('Z') {
             return None;
         }

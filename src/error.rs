@@ -55,9 +55,17 @@ pub enum Error {
         keys: Vec<String>,
         unverifiable: bool,
     },
+    /// The module prefix, the reserved prefix or a build file overlap.
+    #[error("{0}; nothing was written")]
+    Layout(#[from] crate::layout::LayoutError),
+    /// The deploy record could not be written (the files are live).
+    #[error(
+        "the files are uploaded and live, but the deploy record could not be written: {0}. Re-run the deploy: it uploads nothing and writes the record"
+    )]
+    Record(crate::store::StoreError),
     /// A write failed mid-deploy.
     #[error("{}", apply_message(.0))]
-    Apply(#[from] ApplyError),
+    Apply(Box<ApplyError>),
     /// Writing a runner file (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`) or stdout failed.
     #[error("cannot write {path}: {source}")]
     Output {
@@ -70,6 +78,12 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<ApplyError> for Error {
+    fn from(e: ApplyError) -> Self {
+        Self::Apply(Box::new(e))
+    }
+}
+
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
@@ -78,7 +92,8 @@ impl Error {
             | Self::Config(_)
             | Self::Event(_)
             | Self::Resolve(_)
-            | Self::Scan(_) => 2,
+            | Self::Scan(_)
+            | Self::Layout(_) => 2,
             Self::Remote(e) if e.is_setup_problem() => 2,
             Self::Oidc(e) if e.is_setup_problem() => 2,
             Self::Cdn(e) if e.is_setup_problem() => 2,
@@ -88,6 +103,7 @@ impl Error {
             | Self::Invalidate(_)
             | Self::Conflict { .. }
             | Self::Apply(_)
+            | Self::Record(_)
             | Self::Output { .. }
             | Self::Internal(_) => 1,
         }

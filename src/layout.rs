@@ -84,6 +84,11 @@ impl Layout {
         })
     }
 
+    /// The reserved prefix, ending with `/`.
+    pub fn records_prefix(&self) -> &str {
+        &self.records_prefix
+    }
+
     /// The module's prefix: empty (bucket root) or ending with `/`.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -151,9 +156,9 @@ impl Layout {
 pub fn normalize_records_prefix(value: &str) -> Option<String> {
     let trimmed = value.trim_matches('/');
     let ok = !trimmed.is_empty()
-        && trimmed.split('/').all(|s| {
-            !s.is_empty() && s != "." && s != ".." && !s.chars().any(char::is_control)
-        });
+        && trimmed
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.chars().any(char::is_control));
     ok.then(|| format!("{trimmed}/"))
 }
 
@@ -168,7 +173,10 @@ mod tests {
     #[test]
     fn module_files_live_under_the_prefix_and_nothing_else_does() {
         let l = layout("checkout/");
-        assert_eq!(l.file_key("remoteEntry.js").unwrap(), "checkout/remoteEntry.js");
+        assert_eq!(
+            l.file_key("remoteEntry.js").unwrap(),
+            "checkout/remoteEntry.js"
+        );
         for key in [l.pointer_key(), l.state_key(), l.record_key("t", "v", "n")] {
             assert!(key.starts_with("_mfe-deploy/"), "{key}");
             assert!(!key.starts_with("checkout/"), "{key}");
@@ -183,8 +191,14 @@ mod tests {
             l.record_key("20261202T010811.123Z", "3f2a9c1b0d4e", "a1b2"),
             "_mfe-deploy/modules/apps/checkout/records/20261202T010811.123Z-3f2a9c1b0d4e-a1b2.json"
         );
-        assert_eq!(l.pointer_key(), "_mfe-deploy/modules/apps/checkout/latest.json");
-        assert_eq!(l.state_key(), "_mfe-deploy/modules/apps/checkout/state.json");
+        assert_eq!(
+            l.pointer_key(),
+            "_mfe-deploy/modules/apps/checkout/latest.json"
+        );
+        assert_eq!(
+            l.state_key(),
+            "_mfe-deploy/modules/apps/checkout/state.json"
+        );
         assert_eq!(l.legacy_state_key(), "apps/checkout/.mfe-deploy/state.json");
     }
 
@@ -224,8 +238,14 @@ mod tests {
 
     #[test]
     fn records_prefix_values_are_normalised_or_refused() {
-        assert_eq!(normalize_records_prefix("_mfe-deploy").as_deref(), Some("_mfe-deploy/"));
-        assert_eq!(normalize_records_prefix("/ops/mfe/").as_deref(), Some("ops/mfe/"));
+        assert_eq!(
+            normalize_records_prefix("_mfe-deploy").as_deref(),
+            Some("_mfe-deploy/")
+        );
+        assert_eq!(
+            normalize_records_prefix("/ops/mfe/").as_deref(),
+            Some("ops/mfe/")
+        );
         for bad in ["", "/", "a//b", "a/../b", "a\nb"] {
             assert_eq!(normalize_records_prefix(bad), None, "{bad:?}");
         }

@@ -14,9 +14,42 @@ pub struct PolicyRow {
     pub files: Vec<String>,
 }
 
+/// How a module's deploy ended (`results[].status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Something was written.
+    Deployed,
+    /// Everything was already there.
+    Unchanged,
+    /// A dry run: the counts are what a deploy would do.
+    Planned,
+    /// The deploy stopped; the counts are what it did before.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deployed => "deployed",
+            Self::Unchanged => "unchanged",
+            Self::Planned => "planned",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// The result of a deploy (or of a dry run: then the counts are what it would do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    pub status: Status,
+    /// Why the deploy failed (`status` is `Failed`).
+    pub error: Option<String>,
+    /// The version the newest deploy record names, before this deploy.
+    pub previous_version: Option<String>,
+    /// The deploy record this run wrote.
+    pub record: Option<String>,
+    /// The environment's `public-url`.
+    pub environment_url: Option<String>,
     pub package: String,
     pub environment: String,
     pub bucket: String,
@@ -46,6 +79,11 @@ impl Report {
     pub fn from_plan(plan: &Plan, package: &str, environment: &str, dist_display: &str) -> Self {
         let counts = plan.counts();
         Self {
+            status: Status::Planned,
+            error: None,
+            previous_version: None,
+            record: None,
+            environment_url: None,
             package: package.to_owned(),
             environment: environment.to_owned(),
             bucket: plan.bucket.clone(),
@@ -92,8 +130,32 @@ impl Report {
         serde_json::to_string(&paths).unwrap_or_else(|_| "[]".to_owned())
     }
 
-    /// Step outputs, named as in action.yml.
+    /// This module's entry of the `results` output.
+    pub fn result(&self) -> serde_json::Value {
+        let (uploaded, bytes) = (self.uploaded, self.bytes_uploaded);
+        serde_json::json!({
+            "package": self.package,
+            "prefix": self.prefix,
+            "environment": self.environment,
+            "version": self.version,
+            "status": self.status.as_str(),
+            "uploaded": uploaded,
+            "headers-updated": self.headers_updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "bytes-uploaded": bytes,
+            "entry-url": self.entry_url.clone().unwrap_or_default(),
+            "invalidation-id": self.invalidation_id.clone().unwrap_or_default(),
+            "previous-version": self.previous_version.clone().unwrap_or_default(),
+            "error": self.error,
+        })
+    }
+
+    /// Step outputs, named as in action.yml. In a dry run nothing was sent: the
+    /// counts of what would be are in `results` (status `planned`).
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        let planned = self.status == Status::Planned;
+        let sent = |n: String| if planned { "0".to_owned() } else { n };
         vec![
             ("environment", self.environment.clone()),
             ("skipped", "false".to_owned()),
@@ -103,20 +165,74 @@ impl Report {
                 self.invalidation_id.clone().unwrap_or_default(),
             ),
             ("invalidation-paths", self.invalidated_paths_json()),
-            ("uploaded", self.uploaded.to_string()),
-            ("headers-updated", self.headers_updated.to_string()),
+            ("uploaded", sent(self.uploaded.to_string())),
+            ("headers-updated", sent(self.headers_updated.to_string())),
             ("unchanged", self.unchanged.to_string()),
             ("deleted", self.deleted.to_string()),
-            ("bytes-uploaded", self.bytes_uploaded.to_string()),
+            ("bytes-uploaded", sent(self.bytes_uploaded.to_string())),
             ("entry-url", self.entry_url.clone().unwrap_or_default()),
             ("manifest-url", String::new()),
-            ("previous-version", String::new()),
+            (
+                "previous-version",
+                self.previous_version.clone().unwrap_or_default(),
+            ),
+            (
+                "environment-url",
+                self.environment_url.clone().unwrap_or_default(),
+            ),
+            ("results", results_json(&[self.result()])),
         ]
     }
 }
 
+/// The `results` output: one object per module.
+pub fn results_json(results: &[serde_json::Value]) -> String {
+    serde_json::to_string(results).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The `results` entry of a module that failed before a plan existed.
+pub fn failed_result(package: &str, environment: &str, error: &str) -> serde_json::Value {
+    serde_json::json!({
+        "package": package,
+        "environment": environment,
+        "status": "failed",
+        "uploaded": 0,
+        "headers-updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "bytes-uploaded": 0,
+        "error": error,
+    })
+}
+
+/// Step outputs of a run that failed before it had a plan: nothing was written.
+pub fn failed_outputs(package: &str, error: &str) -> Vec<(&'static str, String)> {
+    let mut outputs = empty_outputs();
+    outputs.push(("skipped", "false".to_owned()));
+    outputs.push((
+        "results",
+        results_json(&[failed_result(package, "", error)]),
+    ));
+    outputs
+}
+
 /// Step outputs of a skipped run: nothing deployed, nothing to report.
-pub fn skipped_outputs() -> Vec<(&'static str, String)> {
+pub fn skipped_outputs(package: &str, reason: &str) -> Vec<(&'static str, String)> {
+    let mut outputs = empty_outputs();
+    outputs.push(("skipped", "true".to_owned()));
+    outputs.push((
+        "results",
+        results_json(&[serde_json::json!({
+            "package": package,
+            "status": "skipped",
+            "reason": reason,
+        })]),
+    ));
+    outputs
+}
+
+/// Every output but `skipped` and `results`, for a run that deployed nothing.
+fn empty_outputs() -> Vec<(&'static str, String)> {
     let mut outputs: Vec<(&'static str, String)> = [
         "environment",
         "version",
@@ -124,11 +240,11 @@ pub fn skipped_outputs() -> Vec<(&'static str, String)> {
         "entry-url",
         "manifest-url",
         "previous-version",
+        "environment-url",
     ]
     .into_iter()
     .map(|name| (name, String::new()))
     .collect();
-    outputs.push(("skipped", "true".to_owned()));
     outputs.push(("invalidation-paths", "[]".to_owned()));
     for count in [
         "uploaded",

@@ -1,4 +1,6 @@
-//! The deploy state object kept at `<prefix>.mfe-deploy/state.json`.
+//! The deploy state cache, kept in the reserved prefix
+//! (`_mfe-deploy/modules/<module>/state.json`, see `layout`). It is a cache: lost,
+//! the next deploy reads object headers once and is merely slower.
 //!
 //! S3 listings carry ETags but no headers. Recording, per key, the ETag we left there
 //! together with the content's SHA-256 and the headers we set lets a rebuild be checked
@@ -12,15 +14,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Headers;
-use crate::scan::RESERVED_DIR;
 
 /// Current format number; other formats are ignored (and rewritten) rather than trusted.
 pub const FORMAT: u32 = 1;
-
-/// The key of the state object for a module prefix.
-pub fn state_key(prefix: &str) -> String {
-    format!("{prefix}{RESERVED_DIR}/state.json")
-}
 
 /// What mfe-deploy last left under a module prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,14 +93,5 @@ mod tests {
     fn foreign_or_corrupt_documents_are_ignored() {
         assert!(DeployState::from_json(b"not json").is_none());
         assert!(DeployState::from_json(br#"{"format": 99, "version": "", "files": {}}"#).is_none());
-    }
-
-    #[test]
-    fn state_lives_under_the_module_prefix() {
-        assert_eq!(
-            state_key("subscriptions/"),
-            "subscriptions/.mfe-deploy/state.json"
-        );
-        assert_eq!(state_key(""), ".mfe-deploy/state.json");
     }
 }

@@ -48,6 +48,8 @@ pub struct ApplyError {
     pub completed: Vec<String>,
     /// Phases that did not run.
     pub skipped: Vec<Phase>,
+    /// What was done before the run stopped.
+    pub applied: Applied,
 }
 
 /// Executes `plan` against `store`.
@@ -114,6 +116,7 @@ pub async fn apply<S: ObjectStore>(
                 failures,
                 completed,
                 skipped: Phase::ALL[i + 1..].to_vec(),
+                applied,
             });
         }
     }

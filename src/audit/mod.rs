@@ -3,7 +3,11 @@
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::cdn::DistributionInfo;
+use crate::layout::Layout;
+use crate::store::ObjectStore;
 
 /// Error caching above this many seconds turns a passing origin error into a
 /// lasting outage; AWS's own default is 10.
@@ -45,13 +49,62 @@ pub fn referenced_keys(dist: &DistributionInfo, bucket: &str) -> Vec<String> {
     keys
 }
 
-/// Checks a distribution that serves `prefix` of `bucket`; `exists` answers for the
-/// keys of [`referenced_keys`].
+/// Whether a key the distribution names is there, as far as the credentials tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    Exists,
+    Missing,
+    /// The check itself failed (a least-privilege role may not read the key).
+    Unknown(String),
+}
+
+impl From<bool> for Presence {
+    fn from(exists: bool) -> Self {
+        if exists { Self::Exists } else { Self::Missing }
+    }
+}
+
+/// Audits a distribution for the module of `layout` in `bucket`: one HEAD per key
+/// the distribution names (default root object, error pages) unless `written` says
+/// this deploy writes it. Advisory: a HEAD that fails becomes a finding, never an
+/// error.
+pub async fn check<S: ObjectStore>(
+    store: &S,
+    dist: &DistributionInfo,
+    bucket: &str,
+    layout: &Layout,
+    written: impl Fn(&str) -> bool,
+) -> Vec<Finding> {
+    let mut presence = BTreeMap::new();
+    for key in referenced_keys(dist, bucket) {
+        let found = if written(&key) {
+            Presence::Exists
+        } else {
+            match store.head(&key).await {
+                Ok(head) => Presence::from(head.is_some()),
+                Err(e) => Presence::Unknown(e.to_string()),
+            }
+        };
+        presence.insert(key, found);
+    }
+    let lookup = |key: &str| presence.get(key).cloned().unwrap_or(Presence::Missing);
+    audit(
+        dist,
+        bucket,
+        layout.prefix(),
+        layout.records_prefix(),
+        &lookup,
+    )
+}
+
+/// Checks a distribution that serves `prefix` of `bucket`, whose tool objects live
+/// under `records_prefix`; `exists` answers for the keys of [`referenced_keys`].
 pub fn audit(
     dist: &DistributionInfo,
     bucket: &str,
     prefix: &str,
-    exists: &dyn Fn(&str) -> bool,
+    records_prefix: &str,
+    exists: &dyn Fn(&str) -> Presence,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut add = |code, what: String, why: &str, fix: String| {
@@ -86,7 +139,20 @@ pub fn audit(
     }
     let origin = dist.origin_for(bucket);
     for key in referenced_keys(dist, bucket) {
-        if !exists(&key) {
+        let presence = exists(&key);
+        if let Presence::Unknown(why) = &presence {
+            add(
+                "could-not-check",
+                format!(
+                    "could not check s3://{bucket}/{key}, which {id} serves as its default root object or an error page"
+                ),
+                "the credentials of this deploy may not read it (least-privilege roles often cannot read other modules' keys); the deploy goes on",
+                format!(
+                    "nothing to do if the object exists; to have it checked, allow s3:GetObject on it for this role ({why})"
+                ),
+            );
+        }
+        if presence == Presence::Missing {
             add(
                 "missing-object",
                 format!(
@@ -119,6 +185,18 @@ pub fn audit(
                     ),
                     "CloudFront never requests keys outside its origin path, so this module is unreachable through the distribution",
                     format!("set `prefix` to {origin_path}/…, or clear the origin path"),
+                );
+            }
+            if served_through(dist, bucket, &o.id, records_prefix) {
+                add(
+                    "records-served",
+                    format!(
+                        "{id} serves s3://{bucket}/{records_prefix} (mfe-deploy's deploy records) like any other path"
+                    ),
+                    "records name commits, actors, run URLs and every deployed key: unless the bucket policy denies reading them through CloudFront, anyone can",
+                    format!(
+                        "deny s3:GetObject on arn:aws:s3:::{bucket}/{records_prefix}* to the CloudFront service principal in the bucket policy (docs/records.md), or route /{records_prefix}* to an origin that answers 403"
+                    ),
                 );
             }
             if o.s3 && !o.access_restricted {
@@ -173,6 +251,30 @@ pub fn audit(
         );
     }
     findings
+}
+
+/// Whether the distribution reads `records_prefix` of `bucket` from the bucket's
+/// origin: it is within the origin path and no path behavior sends it elsewhere.
+/// (A bucket policy may still deny it; the distribution cannot tell.)
+fn served_through(
+    dist: &DistributionInfo,
+    bucket: &str,
+    origin_id: &str,
+    records_prefix: &str,
+) -> bool {
+    let Some(url) = dist.url_of(bucket, records_prefix) else {
+        return false;
+    };
+    let url = url.trim_start_matches('/');
+    let routed_away = dist.path_behaviors.iter().any(|(pattern, target)| {
+        let pattern = pattern.trim_start_matches('/');
+        let covers = match pattern.strip_suffix('*') {
+            Some(head) => url.starts_with(head),
+            None => false,
+        };
+        covers && target != origin_id
+    });
+    !routed_away
 }
 
 #[cfg(test)]

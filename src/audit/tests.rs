@@ -27,14 +27,17 @@ fn healthy() -> DistributionInfo {
             caching_min_ttl: Some(5),
         }],
         http_version: Some("http2and3".to_owned()),
+        path_behaviors: vec![("/_mfe-deploy/*".to_owned(), "deny".to_owned())],
     }
 }
 
 fn codes(dist: &DistributionInfo, prefix: &str, existing: &[&str]) -> Vec<&'static str> {
-    audit(dist, "site", prefix, &|k| existing.contains(&k))
-        .into_iter()
-        .map(|f| f.code)
-        .collect()
+    audit(dist, "site", prefix, "_mfe-deploy/", &|k| {
+        Presence::from(existing.contains(&k))
+    })
+    .into_iter()
+    .map(|f| f.code)
+    .collect()
 }
 
 #[test]
@@ -47,7 +50,7 @@ fn a_well_configured_distribution_has_no_findings() {
 fn long_error_caching_of_an_spa_fallback_is_flagged_with_the_fix() {
     let mut d = healthy();
     d.error_responses[0].caching_min_ttl = Some(300);
-    let findings = audit(&d, "site", "main/", &|_| true);
+    let findings = audit(&d, "site", "main/", "_mfe-deploy/", &|_| Presence::Exists);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].code, "error-caching");
     assert!(
@@ -108,4 +111,49 @@ fn a_distribution_for_another_bucket_is_flagged() {
     let mut d = healthy();
     d.origins[0].domain = "other.s3.amazonaws.com".to_owned();
     assert!(codes(&d, "main/", &["main/index.html"]).contains(&"no-origin"));
+}
+
+#[test]
+fn a_distribution_that_serves_the_records_says_so_and_how_to_stop_it() {
+    let mut d = healthy();
+    d.path_behaviors.clear();
+    assert_eq!(codes(&d, "main/", &["main/index.html"]), ["records-served"]);
+    d.path_behaviors = vec![("_mfe-deploy/*".to_owned(), "s3".to_owned())];
+    assert_eq!(
+        codes(&d, "main/", &["main/index.html"]),
+        ["records-served"],
+        "a behavior to the same bucket still serves them"
+    );
+    d.origins[0].origin_path = "/main".to_owned();
+    d.default_root_object = None;
+    d.error_responses.clear();
+    assert!(
+        codes(&d, "main/", &[]).is_empty(),
+        "an origin path that excludes the records keeps them out"
+    );
+}
+
+#[test]
+fn a_key_the_credentials_cannot_read_is_a_finding_not_a_failure() {
+    let findings = audit(&healthy(), "site", "main/", "_mfe-deploy/", &|_| {
+        Presence::Unknown("access denied".to_owned())
+    });
+    let codes: Vec<_> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["could-not-check"]);
+    assert!(
+        findings[0].what.contains("s3://site/main/index.html"),
+        "{:?}",
+        findings[0]
+    );
+}
+
+#[tokio::test]
+async fn a_denied_head_during_the_check_becomes_could_not_check() {
+    use crate::store::memory::MemoryStore;
+    let store = MemoryStore::new();
+    store.fail_on("head", "main/index.html");
+    let layout = Layout::new("_mfe-deploy/", "checkout/").unwrap();
+    let findings = check(&store, &healthy(), "site", &layout, |_| false).await;
+    let codes: Vec<_> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["could-not-check"]);
 }

@@ -115,8 +115,16 @@ impl Cdn for CloudFront {
                 caching_min_ttl: r.error_caching_min_ttl(),
             })
             .collect();
+        let path_behaviors = config
+            .cache_behaviors()
+            .map(|b| b.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|b| (b.path_pattern().to_owned(), b.target_origin_id().to_owned()))
+            .collect();
         Ok(DistributionInfo {
             id: id.to_owned(),
+            path_behaviors,
             default_root_object: config
                 .default_root_object()
                 .filter(|d| !d.is_empty())

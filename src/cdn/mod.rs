@@ -15,6 +15,8 @@ pub struct DistributionInfo {
     pub default_root_object: Option<String>,
     pub origins: Vec<OriginInfo>,
     pub default_behavior: BehaviorInfo,
+    /// The other cache behaviors: path pattern and target origin id, in order.
+    pub path_behaviors: Vec<(String, String)>,
     pub error_responses: Vec<ErrorResponseInfo>,
     pub http_version: Option<String>,
 }

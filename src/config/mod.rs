@@ -33,6 +33,19 @@ pub struct Config {
     /// Timeouts and attempts of every AWS request.
     #[serde(default)]
     pub requests: RequestsConfig,
+    /// Where mfe-deploy keeps its own objects (deploy records, the pointer, the state
+    /// cache): a folder outside every module. Default `_mfe-deploy/`.
+    pub records_prefix: Option<String>,
+}
+
+impl Config {
+    /// The reserved prefix, normalised (`x/y/`); the config must be validated.
+    pub fn records_prefix(&self) -> String {
+        self.records_prefix
+            .as_deref()
+            .and_then(crate::layout::normalize_records_prefix)
+            .unwrap_or_else(|| crate::layout::DEFAULT_RECORDS_PREFIX.to_owned())
+    }
 }
 
 /// The `modules:` section.
@@ -219,6 +232,17 @@ impl Config {
                 path: path.to_owned(),
                 key: "invalidation.wait-timeout".to_owned(),
                 message: "must be a number of seconds above 0".to_owned(),
+            });
+        }
+        if let Some(value) = &self.records_prefix
+            && crate::layout::normalize_records_prefix(value).is_none()
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "records-prefix".to_owned(),
+                message: format!(
+                    "`{value}` is not a folder: use names separated by single `/`, without `.` or `..` (the default is `_mfe-deploy/`)"
+                ),
             });
         }
         self.requests.validate(path)?;

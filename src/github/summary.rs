@@ -26,6 +26,7 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(md, "\n| | |\n|---|---|");
     let rows = [
+        ("Status", report.status.as_str().to_owned()),
         ("Module", format!("`{}`", code(&report.package))),
         ("Environment", report.environment.clone()),
         (
@@ -54,6 +55,12 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(url) = &report.entry_url {
         let _ = writeln!(md, "| Entry | {url} |");
+    }
+    if let Some(previous) = &report.previous_version {
+        let _ = writeln!(md, "| Previous version | `{previous}` |");
+    }
+    if let Some(record) = &report.record {
+        let _ = writeln!(md, "| Deploy record | `{}` |", code(record));
     }
     let _ = writeln!(
         md,
@@ -158,6 +165,14 @@ mod tests {
 
     fn report() -> Report {
         Report {
+            status: crate::report::Status::Deployed,
+            error: None,
+            previous_version: Some("ba9876543210".to_owned()),
+            record: Some(
+                "_mfe-deploy/modules/subscriptions/records/20261202T010811.123Z-0123456789ab-1a2b3c4d.json"
+                    .to_owned(),
+            ),
+            environment_url: Some("https://my-app.com".to_owned()),
             package: "packages/subscriptions".to_owned(),
             environment: "production".to_owned(),
             bucket: "my-bucket".to_owned(),

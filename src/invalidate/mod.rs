@@ -35,19 +35,59 @@ impl InvalidationPlan {
         self.paths.iter().map(Selected::encoded).collect()
     }
 
+    /// The paths as chosen (decoded): what a record keeps as owed.
+    pub fn decoded(&self) -> Vec<String> {
+        self.paths.iter().map(|s| s.path.clone()).collect()
+    }
+
+    /// Adds the paths earlier deploys of the module still owe (their invalidation
+    /// failed or never ran). When the whole would exceed what CloudFront accepts in
+    /// one request, it becomes `root*` (the module's own prefix).
+    pub fn with_owed(mut self, owed: &[String], root: &str) -> Self {
+        const OWED: &str = "owed by an earlier deploy whose invalidation did not complete";
+        for path in owed {
+            if !self.paths.iter().any(|s| &s.path == path) {
+                self.reasons.insert(path.clone(), OWED.to_owned());
+                self.paths.push(Selected::exact(path));
+            }
+        }
+        let wildcards = self.paths.iter().filter(|s| s.is_wildcard()).count();
+        if self.paths.len() > MAX_PATHS || wildcards > MAX_WILDCARDS {
+            let all = format!("{root}*");
+            self.reasons.insert(
+                all.clone(),
+                format!(
+                    "{} owed and changed paths, more than one request takes",
+                    self.paths.len()
+                ),
+            );
+            let outside: Vec<Selected> = self
+                .paths
+                .drain(..)
+                .filter(|s| !s.path.starts_with(root))
+                .collect();
+            self.paths = std::iter::once(Selected::exact(&all))
+                .chain(outside)
+                .collect();
+        }
+        self
+    }
+
     /// One line per path: the path and why.
     pub fn explain(&self) -> Vec<(String, String)> {
         self.paths
             .iter()
             .map(|s| {
-                let why = if s.is_wildcard() {
+                let why = if let Some(why) = self.reasons.get(&s.path) {
+                    why.clone()
+                } else if s.is_wildcard() {
                     format!(
                         "{} changed URL(s) under it, {} unchanged object(s) swept",
                         s.covers.len(),
                         s.swept
                     )
                 } else {
-                    self.reasons.get(&s.path).cloned().unwrap_or_default()
+                    String::new()
                 };
                 (s.encoded(), why)
             })

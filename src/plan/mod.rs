@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::classify::Classifier;
 use crate::model::{FileClass, Headers, Phase};
 use crate::scan::{Digest, EtagMatch, LocalFile};
-use crate::state::{DeployState, FORMAT, FileRecord, state_key};
+use crate::state::{DeployState, FORMAT, FileRecord};
 
 pub use remote::RemoteView;
 
@@ -183,11 +183,6 @@ impl Plan {
         self.files
             .iter()
             .filter(move |f| f.class.phase() == phase && f.action != Action::Unchanged)
-    }
-
-    /// Key of this module's state object.
-    pub fn state_key(&self) -> String {
-        state_key(&self.prefix)
     }
 
     /// Files served with each (class, `Cache-Control`): the policy table of the report.

@@ -85,7 +85,12 @@ pub async fn write_record<S: ObjectStore>(
         let nonce = &random_hex()[..8];
         let key = layout.record_key(&time.compact(), &record.version, nonce);
         match store
-            .put(&key, Body::Bytes(body.clone()), &json_meta(), &Condition::Absent)
+            .put(
+                &key,
+                Body::Bytes(body.clone()),
+                &json_meta(),
+                &Condition::Absent,
+            )
             .await
         {
             Ok(_) => return Ok(key),
@@ -115,7 +120,12 @@ pub async fn update_pointer<S: ObjectStore>(
             None => Condition::Absent,
         };
         match store
-            .put(&key, Body::Bytes(pointer.to_json()), &json_meta(), &condition)
+            .put(
+                &key,
+                Body::Bytes(pointer.to_json()),
+                &json_meta(),
+                &condition,
+            )
             .await
         {
             Ok(_) => return Ok(()),

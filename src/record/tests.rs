@@ -98,7 +98,10 @@ fn owed_paths_are_the_unconfirmed_records_else_the_pointers() {
         unconfirmed: None,
     };
     assert_eq!(confirmed.owed("E1"), ["/x"]);
-    assert!(confirmed.owed("E2").is_empty(), "another distribution owes nothing");
+    assert!(
+        confirmed.owed("E2").is_empty(),
+        "another distribution owes nothing"
+    );
     let killed = History {
         unconfirmed: Some(("r/2".to_owned(), record("v2", &["/x", "/y"]))),
         ..confirmed
@@ -119,7 +122,9 @@ async fn a_written_record_is_found_as_unconfirmed_until_a_pointer_names_it() {
     assert_eq!(history.unconfirmed.as_ref().unwrap().0, key);
     assert_eq!(history.pointer, None);
 
-    update_pointer(&store, &l, None, pointer(&key, &[])).await.unwrap();
+    update_pointer(&store, &l, None, pointer(&key, &[]))
+        .await
+        .unwrap();
     let history = read_history(&store, &l).await.unwrap();
     assert_eq!(history.unconfirmed, None);
     assert_eq!(history.latest().unwrap().0, key);
@@ -130,8 +135,12 @@ async fn a_written_record_is_found_as_unconfirmed_until_a_pointer_names_it() {
 async fn records_are_never_overwritten() {
     let store = MemoryStore::new();
     let l = layout();
-    let a = write_record(&store, &l, &record("v1", &[]), Utc::from_millis(0)).await.unwrap();
-    let b = write_record(&store, &l, &record("v1", &[]), Utc::from_millis(0)).await.unwrap();
+    let a = write_record(&store, &l, &record("v1", &[]), Utc::from_millis(0))
+        .await
+        .unwrap();
+    let b = write_record(&store, &l, &record("v1", &[]), Utc::from_millis(0))
+        .await
+        .unwrap();
     assert_ne!(a, b, "the nonce keeps same-millisecond records apart");
     assert_eq!(store.keys().len(), 2);
 }
@@ -140,7 +149,9 @@ async fn records_are_never_overwritten() {
 async fn a_pointer_update_that_loses_a_race_rereads_merges_and_retries() {
     let store = MemoryStore::new();
     let l = layout();
-    update_pointer(&store, &l, None, pointer("r/1", &[])).await.unwrap();
+    update_pointer(&store, &l, None, pointer("r/1", &[]))
+        .await
+        .unwrap();
     let etag = store.object(&l.pointer_key()).unwrap().etag;
     // Another run moves the pointer after we read it.
     let key = l.pointer_key();
@@ -154,7 +165,9 @@ async fn a_pointer_update_that_loses_a_race_rereads_merges_and_retries() {
             },
         )
     });
-    update_pointer(&store, &l, Some(&etag), pointer("r/2", &["/ours"])).await.unwrap();
+    update_pointer(&store, &l, Some(&etag), pointer("r/2", &["/ours"]))
+        .await
+        .unwrap();
     let stored = Pointer::from_json(&store.object(&l.pointer_key()).unwrap().bytes).unwrap();
     assert_eq!(stored.latest, "r/3");
     assert_eq!(stored.owed.unwrap().paths, ["/ours", "/other"]);
@@ -165,7 +178,9 @@ async fn a_pointer_that_stays_contended_fails_clearly_after_the_bound() {
     let store = MemoryStore::new();
     let l = layout();
     store.inject("put", &l.pointer_key(), &[Injected::Conflict; 5]);
-    let err = update_pointer(&store, &l, None, pointer("r/1", &[])).await.unwrap_err();
+    let err = update_pointer(&store, &l, None, pointer("r/1", &[]))
+        .await
+        .unwrap_err();
     assert!(matches!(err, RecordError::Contended { .. }), "{err}");
     assert_eq!(store.calls("put"), POINTER_ATTEMPTS as usize);
 }

@@ -238,7 +238,15 @@ fn audit_subcommand_reports_findings_as_json_and_writes_nothing() {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["error-caching", "missing-object", "plain-http"]);
+    assert_eq!(
+        codes,
+        [
+            "error-caching",
+            "missing-object",
+            "records-served",
+            "plain-http"
+        ]
+    );
     assert!(
         json["findings"][0]["fix"]
             .as_str()

@@ -32,8 +32,23 @@ fn first_deploy_uploads_every_file_with_its_policy_and_reports_it() {
     assert_eq!(step.out("version").len(), 12);
 
     let keys = keys(moto, &bucket);
-    assert_eq!(keys.len(), SUBSCRIPTIONS_FILES + 1, "{keys:?}");
-    assert!(keys.contains(&"subscriptions/.mfe-deploy/state.json".to_owned()));
+    let (tool, build): (Vec<&String>, Vec<&String>) =
+        keys.iter().partition(|k| k.starts_with("_mfe-deploy/"));
+    assert_eq!(build.len(), SUBSCRIPTIONS_FILES, "{keys:?}");
+    assert!(
+        build.iter().all(|k| k.starts_with("subscriptions/")),
+        "the module prefix holds the build and nothing else: {keys:?}"
+    );
+    let module = "_mfe-deploy/modules/subscriptions/";
+    assert!(tool.contains(&&format!("{module}state.json")), "{keys:?}");
+    assert!(tool.contains(&&format!("{module}latest.json")), "{keys:?}");
+    assert_eq!(
+        tool.iter()
+            .filter(|k| k.starts_with(&format!("{module}records/")))
+            .count(),
+        1,
+        "{keys:?}"
+    );
     let expect = [
         (
             "subscriptions/remoteEntry.js",
@@ -119,17 +134,18 @@ fn rebuild_with_new_mtimes_uploads_nothing_and_makes_no_per_file_requests() {
     let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
     let puts = requests.iter().filter(|r| r.method == "PUT").count();
     assert_eq!(puts, 0, "{requests:?}");
-    // One LIST page and one GET of the deploy state: nothing per file.
+    // The module's LIST page and the state GET, the pointer GET and the (empty)
+    // LIST of records newer than it: nothing per file.
     assert_eq!(
         requests.iter().filter(|r| r.is_list()).count(),
-        1,
+        2,
         "{requests:?}"
     );
-    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests.len(), 4, "{requests:?}");
     // The binary's own count agrees with what the server recorded.
     assert!(
         second.stderr().contains(
-            "requests: LIST 1, GET 1, HEAD 0, PUT 0, COPY 0, MULTIPART 0, DELETE 0; 0 bytes sent"
+            "requests: LIST 2, GET 2, HEAD 0, PUT 0, COPY 0, MULTIPART 0, DELETE 0; 0 bytes sent"
         ),
         "{}",
         second.stderr()
@@ -158,18 +174,17 @@ fn one_edited_entry_is_the_only_upload() {
         .filter(Recorded::is_upload)
         .map(|r| r.key)
         .collect();
-    assert_eq!(
-        uploads,
-        [
-            "subscriptions/remoteEntry.js",
-            "subscriptions/.mfe-deploy/state.json"
-        ]
+    assert_eq!(uploads[0], "subscriptions/remoteEntry.js");
+    assert!(
+        uploads[1..].iter().all(|k| k.starts_with("_mfe-deploy/")),
+        "then the state, the record and the pointer: {uploads:?}"
     );
+    assert_eq!(uploads.len(), 4, "{uploads:?}");
     assert_eq!(get(moto, &bucket, "subscriptions/remoteEntry.js"), bytes);
 }
 
 #[test]
-fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
+fn uploads_follow_the_safe_order_assets_entries_html_then_state_and_record() {
     let (moto, bucket, ws) = setup("order");
     let step = ActionStep::push(&ws, moto, "main", &bucket).run();
     assert_eq!(step.code(), 0, "{}", step.all_text());
@@ -182,7 +197,7 @@ fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
     let rank = |key: &str| {
         let name = key.rsplit('/').next().unwrap_or(key);
         match name {
-            "state.json" => 3,
+            _ if key.starts_with("_mfe-deploy/") => 3,
             "index.html" => 2,
             "remoteEntry.js" | "mf-manifest.json" => 1,
             _ => 0,
@@ -194,7 +209,7 @@ fn uploads_follow_the_safe_order_assets_entries_html_then_state() {
         "out of order: {order:?}"
     );
     assert_eq!(ranks.iter().filter(|r| **r == 2).count(), 1);
-    assert_eq!(*ranks.last().unwrap(), 3);
+    assert_eq!(ranks.iter().filter(|r| **r == 3).count(), 3);
     assert_eq!(step.out("entry-url"), "");
 }
 
@@ -228,7 +243,12 @@ fn caching_policy_change_rewrites_headers_without_resending_bytes() {
         .filter(|r| r.is_upload())
         .map(|r| r.key.as_str())
         .collect();
-    assert_eq!(uploads, ["main/.mfe-deploy/state.json"]);
+    assert!(
+        uploads
+            .iter()
+            .all(|k| k.starts_with("_mfe-deploy/modules/main/")),
+        "bytes are not sent again: {uploads:?}"
+    );
 
     let (cache_control, content_type, etag_after) = head(moto, &bucket, "main/robots.txt");
     assert_eq!(cache_control, "public, max-age=60");
@@ -237,19 +257,17 @@ fn caching_policy_change_rewrites_headers_without_resending_bytes() {
 }
 
 #[test]
-fn objects_from_another_tool_are_verified_by_etag_and_headers_read_once() {
+fn losing_everything_under_the_reserved_prefix_uploads_nothing_and_reads_headers_once() {
     let (moto, bucket, ws) = setup("adopt");
-    deployed(&ws, moto, "subscriptions", &bucket);
-    // Forget the state, as if another tool had uploaded the same files.
+    let first = deployed(&ws, moto, "subscriptions", &bucket);
+    // Lose the records, the pointer and the state cache (or: another tool uploaded
+    // the same files).
     let client = moto.client();
-    block_on(
-        client
-            .delete_object()
-            .bucket(&bucket)
-            .key("subscriptions/.mfe-deploy/state.json")
-            .send(),
-    )
-    .unwrap();
+    for key in keys(moto, &bucket) {
+        if key.starts_with("_mfe-deploy/") {
+            block_on(client.delete_object().bucket(&bucket).key(&key).send()).unwrap();
+        }
+    }
     let before = moto.requests(&bucket).len();
 
     let step = ActionStep::push(&ws, moto, "subscriptions", &bucket).run();
@@ -266,7 +284,23 @@ fn objects_from_another_tool_are_verified_by_etag_and_headers_read_once() {
         .filter(|r| r.is_upload())
         .map(|r| r.key.as_str())
         .collect();
-    assert_eq!(uploads, ["subscriptions/.mfe-deploy/state.json"]);
+    assert!(
+        uploads.iter().all(|k| k.starts_with("_mfe-deploy/")),
+        "{uploads:?}"
+    );
+    // The version is recorded again, naming every file.
+    let records: Vec<String> = keys(moto, &bucket)
+        .into_iter()
+        .filter(|k| k.starts_with("_mfe-deploy/modules/subscriptions/records/"))
+        .collect();
+    assert_eq!(records.len(), 1);
+    let record: serde_json::Value =
+        serde_json::from_slice(&get(moto, &bucket, &records[0])).unwrap();
+    assert_eq!(record["version"], first.out("version"));
+    assert_eq!(
+        record["files"].as_object().unwrap().len(),
+        SUBSCRIPTIONS_FILES
+    );
 }
 
 #[test]
@@ -294,7 +328,10 @@ fn dry_run_prints_the_whole_plan_and_writes_nothing() {
     ] {
         assert!(entry.contains(column), "{column} missing in {entry:?}");
     }
-    assert_eq!(step.out("uploaded"), SUBSCRIPTIONS_FILES.to_string());
+    assert_eq!(step.out("uploaded"), "0", "a dry run sends nothing");
+    let results: serde_json::Value = serde_json::from_str(step.out("results")).unwrap();
+    assert_eq!(results[0]["status"], "planned");
+    assert_eq!(results[0]["uploaded"], SUBSCRIPTIONS_FILES);
     assert!(step.summary.contains("**Dry run**"));
     assert!(keys(moto, &bucket).is_empty());
     assert!(
@@ -414,6 +451,10 @@ fn listing_is_paginated_and_still_one_request_per_thousand_objects() {
     assert_eq!(step.code(), 0, "{}", step.all_text());
     assert_eq!(step.out("uploaded"), "0");
     let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
-    assert_eq!(requests.iter().filter(|r| r.is_list()).count(), 2);
-    assert_eq!(requests.len(), 3, "two LIST pages and one GET of the state");
+    assert_eq!(requests.iter().filter(|r| r.is_list()).count(), 3);
+    assert_eq!(
+        requests.len(),
+        5,
+        "two LIST pages and the state GET; the pointer GET and the records LIST"
+    );
 }

@@ -50,7 +50,7 @@ fn push_to_stage_lands_in_staging_only() {
         run.out("entry-url"),
         "https://stage.shop.example.com/subscriptions/remoteEntry.js"
     );
-    assert_eq!(counts(moto, &b), [0, 13, 0]);
+    assert_eq!(counts(moto, &b), [0, 15, 0]);
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn pull_request_into_stage_lands_in_development_only() {
         .run();
     assert_eq!(run.code(), 0, "{}", run.all_text());
     assert_eq!(run.out("environment"), "development");
-    assert_eq!(counts(moto, &b), [0, 0, 13]);
+    assert_eq!(counts(moto, &b), [0, 0, 15]);
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn manual_run_on_a_feature_branch_lands_in_development() {
         .run();
     assert_eq!(run.code(), 0, "{}", run.all_text());
     assert_eq!(run.out("environment"), "development");
-    assert_eq!(counts(moto, &b), [0, 0, 13]);
+    assert_eq!(counts(moto, &b), [0, 0, 15]);
 }
 
 #[test]

@@ -1,0 +1,152 @@
+//! After the uploads: the state cache, the deploy record, the invalidation and the
+//! pointer that confirms it.
+
+use std::collections::BTreeMap;
+
+use crate::clock::Utc;
+use crate::layout::Layout;
+use crate::model::Headers;
+use crate::plan::{Plan, RemoteView};
+use crate::record::{
+    self, DeployRecord, History, Invalidation, Pointer, Provenance, RECORD_SCHEMA, RecordKind,
+    RecordedFile,
+};
+use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
+
+/// Writes the deploy state when it changed (or moves it out of the module prefix).
+/// A failure here does not fail the deploy (everything is live): the state is a
+/// cache, and the next run re-reads what it does not cover.
+pub async fn save_state<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    plan: &Plan,
+    etags: &BTreeMap<String, String>,
+    remote: &RemoteView,
+    legacy: Option<&str>,
+) {
+    let next = plan.next_state(etags, remote);
+    let key = layout.state_key();
+    if next != plan.previous_state || legacy.is_some() {
+        let meta = ObjectMeta::plain(Headers {
+            cache_control: "no-store".to_owned(),
+            content_type: "application/json".to_owned(),
+        });
+        let body = Body::Bytes(next.to_json());
+        if let Err(e) = store.put(&key, body, &meta, &Condition::None).await {
+            tracing::warn!(
+                "deployed, but could not write the deploy state cache at {key}: {e}; the next deploy will re-read object headers"
+            );
+            return;
+        }
+    }
+    if let Some(legacy) = legacy {
+        match store.delete(&[legacy.to_owned()]).await {
+            Ok(outcome) if outcome.failed.is_empty() => {
+                tracing::info!("moved the deploy state from {legacy} to {key}");
+            }
+            Ok(outcome) => tracing::warn!(
+                "could not remove the old deploy state at {legacy} ({}); it is ignored, remove it by hand",
+                outcome.failed[0].1
+            ),
+            Err(e) => tracing::warn!(
+                "could not remove the old deploy state at {legacy} ({e}); it is ignored, remove it by hand"
+            ),
+        }
+    }
+}
+
+/// Whether this run must write a record: it changed something, or the newest record
+/// does not name this version (a run that stopped after its uploads, or a bucket
+/// deployed before records existed).
+pub fn needs_record(changed: bool, history: &History, version: &str) -> bool {
+    changed || history.latest().map(|(_, v)| v) != Some(version)
+}
+
+/// What identifies the deploy in its record.
+pub struct Stamp<'a> {
+    pub environment: &'a str,
+    pub provenance: &'a Provenance,
+    pub time: Utc,
+}
+
+/// The record of `plan` as deployed: every file of the version, uploaded now or
+/// already there, and what it owes CloudFront.
+pub fn record_of(
+    plan: &Plan,
+    layout: &Layout,
+    history: &History,
+    stamp: &Stamp<'_>,
+    invalidation: Option<Invalidation>,
+) -> DeployRecord {
+    DeployRecord {
+        schema: RECORD_SCHEMA.to_owned(),
+        kind: RecordKind::Deploy,
+        module: layout.module().to_owned(),
+        prefix: layout.prefix().to_owned(),
+        environment: stamp.environment.to_owned(),
+        mode: "in-place".to_owned(),
+        version: plan.version.clone(),
+        previous_version: history.latest().map(|(_, v)| v.to_owned()),
+        provenance: stamp.provenance.clone(),
+        time: stamp.time.rfc3339(),
+        files: plan
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.rel_path.clone(),
+                    RecordedFile {
+                        key: f.key.clone(),
+                        size: f.digest.size,
+                        sha256: f.digest.sha256_hex(),
+                    },
+                )
+            })
+            .collect(),
+        invalidation: invalidation.filter(|i| !i.paths.is_empty()),
+    }
+}
+
+/// Writes the record; returns its key.
+pub async fn write_record<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    record: &DeployRecord,
+    time: Utc,
+) -> Result<String, StoreError> {
+    let key = record::write_record(store, layout, record, time).await?;
+    tracing::info!("deploy record {key}");
+    Ok(key)
+}
+
+/// Confirms the newest record and what is still owed, when that differs from what
+/// the pointer said. The pointer is a cache: failing to write it is a warning.
+pub async fn confirm<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    history: &History,
+    written: Option<(&str, &str)>,
+    owed_after: Option<Invalidation>,
+) {
+    let Some((latest, version)) = written.or_else(|| history.latest()) else {
+        return;
+    };
+    let next = Pointer {
+        schema: record::POINTER_SCHEMA.to_owned(),
+        module: layout.module().to_owned(),
+        latest: latest.to_owned(),
+        version: version.to_owned(),
+        owed: owed_after.filter(|o| !o.paths.is_empty()),
+    };
+    if history.pointer.as_ref() == Some(&next) {
+        return;
+    }
+    if let Err(e) =
+        record::update_pointer(store, layout, history.pointer_etag.as_deref(), next).await
+    {
+        tracing::warn!(
+            "could not update the deploy pointer {}: {e}; the next deploy finds the newest record by listing",
+            layout.pointer_key()
+        );
+    }
+}

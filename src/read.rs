@@ -1,0 +1,210 @@
+//! Read: what the bucket holds under a module's prefix, as far as the plan needs to
+//! know — one listing, the deploy state cache, and only the requests the cache
+//! cannot spare.
+
+use futures::{StreamExt, stream};
+use sha2::Digest as _;
+
+use crate::layout::Layout;
+use crate::plan::RemoteView;
+use crate::scan::{LocalFile, hex};
+use crate::state::DeployState;
+use crate::store::{Fetched, HeadInfo, ObjectStore, StoreError};
+
+/// Reads to learn object headers, in flight at once (only before the state exists).
+const HEAD_CONCURRENCY: usize = 32;
+/// Objects read whole to learn their SHA-256, in flight at once (rare: see
+/// [`complete`]).
+const READ_CONCURRENCY: usize = 4;
+
+/// The listing and the state, and whether the state still has to move from where
+/// earlier releases kept it.
+#[derive(Debug)]
+pub struct Listed {
+    pub view: RemoteView,
+    /// The state was read from the legacy key inside the module prefix: the next
+    /// state write goes to the reserved prefix and the legacy object is removed.
+    pub legacy_state: Option<String>,
+}
+
+/// Lists the module prefix and reads the deploy state; independent of the build, so
+/// it runs while the build is scanned. The LIST and the GET go out together: a
+/// rebuild waits for one round trip, not two. The tool's own keys never count as
+/// part of the module (for a module at the bucket root, the reserved prefix is
+/// inside its listing).
+pub async fn list_with_state<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+) -> Result<Listed, StoreError> {
+    let key = layout.state_key();
+    let (listing, fetched) = futures::join!(store.list(layout.prefix()), store.get(&key));
+    let mut listing = listing?;
+    let legacy_key = layout.legacy_state_key();
+    let legacy_listed = listing.iter().any(|o| o.key == legacy_key);
+    listing.retain(|o| !layout.is_reserved(&o.key));
+    let mut fetched = fetched?.map(|f| (f, key));
+    let mut legacy_state = None;
+    if legacy_listed {
+        legacy_state = Some(legacy_key.clone());
+        if fetched.is_none() {
+            fetched = store.get(&legacy_key).await?.map(|f| (f, legacy_key));
+        }
+    }
+    let (state, modified) = match fetched {
+        Some((
+            Fetched {
+                bytes,
+                last_modified,
+                ..
+            },
+            key,
+        )) => {
+            let state = DeployState::from_json(&bytes);
+            if state.is_none() {
+                tracing::warn!("ignoring unreadable deploy state at {key}; it will be rewritten");
+            }
+            (state, last_modified)
+        }
+        None => (None, None),
+    };
+    Ok(Listed {
+        view: RemoteView::new(layout.prefix(), listing, state).with_state_modified(modified),
+        legacy_state,
+    })
+}
+
+/// Completes the view with what the state cannot vouch for: a HEAD per object whose
+/// headers or content are unknown, and — for objects neither an MD5 ETag, nor the
+/// state, nor SHA-256 metadata can vouch for (another tool's multipart upload under
+/// SSE-KMS) — one read of the bytes, rather than refusing or re-sending them.
+pub async fn complete<S: ObjectStore>(
+    store: &S,
+    mut view: RemoteView,
+    files: &[LocalFile],
+) -> Result<RemoteView, StoreError> {
+    let missing = view.keys_needing_head(files);
+    if !missing.is_empty() {
+        tracing::info!(
+            "reading {} object(s) not yet recorded in the deploy state (HEAD)",
+            missing.len()
+        );
+    }
+    let heads: Vec<(String, Result<Option<HeadInfo>, StoreError>)> = stream::iter(missing)
+        .map(|key| async move {
+            let head = store.head(&key).await;
+            (key, head)
+        })
+        .buffer_unordered(HEAD_CONCURRENCY)
+        .collect()
+        .await;
+    for (key, head) in heads {
+        if let Some(head) = head? {
+            view.set_head(key, head);
+        }
+    }
+    let unknown = view.keys_needing_read(files);
+    if !unknown.is_empty() {
+        tracing::info!(
+            "reading {} object(s) whose content nothing else can vouch for (GET)",
+            unknown.len()
+        );
+    }
+    let read: Vec<(String, Result<Option<Fetched>, StoreError>)> = stream::iter(unknown)
+        .map(|key| async move {
+            let fetched = store.get(&key).await;
+            (key, fetched)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    for (key, fetched) in read {
+        if let Some(fetched) = fetched? {
+            view.set_sha256(key, hex(&sha2::Sha256::digest(&fetched.bytes)));
+        }
+    }
+    Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::DEFAULT_RECORDS_PREFIX;
+    use crate::model::Headers;
+    use crate::state::FORMAT;
+    use crate::store::memory::MemoryStore;
+
+    fn headers() -> Headers {
+        Headers {
+            cache_control: "no-cache".to_owned(),
+            content_type: "application/json".to_owned(),
+        }
+    }
+
+    fn state() -> DeployState {
+        DeployState {
+            format: FORMAT,
+            version: "v1".to_owned(),
+            ..DeployState::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn state_get_goes_out_with_the_listing_not_after_it() {
+        let store = MemoryStore::new();
+        let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "shop/").unwrap();
+        store.insert(&layout.state_key(), &state().to_json(), headers());
+        store.insert("shop/remoteEntry.js", b"entry", headers());
+        store.hold_list_until_get();
+
+        let listed = list_with_state(&store, &layout).await.unwrap();
+
+        assert_eq!(listed.view.state(), &state());
+        assert_eq!(listed.legacy_state, None);
+        let keys: Vec<_> = listed.view.keys().collect();
+        assert_eq!(keys, ["shop/remoteEntry.js"]);
+        assert_eq!((store.calls("list"), store.calls("get")), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_state_left_inside_the_module_prefix_is_read_and_marked_for_moving() {
+        let store = MemoryStore::new();
+        let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "shop/").unwrap();
+        store.insert("shop/.mfe-deploy/state.json", &state().to_json(), headers());
+        store.insert("shop/remoteEntry.js", b"entry", headers());
+
+        let listed = list_with_state(&store, &layout).await.unwrap();
+
+        assert_eq!(listed.view.state(), &state());
+        assert_eq!(
+            listed.legacy_state.as_deref(),
+            Some("shop/.mfe-deploy/state.json")
+        );
+        let keys: Vec<_> = listed.view.keys().collect();
+        assert_eq!(
+            keys,
+            ["shop/remoteEntry.js"],
+            "the state is not a deployed file"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_module_at_the_root_never_lists_the_tools_own_keys() {
+        let store = MemoryStore::new();
+        let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "").unwrap();
+        store.insert("_mfe-deploy/modules/~root/latest.json", b"{}", headers());
+        store.insert("index.html", b"<html>", headers());
+        let listed = list_with_state(&store, &layout).await.unwrap();
+        let keys: Vec<_> = listed.view.keys().collect();
+        assert_eq!(keys, ["index.html"]);
+    }
+
+    #[tokio::test]
+    async fn missing_state_is_an_empty_view() {
+        let store = MemoryStore::new();
+        let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "shop/").unwrap();
+        store.insert("shop/remoteEntry.js", b"entry", headers());
+        let listed = list_with_state(&store, &layout).await.unwrap();
+        assert_eq!(listed.view.state(), &DeployState::default());
+        assert_eq!(listed.view.keys().count(), 1);
+    }
+}
