@@ -32,6 +32,23 @@ impl Utc {
         format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{ms:03}Z")
     }
 
+    /// Parses what [`Utc::compact`] writes.
+    pub fn parse_compact(text: &str) -> Option<Self> {
+        let digits = |r: std::ops::Range<usize>| text.get(r);
+        let rfc = format!(
+            "{}-{}-{}T{}:{}:{}{}",
+            digits(0..4)?,
+            digits(4..6)?,
+            digits(6..8)?,
+            digits(9..11)?,
+            digits(11..13)?,
+            digits(13..15)?,
+            text.get(15..)?
+        );
+        (text.get(8..9)? == "T").then_some(())?;
+        Self::parse_rfc3339(&rfc)
+    }
+
     /// Parses what [`Utc::rfc3339`] writes (and the same without milliseconds).
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         let b = text.as_bytes();
@@ -149,6 +166,13 @@ mod tests {
             Some(Utc::from_millis(1_764_637_691_000))
         );
         assert_eq!(Utc::parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn compact_times_parse_back() {
+        let t = Utc::from_millis(1_764_637_691_123);
+        assert_eq!(Utc::parse_compact(&t.compact()), Some(t));
+        assert_eq!(Utc::parse_compact("2025"), None);
     }
 
     #[test]

@@ -135,6 +135,12 @@ impl Layout {
         format!("{}{time}-{version}-{nonce}.json", self.records_dir())
     }
 
+    /// The time a record key was named with (see [`Layout::record_key`]).
+    pub fn record_time(&self, key: &str) -> Option<crate::clock::Utc> {
+        let name = key.strip_prefix(&self.records_dir())?;
+        crate::clock::Utc::parse_compact(name.split('-').next()?)
+    }
+
     /// The pointer to the module's newest record.
     pub fn pointer_key(&self) -> String {
         format!("{}latest.json", self.module_dir())
@@ -200,6 +206,17 @@ mod tests {
             "_mfe-deploy/modules/apps/checkout/state.json"
         );
         assert_eq!(l.legacy_state_key(), "apps/checkout/.mfe-deploy/state.json");
+    }
+
+    #[test]
+    fn a_record_key_tells_its_time() {
+        let l = layout("shop/");
+        let t = crate::clock::Utc::from_millis(1_764_637_691_123);
+        assert_eq!(
+            l.record_time(&l.record_key(&t.compact(), "v1", "ab")),
+            Some(t)
+        );
+        assert_eq!(l.record_time("elsewhere/x.json"), None);
     }
 
     #[test]

@@ -62,6 +62,19 @@ pub fn needs_record(changed: bool, history: &History, version: &str) -> bool {
     changed || history.latest().map(|(_, v)| v) != Some(version)
 }
 
+/// The time a new record is stamped with: now, or just after the newest record when
+/// that one is stamped later (another runner's clock runs ahead, or the same
+/// millisecond): records must sort in the order they were written.
+pub fn record_time(layout: &Layout, history: &History, now: Utc) -> Utc {
+    let newest = history
+        .latest()
+        .and_then(|(key, _)| layout.record_time(key));
+    match newest {
+        Some(t) if t >= now => Utc::from_millis(t.millis + 1),
+        _ => now,
+    }
+}
+
 /// What identifies the deploy in its record.
 pub struct Stamp<'a> {
     pub environment: &'a str,

@@ -276,7 +276,7 @@ async fn run<S: ObjectStore, C: Cdn>(
         paths: invalidation.decoded(),
     });
     let record_key = if finish::needs_record(changed, &history, &version) {
-        let time = Utc::now();
+        let time = finish::record_time(&layout, &history, Utc::now());
         let stamp = finish::Stamp {
             environment: &request.environment,
             provenance: &ctx.provenance,

@@ -370,3 +370,34 @@ async fn a_build_file_inside_the_reserved_prefix_is_refused_before_anything_is_w
     assert_eq!(failed.error.exit_code(), 2, "{}", failed.error);
     assert!(store.writes().is_empty());
 }
+
+#[tokio::test]
+async fn a_record_sorts_after_one_stamped_by_a_runner_whose_clock_runs_ahead() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &build.request()).await.unwrap();
+    // Move the first record an hour into the future, as a fast clock would stamp it.
+    let first = store
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with(RECORDS))
+        .unwrap();
+    let object = store.object(&first).unwrap();
+    store.remove(&first);
+    store.remove(POINTER);
+    let ahead = Utc::from_millis(Utc::now().millis + 3_600_000);
+    let layout = Layout::new("_mfe-deploy/", "shop/").unwrap();
+    let future = layout.record_key(&ahead.compact(), "v1", "aaaaaaaa");
+    store.insert(&future, &object.bytes, object.headers);
+
+    build.write("remoteEntry.js", "entry v2");
+    let second = run(&store, &cdn, &build.request()).await.unwrap();
+    let newest = store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(RECORDS))
+        .max()
+        .unwrap();
+    assert_eq!(second.record.as_deref(), Some(newest.as_str()));
+}
