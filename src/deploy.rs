@@ -195,9 +195,11 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     } else {
         Detail::Changes
     };
-    write!(out, "{}", plan.render(detail)).map_err(Error::stdout)?;
+    // The plan names every file of the build: nothing in it may pass for a workflow command.
+    write!(out, "{}", commands::inert(&plan.render(detail))).map_err(Error::stdout)?;
     if let Some(d) = &distribution {
-        write!(out, "{}", render_invalidation(&invalidation, &d.id)).map_err(Error::stdout)?;
+        let text = render_invalidation(&invalidation, &d.id);
+        write!(out, "{}", commands::inert(&text)).map_err(Error::stdout)?;
     }
     let findings = match &distribution {
         // Keys this deploy writes count as existing: a shell deploy creates the
@@ -360,7 +362,8 @@ fn warn_unhashed(
     } else {
         for file in &report.unhashed_code {
             tracing::warn!(
-                "{file} has no content hash in its name: served short-lived; use `[name].[contenthash].js` in the bundler's output file names"
+                "{} has no content hash in its name: served short-lived; use `[name].[contenthash].js` in the bundler's output file names",
+                commands::inert(file)
             );
         }
     }

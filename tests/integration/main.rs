@@ -12,3 +12,4 @@ mod deploy;
 mod environments;
 mod failures;
 mod timeouts;
+mod workflow_commands;
