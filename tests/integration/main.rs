@@ -13,3 +13,4 @@ mod environments;
 mod failures;
 mod timeouts;
 mod workflow_commands;
+mod workflows;
