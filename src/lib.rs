@@ -105,6 +105,7 @@ pub fn report_error(error: &Error, action: bool) {
             github::commands::escape_data(&message)
         );
     } else {
-        eprintln!("error: {message}");
+        // A terminal, or a `run:` step on a runner, which reads commands on stderr too.
+        eprintln!("error: {}", github::commands::inert(&message));
     }
 }

@@ -215,9 +215,11 @@ async fn run<S: ObjectStore, C: Cdn>(
     } else {
         Detail::Changes
     };
-    write!(out, "{}", plan.render(detail)).map_err(Error::stdout)?;
+    // The plan names every file of the build: nothing in it may pass for a workflow command.
+    write!(out, "{}", commands::inert(&plan.render(detail))).map_err(Error::stdout)?;
     if let Some(d) = &distribution {
-        write!(out, "{}", render_invalidation(&invalidation, &d.id)).map_err(Error::stdout)?;
+        let text = render_invalidation(&invalidation, &d.id);
+        write!(out, "{}", commands::inert(&text)).map_err(Error::stdout)?;
         // Keys this deploy writes count as existing: a shell deploy creates the
         // default root object the distribution points at.
         r.audit = audit::check(store, d, &request.bucket, &layout, |k| {
@@ -350,12 +352,11 @@ fn warn_findings(
         commands::audit_warnings(&mut *out, &report.audit).map_err(Error::stdout)?;
     } else {
         for f in &report.audit {
-            tracing::warn!(
+            let text = format!(
                 "CloudFront audit: {}. Why: {}. Fix: {}",
-                f.what,
-                f.why,
-                f.fix
+                f.what, f.why, f.fix
             );
+            tracing::warn!("{}", commands::inert(&text));
         }
     }
     Ok(())
@@ -391,7 +392,8 @@ fn warn_unhashed(
     } else {
         for file in &report.unhashed_code {
             tracing::warn!(
-                "{file} has no content hash in its name: served short-lived; use `[name].[contenthash].js` in the bundler's output file names"
+                "{} has no content hash in its name: served short-lived; use `[name].[contenthash].js` in the bundler's output file names",
+                commands::inert(file)
             );
         }
     }

@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+/// The branches a merge queue creates to test a merge before it happens:
+/// `gh-readonly-queue/<base>/pr-<number>-<sha>`. Pushes to them trigger `push`
+/// workflows whose branch filters match them.
+/// See <https://docs.github.com/repositories/configuring-branches-and-merges-in-your-repository/configuring-pull-request-merges/managing-a-merge-queue#triggering-merge-group-checks-with-third-party-ci-providers>.
+pub const MERGE_QUEUE_PREFIX: &str = "gh-readonly-queue/";
+
 /// The facts about a run that decide its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
@@ -19,9 +25,13 @@ pub enum Trigger {
     BranchDeleted { branch: String },
     /// A `pull_request` (or, with `target`, a `pull_request_target`) event.
     PullRequest(PullRequest),
-    /// A `workflow_dispatch` run; `branch` is `None` when dispatched on a tag.
-    Manual { branch: Option<String> },
-    /// A merge queue check (`merge_group`).
+    /// A `workflow_dispatch` run on a branch.
+    Manual { branch: String },
+    /// A `workflow_dispatch` run on a tag. Environments accept manual runs by branch
+    /// patterns, so a tag is never matched against them.
+    ManualTag { tag: String },
+    /// A merge queue check: a `merge_group` event, or a push (or manual run) of a
+    /// merge queue branch (`gh-readonly-queue/…`).
     MergeQueue { head_ref: String },
     /// Not on a GitHub runner: the CLI on a developer's machine, on the checked-out
     /// branch when it can be read.
@@ -80,9 +90,7 @@ impl Trigger {
             "pull_request" | "pull_request_target" => {
                 Self::PullRequest(pull_request(&payload, get, event == "pull_request_target"))
             }
-            "workflow_dispatch" => Self::Manual {
-                branch: branch_of(&git_ref),
-            },
+            "workflow_dispatch" => Self::manual(&git_ref),
             "merge_group" => Self::MergeQueue {
                 head_ref: payload["merge_group"]["head_ref"]
                     .as_str()
@@ -95,10 +103,26 @@ impl Trigger {
     fn push(git_ref: &str, deleted: bool) -> Self {
         match (branch_of(git_ref), tag_of(git_ref)) {
             (Some(branch), _) if deleted => Self::BranchDeleted { branch },
+            (Some(branch), _) if branch.starts_with(MERGE_QUEUE_PREFIX) => Self::MergeQueue {
+                head_ref: git_ref.to_owned(),
+            },
             (Some(branch), _) => Self::Push { branch },
             (None, Some(tag)) => Self::PushTag { tag },
             (None, None) => Self::Other {
                 event: format!("push of {git_ref}"),
+            },
+        }
+    }
+
+    fn manual(git_ref: &str) -> Self {
+        match (branch_of(git_ref), tag_of(git_ref)) {
+            (Some(branch), _) if branch.starts_with(MERGE_QUEUE_PREFIX) => Self::MergeQueue {
+                head_ref: git_ref.to_owned(),
+            },
+            (Some(branch), _) => Self::Manual { branch },
+            (None, Some(tag)) => Self::ManualTag { tag },
+            (None, None) => Self::Other {
+                event: format!("workflow_dispatch on {git_ref}"),
             },
         }
     }
@@ -133,8 +157,8 @@ impl Trigger {
                 pr.head,
                 pr.base
             ),
-            Self::Manual { branch: Some(b) } => format!("manual run on `{b}`"),
-            Self::Manual { branch: None } => "manual run on a tag".to_owned(),
+            Self::Manual { branch } => format!("manual run on `{branch}`"),
+            Self::ManualTag { tag } => format!("manual run on tag `{tag}`"),
             Self::MergeQueue { head_ref } => format!("merge queue check `{head_ref}`"),
             Self::Local { branch: Some(b) } => format!("local run on `{b}`"),
             Self::Local { branch: None } => "local run".to_owned(),

@@ -125,12 +125,7 @@ impl Environments {
             None => None,
         };
         let what = trigger.describe();
-        let deploy = |env: &Environment, why: &str| {
-            Ok(Resolution::Deploy {
-                environment: env.name.clone(),
-                reason: format!("{what} {why} `{}`", env.name),
-            })
-        };
+        let deploy = |env: &Environment, why: &str| deploy_to(env, &what, why);
         let skip = |reason: String| Ok(Resolution::Skip { reason });
         match trigger {
             Trigger::Push { branch } => match requested {
@@ -150,33 +145,55 @@ impl Environments {
                 skip(format!("{what}: a deleted branch has nothing to deploy"))
             }
             Trigger::MergeQueue { .. } => skip(format!(
-                "{what}: merge queue checks do not deploy; the merge itself will"
+                "{what}: merge queue checks do not deploy, even where a `branches` pattern matches the queue's `gh-readonly-queue/…` branch; the merge itself will"
             )),
             Trigger::Other { .. } => skip(format!(
                 "{what}: this event does not deploy (deploys come from push, pull_request and workflow_dispatch)"
             )),
             Trigger::PullRequest(pr) => self.resolve_pull_request(pr, requested, &what),
-            Trigger::Manual { branch } | Trigger::Local { branch } => {
-                let branch = branch.as_deref().unwrap_or("");
-                let accepts =
-                    |e: &Environment| e.branches.is_match(branch) || e.manual.is_match(branch);
-                match requested {
-                    Some(env) if accepts(env) => deploy(env, "deploys to the requested"),
-                    Some(env) => Err(refused_branch(env, branch, "manual run")),
-                    None => match self
-                        .first(|e| e.branches.is_match(branch))
-                        .map(|e| (e, "matches the branches of"))
-                        .or_else(|| {
-                            self.first(|e| e.manual.is_match(branch))
-                                .map(|e| (e, "is allowed by the `manual` patterns of"))
-                        }) {
-                        Some((env, why)) => deploy(env, why),
-                        None => Err(ResolveError::Refused(format!(
-                            "{what}: no environment accepts a manual run from this branch; add it to an environment's `branches` or `manual` patterns"
-                        ))),
-                    },
-                }
+            // NOTE: `branches` and `manual` match branch names; a tag is not one, and
+            // matching it as an empty name would let `**` accept every tag.
+            Trigger::ManualTag { .. } => match requested {
+                Some(env) => Err(ResolveError::Refused(format!(
+                    "{what}: tags cannot deploy manually to `{}`, because environments accept manual runs by their `branches` and `manual` patterns, which match branch names only; run the workflow on a branch",
+                    env.name
+                ))),
+                None => skip(format!(
+                    "{what}: tags do not deploy; environments accept manual runs by their `branches` and `manual` patterns, which match branch names only"
+                )),
+            },
+            Trigger::Manual { branch } => self.resolve_manual(branch, requested, &what),
+            Trigger::Local { branch } => {
+                self.resolve_manual(branch.as_deref().unwrap_or(""), requested, &what)
             }
+        }
+    }
+
+    /// A manual or local run: the requested environment if it accepts the branch,
+    /// else the first whose `branches`, then the first whose `manual`, match it.
+    fn resolve_manual(
+        &self,
+        branch: &str,
+        requested: Option<&Environment>,
+        what: &str,
+    ) -> Result<Resolution, ResolveError> {
+        let deploy = |env: &Environment, why: &str| deploy_to(env, what, why);
+        let accepts = |e: &Environment| e.branches.is_match(branch) || e.manual.is_match(branch);
+        match requested {
+            Some(env) if accepts(env) => deploy(env, "deploys to the requested"),
+            Some(env) => Err(refused_branch(env, branch, "manual run")),
+            None => match self
+                .first(|e| e.branches.is_match(branch))
+                .map(|e| (e, "matches the branches of"))
+                .or_else(|| {
+                    self.first(|e| e.manual.is_match(branch))
+                        .map(|e| (e, "is allowed by the `manual` patterns of"))
+                }) {
+                Some((env, why)) => deploy(env, why),
+                None => Err(ResolveError::Refused(format!(
+                    "{what}: no environment accepts a manual run from this branch; add it to an environment's `branches` or `manual` patterns"
+                ))),
+            },
         }
     }
 
@@ -254,6 +271,13 @@ impl Environments {
             }),
         }
     }
+}
+
+fn deploy_to(env: &Environment, what: &str, why: &str) -> Result<Resolution, ResolveError> {
+    Ok(Resolution::Deploy {
+        environment: env.name.clone(),
+        reason: format!("{what} {why} `{}`", env.name),
+    })
 }
 
 fn refused_branch(env: &Environment, branch: &str, kind: &str) -> ResolveError {

@@ -1,6 +1,8 @@
-//! Workflow commands (`::warning …::`, `::add-mask::`), escaped as the runner parses them.
+//! Workflow commands (`::warning …::`, `::add-mask::`), escaped as the runner parses them,
+//! and log text that can never be taken for one.
 //! See <https://docs.github.com/actions/reference/workflow-commands-for-github-actions>.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use crate::audit::Finding;
@@ -20,6 +22,50 @@ pub fn escape_data(value: &str) -> String {
 /// Escapes a command property value (also `:` and `,`).
 pub fn escape_property(value: &str) -> String {
     escape_data(value).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Log text that holds names this program did not choose (file names, keys, messages
+/// quoting them), made safe to print: no line of the result is a workflow command.
+///
+/// The runner reads commands on stdout and stderr alike, `::name::` at the start of a
+/// line after leading whitespace, and the legacy `##[name]` anywhere in one; it ends
+/// lines at `\r` as well as `\n`. So control characters other than `\n` are escaped
+/// (`\r`, `\u{1b}`), every `##[` becomes `#\#[`, and a line that would start with `::`
+/// gets a `\` in front. Anything else, including our own text, comes back unchanged.
+///
+/// NOTE: `TryParseV2` anchors `::`, `TryParse` searches for `##[`, and both run on
+/// every line a step prints:
+/// <https://github.com/actions/runner/blob/main/src/Runner.Common/ActionCommand.cs>.
+pub fn inert(text: &str) -> Cow<'_, str> {
+    let dangerous = text.contains("##[")
+        || text.chars().any(|c| c.is_control() && c != '\n')
+        || text.split('\n').any(starts_a_command);
+    if !dangerous {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<String> = text.split('\n').map(inert_line).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
+fn starts_a_command(line: &str) -> bool {
+    line.trim_start().starts_with("::")
+}
+
+fn inert_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 4);
+    for c in line.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    let mut out = out.replace("##[", "#\\#[");
+    if starts_a_command(&out) {
+        let indent = out.len() - out.trim_start().len();
+        out.insert(indent, '\\');
+    }
+    out
 }
 
 /// Asks the runner to hide `secret` in all later log output.
@@ -138,6 +184,89 @@ mod tests {
             got,
             "::warning file=a%2Cb%3Ac.js,title=T::50%25 done%0Anext\n"
         );
+    }
+
+    #[test]
+    fn text_that_could_start_a_workflow_command_is_made_inert() {
+        // (case, text, printed as)
+        let rows = [
+            (
+                "a plan row is unchanged",
+                "    upload (new)  other  a.js (1 B)",
+                "    upload (new)  other  a.js (1 B)",
+            ),
+            (
+                "a command mid-line is log text already",
+                "    upload (new)  ::error::pwned.js (1 B)",
+                "    upload (new)  ::error::pwned.js (1 B)",
+            ),
+            (
+                "a name at the start of a line",
+                "::error::pwned.js",
+                "\\::error::pwned.js",
+            ),
+            (
+                "a name after leading whitespace",
+                "    ::warning::x.js",
+                "    \\::warning::x.js",
+            ),
+            (
+                "percent escapes are not decoded in log text",
+                "%0A::warning::x.js",
+                "%0A::warning::x.js",
+            ),
+            (
+                "the legacy form, anywhere in a line",
+                "REFUSED a/##[error]x.js: different bytes",
+                "REFUSED a/#\\#[error]x.js: different bytes",
+            ),
+            (
+                "a command after a newline in a key",
+                "deleted a\n::error::pwned.js",
+                "deleted a\n\\::error::pwned.js",
+            ),
+            (
+                "a carriage return, which also ends a line for the runner",
+                "a\r::error::pwned.js",
+                "a\\r::error::pwned.js",
+            ),
+            (
+                "terminal escapes and other controls",
+                "\u{1b}[2Kx\tdel\u{7f}",
+                "\\u{1b}[2Kx\\tdel\\u{7f}",
+            ),
+            (
+                "a stop-commands token",
+                "::stop-commands::tok.js",
+                "\\::stop-commands::tok.js",
+            ),
+        ];
+        for (case, text, printed) in rows {
+            assert_eq!(inert(text), printed, "{case}");
+        }
+        assert!(matches!(inert("plain text\nlines"), Cow::Borrowed(_)));
+    }
+
+    /// The runner's two parsers, at their most permissive (any command name): a line
+    /// that starts with `::` after whitespace, or holds `##[` anywhere.
+    fn runner_sees_a_command(printed: &str) -> bool {
+        printed
+            .split(['\n', '\r'])
+            .any(|line| line.trim_start().starts_with("::") || line.contains("##["))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_line_of_inert_text_is_a_workflow_command(
+            text in r"([ \t\r\n:#\[\]%a-z\u{1b}\u{85}\u{2028}]|::|##\[){0,40}"
+        ) {
+            let printed = inert(&text);
+            proptest::prop_assert!(!runner_sees_a_command(&printed), "{text:?} -> {printed:?}");
+            let unchanged = !text.contains("##[")
+                && !text.chars().any(|c| c.is_control() && c != '\n')
+                && !text.split('\n').any(starts_a_command);
+            proptest::prop_assert_eq!(unchanged, printed == text);
+        }
     }
 
     #[test]

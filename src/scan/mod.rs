@@ -53,8 +53,14 @@ pub enum ScanError {
         dist: PathBuf,
     },
     /// A file name cannot become an S3 key.
-    #[error("{0} has a name that is not valid UTF-8, so it cannot become an S3 key: rename it")]
+    #[error("{0:?} has a name that is not valid UTF-8, so it cannot become an S3 key: rename it")]
     NonUtf8(PathBuf),
+    /// A file or folder name holds a control character (newline, tab, ESC, DEL, …).
+    #[error(
+        "{path:?} has a control character ({}) in its name, which would break log lines and the runner's workflow commands: rename it (or fix the bundler option or source file that produced the name); nothing was written",
+        escaped_controls(path)
+    )]
+    ControlCharacter { path: PathBuf },
     /// The build contains the folder mfe-deploy keeps its state in.
     #[error(
         "{0} uses the reserved folder name `.mfe-deploy`, where mfe-deploy keeps its deploy state: rename it"
@@ -133,6 +139,11 @@ fn walk(dist: &Path) -> Result<Vec<(String, PathBuf)>, ScanError> {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| ScanError::NonUtf8(entry.path().to_owned()))?
             .join("/");
+        if rel_path.chars().any(char::is_control) {
+            return Err(ScanError::ControlCharacter {
+                path: entry.path().to_owned(),
+            });
+        }
         if rel_path.split('/').next() == Some(RESERVED_DIR) {
             return Err(ScanError::Reserved(entry.path().to_owned()));
         }
@@ -140,6 +151,22 @@ fn walk(dist: &Path) -> Result<Vec<(String, PathBuf)>, ScanError> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
+}
+
+/// The distinct control characters in `path`, escaped (`\n, \u{1b}`).
+fn escaped_controls(path: &Path) -> String {
+    let mut found: Vec<char> = path
+        .to_string_lossy()
+        .chars()
+        .filter(|c| c.is_control())
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+        .iter()
+        .map(|c| c.escape_debug().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Digests files on every core; hashing dominates a rebuild, so it is parallel.
@@ -259,6 +286,55 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("outside"), dir.path().join("pkg/dist/lib"))
             .unwrap();
         assert!(matches!(run(&dir), Err(ScanError::SymlinkEscapes { .. })));
+    }
+
+    #[test]
+    fn control_characters_in_file_and_folder_names_are_refused_with_the_name_escaped() {
+        // (case, path inside dist, what the message shows of it)
+        let rows = [
+            ("newline in a file name", "a\nb.js", r#"a\nb.js""#),
+            ("tab", "tab\t.css", r#"tab\t.css""#),
+            ("carriage return", "cr\r.js", r#"cr\r.js""#),
+            ("escape", "\u{1b}[31mred.js", r#"\u{1b}[31mred.js""#),
+            ("delete", "del\u{7f}.js", r#"del\u{7f}.js""#),
+            ("C1 next-line", "nel\u{85}.js", r#"nel\u{85}.js""#),
+            (
+                "newline in a folder name",
+                "assets\n/logo.svg",
+                r#"assets\n/logo.svg""#,
+            ),
+            (
+                "a workflow command after a newline",
+                "x\n::error::pwned.js",
+                r#"x\n::error::pwned.js""#,
+            ),
+        ];
+        for (case, name, shown) in rows {
+            let dir = tree(&[("ok.js", "ok"), (name, "x")]);
+            let err = run(&dir).expect_err(case);
+            assert!(
+                matches!(err, ScanError::ControlCharacter { .. }),
+                "{case}: {err}"
+            );
+            let message = err.to_string();
+            assert!(message.contains(shown), "{case}: {message}");
+            assert!(
+                !message.chars().any(char::is_control),
+                "{case}: the message itself holds a control character: {message:?}"
+            );
+            assert!(message.contains("rename it"), "{case}: {message}");
+        }
+    }
+
+    #[test]
+    fn printable_unusual_names_are_deployable() {
+        let dir = tree(&[
+            ("::error::pwned.js", "a"),
+            ("%0A::warning::x.js", "b"),
+            ("##[error]legacy.js", "c"),
+            ("späße 😀.js", "d"),
+        ]);
+        assert_eq!(run(&dir).unwrap().len(), 4);
     }
 
     #[test]

@@ -199,3 +199,26 @@ fn assert_secret_only_masked(step: &StepResult, secret: &str) {
     let text = step.all_text().replace(&mask, "");
     assert!(!text.contains(secret), "secret leaked:\n{text}");
 }
+
+#[test]
+fn file_name_with_a_control_character_is_refused_before_anything_is_written() {
+    let (moto, bucket, ws) = setup("control-char");
+    ws.write("packages/checkout/dist/evil\n::error::pwned.js", b"x");
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &[
+            r#""packages/checkout/dist/evil\n::error::pwned.js" has a control character (\n) in its name"#,
+            "rename it",
+            "nothing was written",
+        ],
+    );
+    for line in step.stdout().lines() {
+        assert!(
+            !line.trim_start().starts_with("::error::"),
+            "the file name started a workflow command: {line}"
+        );
+    }
+}

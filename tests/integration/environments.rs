@@ -185,6 +185,91 @@ fn manual_run_on_a_feature_branch_lands_in_development() {
     assert_eq!(counts(moto, &b), [0, 0, 15]);
 }
 
+/// Skipped: exit 0, `skipped=true`, the reason in the log and the summary, no bucket touched.
+fn assert_skipped(run: &StepResult, moto: &Moto, b: &Buckets, reason: &str) {
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    assert_eq!(run.out("skipped"), "true");
+    assert_eq!(run.out("environment"), "");
+    assert!(run.summary.contains(reason), "{}", run.summary);
+    assert!(run.stderr().contains(reason), "{}", run.stderr());
+    assert_eq!(counts(moto, b), [0, 0, 0]);
+    for bucket in [&b.production, &b.staging, &b.development] {
+        assert!(
+            moto.requests(bucket).iter().all(|r| r.key.is_empty()),
+            "a skipped run touches no bucket"
+        );
+    }
+}
+
+#[test]
+fn push_of_a_merge_queue_branch_is_skipped_even_where_branches_match_it() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "queue-push");
+    // Every branch deploys to staging: only the merge queue rule keeps the queue out.
+    let config = std::fs::read_to_string(ws.path().join("mfe-deploy.yml")).unwrap();
+    ws.write(
+        "mfe-deploy.yml",
+        config
+            .replace("branches: [stage]", "branches: [\"**\"]")
+            .as_bytes(),
+    );
+    let run = step(&ws, moto)
+        .event(
+            "push",
+            "refs/heads/gh-readonly-queue/master/pr-42-6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+            "push_merge_queue.json",
+        )
+        .run();
+    assert_skipped(&run, moto, &b, "merge queue checks do not deploy");
+}
+
+#[test]
+fn manual_run_on_a_tag_is_skipped_not_matched_as_an_empty_branch() {
+    let moto = shared();
+    let ws = Workspace::example();
+    // development takes manual runs from `**`, which an empty branch name would match.
+    let b = three_environments(moto, &ws, "manual-tag");
+    let run = step(&ws, moto)
+        .event(
+            "workflow_dispatch",
+            "refs/tags/v1.2.3",
+            "workflow_dispatch_tag.json",
+        )
+        .run();
+    assert_skipped(
+        &run,
+        moto,
+        &b,
+        "manual run on tag `v1.2.3`: tags do not deploy",
+    );
+}
+
+#[test]
+fn manual_run_on_a_tag_for_a_named_environment_is_refused() {
+    let moto = shared();
+    let ws = Workspace::example();
+    let b = three_environments(moto, &ws, "manual-tag-prod");
+    let run = step(&ws, moto)
+        .event(
+            "workflow_dispatch",
+            "refs/tags/v1.2.3",
+            "workflow_dispatch_tag_production.json",
+        )
+        .input("environment", "production")
+        .run();
+    assert_eq!(run.code(), 2, "{}", run.all_text());
+    assert!(
+        run.stdout().contains(
+            "::error title=mfe-deploy failed::refusing to deploy: manual run on tag `v1.2.3`: tags cannot deploy manually to `production`, because environments accept manual runs by their `branches` and `manual` patterns"
+        ),
+        "{}",
+        run.all_text()
+    );
+    assert!(run.summary.contains("failed"), "{}", run.summary);
+    assert_eq!(counts(moto, &b), [0, 0, 0]);
+}
+
 #[test]
 fn resolve_prints_the_environment_and_its_settings_without_touching_aws() {
     let moto = shared();

@@ -12,3 +12,5 @@ mod deploy;
 mod environments;
 mod failures;
 mod timeouts;
+mod workflow_commands;
+mod workflows;

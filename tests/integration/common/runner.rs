@@ -319,3 +319,95 @@ pub fn output_within(command: &mut Command, limit: Duration) -> Output {
         stderr: stderr.join().unwrap_or_default(),
     }
 }
+
+/// A workflow command as the runner reads it from a line a step printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowCommand {
+    pub name: String,
+    pub properties: BTreeMap<String, String>,
+    pub data: String,
+    /// Found by the legacy `##[name]` parser.
+    pub legacy: bool,
+}
+
+/// The commands the runner registers (`ActionCommandManager`): the ones a printed line
+/// can trigger.
+const REGISTERED_COMMANDS: [&str; 15] = [
+    "set-env",
+    "set-output",
+    "save-state",
+    "add-mask",
+    "add-path",
+    "add-matcher",
+    "remove-matcher",
+    "debug",
+    "warning",
+    "error",
+    "notice",
+    "group",
+    "endgroup",
+    "echo",
+    "stop-commands",
+];
+
+/// Every workflow command the runner would act on in `output` (a step's stdout or
+/// stderr: it reads both), parsed as actions/runner's `ActionCommand` does. Lines end at
+/// `\n` or `\r`; `::name props::data` counts after leading whitespace (`TryParseV2`),
+/// else `##[name props]data` anywhere in the line (`TryParse`). Names compare without
+/// case, which is at least as permissive as the runner.
+pub fn workflow_commands(output: &str) -> Vec<WorkflowCommand> {
+    let registered = |name: &str| {
+        REGISTERED_COMMANDS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name))
+    };
+    let unescape = |s: &str, property: bool| {
+        let mut s = s.replace("%0D", "\r").replace("%0A", "\n");
+        if property {
+            s = s.replace("%3A", ":").replace("%2C", ",");
+        }
+        s.replace("%25", "%")
+    };
+    let mut found = Vec::new();
+    for line in output.split(['\n', '\r']) {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("::")
+            && let Some(end) = rest.find("::")
+        {
+            let info = &rest[..end];
+            let (name, props) = info.split_once(' ').unwrap_or((info, ""));
+            if registered(name) {
+                let properties = props
+                    .trim()
+                    .split(',')
+                    .filter_map(|p| p.split_once('='))
+                    .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+                    .map(|(k, v)| (k.to_owned(), unescape(v, true)))
+                    .collect();
+                found.push(WorkflowCommand {
+                    name: name.to_owned(),
+                    properties,
+                    data: unescape(&rest[end + 2..], false),
+                    legacy: false,
+                });
+                continue;
+            }
+        }
+        if let Some(start) = line.find("##[") {
+            let rest = &line[start + 3..];
+            if let Some(end) = rest.find(']') {
+                let info = &rest[..end];
+                let name = info.split(' ').next().unwrap_or_default();
+                if registered(name) {
+                    found.push(WorkflowCommand {
+                        name: name.to_owned(),
+                        properties: BTreeMap::new(),
+                        data: rest[end + 1..].to_owned(),
+                        legacy: true,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
