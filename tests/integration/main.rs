@@ -11,6 +11,7 @@ mod credentials;
 mod deploy;
 mod environments;
 mod failures;
+mod records;
 mod timeouts;
 mod workflow_commands;
 mod workflows;

@@ -10,12 +10,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the proxy does to a matching request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Fault {
     /// Read the request and never answer (until the proxy is dropped).
     Stall,
     /// Answer with this status and body instead of moto.
     Answer { status: u16, body: String },
+    /// Run this (another writer acting between the plan and the write), then pass
+    /// the request on.
+    Before(std::sync::Arc<dyn Fn() + Send + Sync>),
+}
+
+impl std::fmt::Debug for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Stall => write!(f, "Stall"),
+            Self::Answer { status, .. } => write!(f, "Answer({status})"),
+            Self::Before(_) => write!(f, "Before(..)"),
+        }
+    }
 }
 
 /// A request rule: method and the start of the request target (path, then query).
@@ -45,10 +58,19 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy in front of `upstream` (`http://127.0.0.1:port`).
     pub fn start(upstream: &str) -> Self {
-        let upstream = upstream
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
+        Self::routed(upstream, upstream)
+    }
+
+    /// Starts a proxy that sends CloudFront's API (`/2020-05-31/…`) to `cdn` and
+    /// everything else to `s3`: two emulators behind one endpoint, e.g. an S3 that
+    /// enforces IAM beside a CloudFront that moto cannot authenticate.
+    pub fn routed(s3: &str, cdn: &str) -> Self {
+        let host = |url: &str| {
+            url.trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_owned()
+        };
+        let upstream = (host(s3), host(cdn));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let shared = Arc::new(Mutex::new(Shared::default()));
@@ -62,8 +84,9 @@ impl FaultProxy {
                 let Ok(client) = client else { continue };
                 let (shared, stop, upstream) =
                     (accept_shared.clone(), accept_stop.clone(), upstream.clone());
+                let upstream = (upstream.0, upstream.1);
                 std::thread::spawn(move || {
-                    let _ = serve(client, &upstream, &shared, &stop);
+                    let _ = serve(client, (&upstream.0, &upstream.1), &shared, &stop);
                 });
             }
         });
@@ -106,7 +129,7 @@ impl Drop for FaultProxy {
 
 fn serve(
     client: TcpStream,
-    upstream: &str,
+    (s3, cdn): (&str, &str),
     shared: &Mutex<Shared>,
     stop: &AtomicBool,
 ) -> std::io::Result<()> {
@@ -137,6 +160,11 @@ fn serve(
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    let upstream = if target.starts_with("/2020-05-31/") {
+        cdn
+    } else {
+        s3
+    };
 
     let fault = {
         let mut shared = shared.lock().expect("proxy lock");
@@ -173,23 +201,35 @@ fn serve(
             client.write_all(answer.as_bytes())?;
             client.shutdown(Shutdown::Both)
         }
-        None => {
-            let mut up = TcpStream::connect(upstream)?;
-            for line in &head {
-                let name = line.split(':').next().unwrap_or_default();
-                if name.eq_ignore_ascii_case("connection") {
-                    continue;
-                }
-                if line == "\r\n" {
-                    up.write_all(b"Connection: close\r\n")?;
-                }
-                up.write_all(line.as_bytes())?;
-            }
-            up.write_all(&body)?;
-            forward_answer(up, &mut client)?;
-            client.shutdown(Shutdown::Both)
+        Some(Fault::Before(action)) => {
+            action();
+            pass_on(&head, &body, upstream, &mut client)
         }
+        None => pass_on(&head, &body, upstream, &mut client),
     }
+}
+
+/// Sends the request to moto and its answer back.
+fn pass_on(
+    head: &[String],
+    body: &[u8],
+    upstream: &str,
+    client: &mut TcpStream,
+) -> std::io::Result<()> {
+    let mut up = TcpStream::connect(upstream)?;
+    for line in head {
+        let name = line.split(':').next().unwrap_or_default();
+        if name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        if line == "\r\n" {
+            up.write_all(b"Connection: close\r\n")?;
+        }
+        up.write_all(line.as_bytes())?;
+    }
+    up.write_all(body)?;
+    forward_answer(up, client)?;
+    client.shutdown(Shutdown::Both)
 }
 
 /// Copies moto's answer to the client, its head marked `Connection: close`.
