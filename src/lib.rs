@@ -1,16 +1,15 @@
 //! mfe-deploy: deploy Module Federation micro-frontends to S3 behind CloudFront.
 //!
-//! The pipeline reads top to bottom: [`scan`] the build → [`classify`] each file →
-//! read the bucket and [`plan`] → [`apply`] in safe phases → [`report`].
+//! The pipeline reads top to bottom: [`read`] the bucket while the build is
+//! [`scan`]ned and [`classify`]'d → [`plan`] → [`apply`] in safe phases →
+//! [`record`] → [`invalidate`] → [`report`]; [`deploy`] orchestrates it, [`shell`] is
+//! the runner and CLI around it.
 
-pub mod action;
-mod app;
 pub mod apply;
 pub mod audit;
 pub mod aws;
 pub mod cdn;
 pub mod classify;
-pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod deploy;
@@ -28,84 +27,9 @@ pub mod record;
 pub mod report;
 pub mod request;
 pub mod scan;
+pub mod shell;
 pub mod state;
 pub mod store;
-pub mod target;
 pub mod version;
 
-use cli::{Cli, Command};
-use error::Error;
-
-/// Runs the parsed command line to completion.
-pub fn run(cli: Cli) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let mut stdout = std::io::stdout();
-        match cli.command {
-            Some(Command::Deploy(args)) => app::deploy(args.into_raw(false), &mut stdout).await,
-            Some(Command::Plan(args)) => app::deploy(args.into_raw(true), &mut stdout).await,
-            Some(Command::Resolve(args)) => app::resolve(args, &mut stdout),
-            Some(Command::Audit(args)) => app::audit(args, &mut stdout).await,
-            Some(Command::Modules(args)) => app::modules(&args, &mut stdout),
-            None => {
-                let env = |name: &str| std::env::var(name).ok();
-                action::run(&action::Runner { env: &env }, &mut stdout).await
-            }
-        }
-    })
-}
-
-/// Replaces every secret in `text` with `***` (defence in depth: the runner masks
-/// too, but a local terminal does not).
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| s.len() >= 4)
-        .fold(text.to_owned(), |acc, s| acc.replace(s, "***"))
-}
-
-/// Whether this process runs as a GitHub Action (no subcommand on a runner).
-pub fn is_action_mode(cli: &Cli) -> bool {
-    cli.command.is_none() && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
-}
-
-/// Logs to stderr; the runner adds its own timestamps.
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MFE_DEPLOY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mfe_deploy=info,warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .try_init();
-}
-
-/// Prints the error where the user will see it: an `::error::` annotation on a
-/// runner, `error: …` on a terminal.
-pub fn report_error(error: &Error, action: bool) {
-    let secrets: Vec<String> = [
-        "INPUT_AWS-ACCESS-KEY-ID",
-        "INPUT_AWS-SECRET-ACCESS-KEY",
-        "INPUT_AWS-SESSION-TOKEN",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-    ]
-    .iter()
-    .filter_map(|name| std::env::var(name).ok())
-    .collect();
-    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let message = redact(&error.to_string(), &refs);
-    if action {
-        println!(
-            "::error title=mfe-deploy failed::{}",
-            github::commands::escape_data(&message)
-        );
-    } else {
-        // A terminal, or a `run:` step on a runner, which reads commands on stderr too.
-        eprintln!("error: {}", github::commands::inert(&message));
-    }
-}
+pub use shell::{init_logging, is_action_mode, redact, report_error, run};

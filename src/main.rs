@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use mfe_deploy::cli::Cli;
+use mfe_deploy::shell::cli::Cli;
 
 fn main() -> ExitCode {
     mfe_deploy::store::counts::mark_process_start();

@@ -1,17 +1,14 @@
 //! AWS SDK clients built from the request: region, endpoint, credentials.
 
 pub mod oidc;
+mod settings;
 pub mod timeouts;
 
-use std::io::Write;
+pub use settings::{AwsSettings, StaticCredentials};
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
-
-use crate::error::Error;
-use crate::github::commands;
-use crate::request::AwsSettings;
 
 /// What the runner offers for OIDC (`permissions: id-token: write` sets the first two).
 #[derive(Debug, Clone, Default)]
@@ -53,18 +50,13 @@ impl RunnerIdentity {
 /// consulted, so no IMDS probe delays the first request); a role is assumed with the
 /// job's OIDC token; keys in the environment are used directly; otherwise the
 /// standard chain applies. Every credential obtained here is masked on the runner
-/// through `masks` (`None` off a runner).
+/// through `mask` (a no-op off a runner).
 pub async fn sdk_config(
     settings: &AwsSettings,
     identity: &RunnerIdentity,
-    mut masks: Option<&mut dyn Write>,
-) -> Result<SdkConfig, Error> {
-    let mut mask = |secret: &str| -> Result<(), Error> {
-        match masks.as_deref_mut() {
-            Some(out) => commands::add_mask(out, secret).map_err(Error::stdout),
-            None => Ok(()),
-        }
-    };
+    mask: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> Result<SdkConfig, ConnectError> {
+    let mut mask = |secret: &str| mask(secret).map_err(ConnectError::Mask);
     let loader = base_loader(settings);
     if let Some(creds) = &settings.credentials {
         return Ok(loader
@@ -94,7 +86,7 @@ pub async fn sdk_config(
         return Err(oidc::OidcError::NoPermission.into());
     };
     mask(request_token)?;
-    let id_token = oidc::request_id_token(url, request_token, &settings.bounds()).await?;
+    let id_token = oidc::request_id_token(url, request_token, &settings.bounds).await?;
     mask(&id_token)?;
     let unsigned = base_loader(settings).no_credentials().load().await;
     let session = oidc::session_name(&identity.repository, &identity.run_id);
@@ -106,6 +98,17 @@ pub async fn sdk_config(
     }
     tracing::info!("assumed {role} with the job's OIDC token (session {session})");
     Ok(loader.credentials_provider(creds).load().await)
+}
+
+/// Why no SDK configuration could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No credentials through OIDC.
+    #[error(transparent)]
+    Oidc(#[from] oidc::OidcError),
+    /// Masking a credential on the runner (writing to standard output) failed.
+    #[error("cannot write to standard output: {0}")]
+    Mask(std::io::Error),
 }
 
 /// Whether the environment holds the keys the standard chain would take first
@@ -132,7 +135,7 @@ where
 }
 
 fn base_loader(settings: &AwsSettings) -> ConfigLoader {
-    let bounds = settings.bounds();
+    let bounds = settings.bounds;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
         .retry_config(bounds.retry_config())

@@ -11,7 +11,6 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
-use crate::config::RequestsConfig;
 use crate::scan::MULTIPART_THRESHOLD;
 
 /// The SDK's standard retry waits at most this long between two attempts.
@@ -19,46 +18,54 @@ const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
 const MIB: u64 = 1024 * 1024;
 
-/// The limits of one request, derived from the config.
+/// The limits of one request, derived from the config (whole seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
-    config: RequestsConfig,
+    connect_timeout: u64,
+    attempt_timeout: u64,
+    timeout_per_mib: u64,
+    max_attempts: u32,
 }
 
 impl Bounds {
-    pub fn new(config: RequestsConfig) -> Self {
-        Self { config }
+    /// Connect and base attempt timeouts, the allowance per MiB sent, and attempts.
+    pub fn new(connect: u64, attempt: u64, per_mib: u64, max_attempts: u32) -> Self {
+        Self {
+            connect_timeout: connect,
+            attempt_timeout: attempt,
+            timeout_per_mib: per_mib,
+            max_attempts,
+        }
     }
 
     pub fn max_attempts(&self) -> u32 {
-        self.config.max_attempts
+        self.max_attempts
     }
 
     pub fn connect(&self) -> Duration {
-        Duration::from_secs(self.config.connect_timeout)
+        Duration::from_secs(self.connect_timeout)
     }
 
     /// One attempt that sends `body` bytes.
     pub fn attempt(&self, body: u64) -> Duration {
         let mibs = body.div_ceil(MIB);
         Duration::from_secs(
-            self.config
-                .attempt_timeout
-                .saturating_add(self.config.timeout_per_mib.saturating_mul(mibs)),
+            self.attempt_timeout
+                .saturating_add(self.timeout_per_mib.saturating_mul(mibs)),
         )
     }
 
     /// Every attempt of a request that sends `body` bytes, and the waits between
     /// them: the longest such a request can take before the run gives up on it.
     pub fn operation(&self, body: u64) -> Duration {
-        let attempts = self.config.max_attempts;
+        let attempts = self.max_attempts;
         self.attempt(body) * attempts + MAX_BACKOFF * attempts.saturating_sub(1)
     }
 
     /// The retry policy every client shares.
     pub fn retry_config(&self) -> RetryConfig {
         RetryConfig::standard()
-            .with_max_attempts(self.config.max_attempts)
+            .with_max_attempts(self.max_attempts)
             .with_max_backoff(MAX_BACKOFF)
     }
 
@@ -96,7 +103,7 @@ mod tests {
     use super::*;
 
     fn bounds() -> Bounds {
-        Bounds::new(RequestsConfig::default())
+        Bounds::new(5, 30, 8, 5)
     }
 
     #[test]
@@ -116,10 +123,7 @@ mod tests {
     fn the_operation_bound_is_every_attempt_and_every_wait_between_them() {
         // 5 attempts of 30 s and 4 waits of at most 20 s.
         assert_eq!(bounds().operation(0), Duration::from_secs(230));
-        let once = Bounds::new(RequestsConfig {
-            max_attempts: 1,
-            ..RequestsConfig::default()
-        });
+        let once = Bounds::new(5, 30, 8, 1);
         assert_eq!(once.operation(0), Duration::from_secs(30));
     }
 

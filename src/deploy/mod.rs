@@ -409,15 +409,23 @@ pub async fn connect(
     on_runner: bool,
     out: &mut dyn Write,
 ) -> Result<(S3Store, Option<CloudFront>), Error> {
-    let sdk = if on_runner {
-        aws::sdk_config(&request.aws, identity, Some(out)).await?
-    } else {
-        aws::sdk_config(&request.aws, identity, None).await?
+    let mut mask = |secret: &str| {
+        if on_runner {
+            commands::add_mask(&mut *out, secret)
+        } else {
+            Ok(())
+        }
     };
+    let sdk = aws::sdk_config(&request.aws, identity, &mut mask)
+        .await
+        .map_err(|e| match e {
+            aws::ConnectError::Oidc(e) => Error::Oidc(e),
+            aws::ConnectError::Mask(e) => Error::stdout(e),
+        })?;
     let store = S3Store::new(
         aws::s3_client(&sdk, &request.aws),
         &request.bucket,
-        request.aws.bounds(),
+        request.aws.bounds,
     );
     let cloudfront = request
         .distribution_id

@@ -57,7 +57,7 @@ impl Build {
                 endpoint_url: None,
                 credentials: None,
                 role_to_assume: None,
-                requests: RequestsConfig::default(),
+                bounds: crate::request::bounds(&RequestsConfig::default()),
             },
         }
     }

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::aws::timeouts::Bounds;
+pub use crate::aws::{AwsSettings, StaticCredentials};
 use crate::config::RequestsConfig;
 use crate::environment::Environments;
 
@@ -56,32 +58,6 @@ impl fmt::Debug for RawInputs {
             .field("endpoint_url", &self.endpoint_url)
             .finish_non_exhaustive()
     }
-}
-
-/// Static credentials; `Debug` never shows the secret parts.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StaticCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-}
-
-impl fmt::Debug for StaticCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticCredentials").finish_non_exhaustive()
-    }
-}
-
-/// Where and how to reach AWS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsSettings {
-    pub region: String,
-    pub endpoint_url: Option<String>,
-    pub credentials: Option<StaticCredentials>,
-    /// IAM role assumed with the job's OIDC token.
-    pub role_to_assume: Option<String>,
-    /// Timeouts and attempts of every request (config `requests:`).
-    pub requests: RequestsConfig,
 }
 
 /// A validated deploy request.
@@ -285,7 +261,7 @@ impl RawInputs {
                 endpoint_url: self.endpoint_url.clone(),
                 credentials,
                 role_to_assume,
-                requests: RequestsConfig::default(),
+                bounds: bounds(&RequestsConfig::default()),
             },
         })
     }
@@ -303,11 +279,14 @@ impl RawInputs {
     }
 }
 
-impl AwsSettings {
-    /// The limits every request to AWS runs under.
-    pub fn bounds(&self) -> crate::aws::timeouts::Bounds {
-        crate::aws::timeouts::Bounds::new(self.requests)
-    }
+/// The bounds on AWS requests that the config's `requests:` section states.
+pub fn bounds(requests: &RequestsConfig) -> Bounds {
+    Bounds::new(
+        requests.connect_timeout,
+        requests.attempt_timeout,
+        requests.timeout_per_mib,
+        requests.max_attempts,
+    )
 }
 
 impl DeployRequest {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod action_metadata;
+mod architecture;
 mod bad_input;
 mod cloudfront;
 mod common;

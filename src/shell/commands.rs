@@ -6,7 +6,6 @@ use crate::aws::RunnerIdentity;
 use std::path::Path;
 
 use crate::cdn::Cdn as _;
-use crate::cli::{self, ModulesArgs, ResolveArgs};
 use crate::config::Config;
 use crate::deploy;
 use crate::error::Error;
@@ -15,7 +14,8 @@ use crate::layout::Layout;
 use crate::modules;
 use crate::record::Provenance;
 use crate::request::{InputError, RawInputs};
-use crate::target::{Target, decide};
+use crate::shell::cli::{self, ModulesArgs, ResolveArgs};
+use crate::shell::target::{Target, decide};
 
 fn identity() -> (RunnerIdentity, bool) {
     let env = |name: &str| std::env::var(name).ok();

@@ -14,7 +14,7 @@ use crate::github::{commands, inputs, outputs, summary};
 use crate::record::Provenance;
 use crate::report::{Report, failed_outputs, skipped_outputs};
 use crate::request::RawInputs;
-use crate::target::{Target, decide};
+use crate::shell::target::{Target, decide};
 
 /// The runner environment, read through a function so tests can supply it.
 pub struct Runner<'a> {
@@ -43,7 +43,7 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
             write_runner_files(runner, &report.outputs(), &summary::render(&report))
         }
         Err(Failed { report, error }) => {
-            let message = crate::redact(&error.to_string(), &raw.secrets());
+            let message = super::redact(&error.to_string(), &raw.secrets());
             let (outputs, text) = match report {
                 Some(mut report) => {
                     report.error = Some(message.clone());

@@ -31,7 +31,7 @@ pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Er
         } => Target::Deploy {
             request: Box::new({
                 let mut request = raw.resolve(&environments, &environment)?;
-                request.aws.requests = config.requests;
+                request.aws.bounds = crate::request::bounds(&config.requests);
                 request
             }),
             reason,

@@ -9,7 +9,7 @@ use crate::deploy::Presentation;
 use crate::environment::Trigger;
 use crate::error::Error;
 use crate::request::RawInputs;
-use crate::target::Target;
+use crate::shell::target::Target;
 
 /// Deploy Module Federation micro-frontends to S3 behind CloudFront.
 ///
