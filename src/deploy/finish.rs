@@ -11,7 +11,7 @@ use crate::record::{
     self, DeployRecord, History, Invalidation, Pointer, Provenance, RECORD_SCHEMA, RecordKind,
     RecordedFile,
 };
-use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
+use crate::store::{Body, Condition, ObjectMeta, ObjectStore};
 
 /// Writes the deploy state when it changed (or moves it out of the module prefix).
 /// A failure here does not fail the deploy (everything is live): the state is a
@@ -118,18 +118,6 @@ pub fn record_of(
             .collect(),
         invalidation: invalidation.filter(|i| !i.paths.is_empty()),
     }
-}
-
-/// Writes the record; returns its key.
-pub async fn write_record<S: ObjectStore>(
-    store: &S,
-    layout: &Layout,
-    record: &DeployRecord,
-    time: Utc,
-) -> Result<String, StoreError> {
-    let key = record::write_record(store, layout, record, time).await?;
-    tracing::info!("deploy record {key}");
-    Ok(key)
 }
 
 /// Confirms the newest record and what is still owed, when that differs from what

@@ -286,7 +286,7 @@ async fn run<S: ObjectStore, C: Cdn>(
         };
         let record = finish::record_of(&plan, &layout, &history, &stamp, owes.clone());
         Some(
-            finish::write_record(store, &layout, &record, time)
+            record::write_record(store, &layout, &record, time)
                 .await
                 .map_err(Error::Record)?,
         )

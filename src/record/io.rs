@@ -93,7 +93,10 @@ pub async fn write_record<S: ObjectStore>(
             )
             .await
         {
-            Ok(_) => return Ok(key),
+            Ok(_) => {
+                tracing::info!("deploy record {key}");
+                return Ok(key);
+            }
             // A key is unique by its nonce; a clash is another run's record.
             Err(e) if e.is_precondition() && attempt < 3 => continue,
             Err(e) => return Err(e),

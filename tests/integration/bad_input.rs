@@ -15,6 +15,10 @@ fn assert_refused(step: &StepResult, moto: &Moto, bucket: &str, needles: &[&str]
     );
     assert!(step.summary.contains("failed"), "{}", step.summary);
     assert!(!text.contains("panicked"), "{text}");
+    // The outputs are written even so: a workflow can react to the failure.
+    let results: serde_json::Value = serde_json::from_str(step.out("results")).unwrap();
+    assert_eq!(results[0]["status"], "failed", "{results}");
+    assert_eq!(step.out("uploaded"), "0");
     assert!(keys(moto, bucket).is_empty(), "nothing may be written");
     let writes: Vec<_> = moto
         .requests(bucket)

@@ -89,6 +89,11 @@ fn failure_mid_phase_exits_1_names_what_made_it_and_never_publishes_entries() {
             .any(|k| k.ends_with("remoteEntry.js") || k.ends_with("mf-manifest.json")),
         "{landed:?}"
     );
+    // The outputs say what was done before the run stopped.
+    let results: serde_json::Value = serde_json::from_str(step.out("results")).unwrap();
+    assert_eq!(results[0]["status"], "failed");
+    assert_eq!(step.out("uploaded"), landed.len().to_string());
+    assert_eq!(results[0]["uploaded"], landed.len());
     let reported = summary.split("Already uploaded").nth(1).unwrap_or_default();
     for key in &landed {
         let rel = key.trim_start_matches("checkout/");

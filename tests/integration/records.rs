@@ -103,30 +103,37 @@ fn every_object_carries_the_sha256_of_its_bytes() {
     );
 }
 
+/// A proxy in front of `moto` that, right before the deploy's PUT of `key`, has
+/// another writer store `bytes` there.
+fn racing_writer(moto: &Moto, bucket: &str, key: &'static str, bytes: Vec<u8>) -> FaultProxy {
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let (endpoint, race_bucket) = (moto.endpoint.clone(), bucket.to_owned());
+    proxy.add(Rule {
+        method: "PUT",
+        target_prefix: format!("/{bucket}/{key}?"),
+        fault: Fault::Before(Arc::new(move || {
+            let other = client(&endpoint, ACCESS_KEY, SECRET_KEY);
+            let put = other
+                .put_object()
+                .bucket(&race_bucket)
+                .key(key)
+                .body(bytes.clone().into())
+                .send();
+            block_on(put).unwrap();
+        })),
+        times: Some(1),
+    });
+    proxy
+}
+
+const CHUNK: &str = "subscriptions/plans.c26adcf8b3876430bc92.js";
+
 #[test]
 fn a_writer_that_fills_a_hashed_key_between_plan_and_write_is_refused_and_nothing_later_goes_live()
 {
     let (moto, bucket, ws) = setup("race");
-    let proxy = FaultProxy::start(&moto.endpoint);
-    let chunk = "subscriptions/plans.c26adcf8b3876430bc92.js";
-    let (endpoint, race_bucket) = (moto.endpoint.clone(), bucket.clone());
-    proxy.add(Rule {
-        method: "PUT",
-        target_prefix: format!("/{bucket}/{chunk}?"),
-        fault: Fault::Before(Arc::new(move || {
-            let other = client(&endpoint, ACCESS_KEY, SECRET_KEY);
-            block_on(
-                other
-                    .put_object()
-                    .bucket(&race_bucket)
-                    .key(chunk)
-                    .body(b"console.log('another build')".to_vec().into())
-                    .send(),
-            )
-            .unwrap();
-        })),
-        times: Some(1),
-    });
+    let theirs = b"console.log('another build')".to_vec();
+    let proxy = racing_writer(moto, &bucket, CHUNK, theirs.clone());
 
     let step = ActionStep::push(&ws, moto, "subscriptions", &bucket)
         .input("endpoint-url", &proxy.endpoint)
@@ -135,7 +142,7 @@ fn a_writer_that_fills_a_hashed_key_between_plan_and_write_is_refused_and_nothin
     assert_eq!(step.code(), 1, "{}", step.all_text());
     let text = step.all_text();
     assert!(text.contains("appeared with other bytes"), "{text}");
-    assert_eq!(get(moto, &bucket, chunk), b"console.log('another build')");
+    assert_eq!(get(moto, &bucket, CHUNK), theirs);
     let stored = keys(moto, &bucket);
     assert!(
         !stored
@@ -151,31 +158,12 @@ fn a_writer_that_fills_a_hashed_key_between_plan_and_write_is_refused_and_nothin
 #[test]
 fn a_writer_that_stores_the_same_bytes_first_is_no_conflict() {
     let (moto, bucket, ws) = setup("race-same");
-    let proxy = FaultProxy::start(&moto.endpoint);
-    let chunk = "subscriptions/plans.c26adcf8b3876430bc92.js";
-    let bytes = std::fs::read(
+    let same = std::fs::read(
         ws.dist("subscriptions")
             .join("plans.c26adcf8b3876430bc92.js"),
     )
     .unwrap();
-    let (endpoint, race_bucket) = (moto.endpoint.clone(), bucket.clone());
-    proxy.add(Rule {
-        method: "PUT",
-        target_prefix: format!("/{bucket}/{chunk}?"),
-        fault: Fault::Before(Arc::new(move || {
-            let other = client(&endpoint, ACCESS_KEY, SECRET_KEY);
-            block_on(
-                other
-                    .put_object()
-                    .bucket(&race_bucket)
-                    .key(chunk)
-                    .body(bytes.clone().into())
-                    .send(),
-            )
-            .unwrap();
-        })),
-        times: Some(1),
-    });
+    let proxy = racing_writer(moto, &bucket, CHUNK, same);
 
     let step = ActionStep::push(&ws, moto, "subscriptions", &bucket)
         .input("endpoint-url", &proxy.endpoint)
