@@ -129,6 +129,14 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A random wait before attempt `attempt` + 1 of a write that lost a race: up to
+/// 50 ms × 2^attempt (at most 3.2 s), so racing writers spread out.
+pub fn jitter(attempt: u32) -> Duration {
+    let ceiling = 50u64 << attempt.min(6);
+    let random = u64::from_str_radix(&random_hex()[..8], 16).unwrap_or(0);
+    Duration::from_millis(random % ceiling)
+}
+
 /// 128 random bits, hex.
 pub fn random_hex() -> String {
     let word = || {

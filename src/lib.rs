@@ -19,6 +19,7 @@ pub mod github;
 pub mod globs;
 pub mod invalidate;
 pub mod layout;
+pub mod manifest;
 pub mod model;
 pub mod modules;
 pub mod plan;

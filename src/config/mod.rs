@@ -135,6 +135,25 @@ pub struct EnvironmentConfig {
     /// repository's secrets on untrusted code; off unless set).
     #[serde(default)]
     pub allow_pull_request_target: bool,
+    /// Key of the discovery manifest (versioned mode); default `mfe-manifest.json`.
+    pub manifest: Option<String>,
+    /// More documents written from the same data, each its own key.
+    #[serde(default)]
+    pub manifest_formats: ManifestFormats,
+}
+
+/// The `manifest-formats:` of an environment: the keys of documents in formats that
+/// shells already consume, besides the native manifest.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ManifestFormats {
+    /// `{"<name>": "<entry url>"}` (Nx / Angular Architects `loadManifest`).
+    pub flat: Option<String>,
+    /// `{"imports": {"<name>": "<entry url>"}}` (single-spa, native import maps).
+    pub import_map: Option<String>,
+    /// `[{"name": …, "entry": …}]`, the versioned `mf-manifest.json` when the build
+    /// has one: what Module Federation 2's `registerRemotes` takes.
+    pub module_federation: Option<String>,
 }
 
 /// Why a config file could not be used.

@@ -7,7 +7,7 @@ use crate::cdn::fake::FakeCdn;
 use crate::cdn::{CdnError, OriginInfo};
 use crate::config::RequestsConfig;
 use crate::record::{DeployRecord, Pointer};
-use crate::request::AwsSettings;
+use crate::request::{AwsSettings, ManifestKeys, Mode};
 use crate::store::memory::MemoryStore;
 
 const POINTER: &str = "_mfe-deploy/modules/shop/latest.json";
@@ -52,6 +52,14 @@ impl Build {
             version: None,
             dry_run: false,
             wait: false,
+            mode: Mode::InPlace,
+            manifest: ManifestKeys {
+                native: "mfe-manifest.json".to_owned(),
+                flat: None,
+                import_map: None,
+                module_federation: None,
+            },
+            rollback_to: None,
             aws: AwsSettings {
                 region: "us-east-1".to_owned(),
                 endpoint_url: None,

@@ -1,7 +1,5 @@
 //! Reading and writing records and the pointer, conditionally.
 
-use std::time::Duration;
-
 use super::{DeployRecord, History, Pointer};
 use crate::clock::{Utc, random_hex};
 use crate::layout::Layout;
@@ -133,7 +131,7 @@ pub async fn update_pointer<S: ObjectStore>(
         {
             Ok(_) => return Ok(()),
             Err(e) if e.is_precondition() => {
-                tokio::time::sleep(jitter(attempt)).await;
+                tokio::time::sleep(crate::clock::jitter(attempt)).await;
                 let current = store.get(&key).await?;
                 etag = current.as_ref().map(|f| f.etag.clone());
                 if let Some(theirs) = current.and_then(|f| Pointer::from_json(&f.bytes)) {
@@ -144,11 +142,4 @@ pub async fn update_pointer<S: ObjectStore>(
         }
     }
     Err(RecordError::Contended { key })
-}
-
-/// Up to 50 ms × 2^attempt, at random, so racing writers spread out.
-fn jitter(attempt: u32) -> Duration {
-    let ceiling = 50u64 << attempt.min(6);
-    let random = u64::from_str_radix(&random_hex()[..8], 16).unwrap_or(0);
-    Duration::from_millis(random % ceiling.max(1))
 }

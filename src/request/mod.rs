@@ -60,6 +60,44 @@ impl fmt::Debug for RawInputs {
     }
 }
 
+/// How a module is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Fixed URLs, rewritten in a safe order.
+    InPlace,
+    /// Immutable `prefix/<version>/…`, made live by the discovery manifest.
+    Versioned,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InPlace => "in-place",
+            Self::Versioned => "versioned",
+        }
+    }
+}
+
+/// What `rollback-to` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackTarget {
+    /// The version live before the current one.
+    Previous,
+    Version(String),
+}
+
+/// The keys of the discovery manifest and of the other formats written with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestKeys {
+    pub native: String,
+    pub flat: Option<String>,
+    pub import_map: Option<String>,
+    pub module_federation: Option<String>,
+}
+
+/// The manifest key when neither the input nor the environment names one.
+pub const DEFAULT_MANIFEST: &str = "mfe-manifest.json";
+
 /// A validated deploy request.
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
@@ -77,6 +115,11 @@ pub struct DeployRequest {
     pub version: Option<String>,
     pub dry_run: bool,
     pub wait: bool,
+    pub mode: Mode,
+    /// Versioned mode: where the discovery manifest lives.
+    pub manifest: ManifestKeys,
+    /// Repoint the manifest instead of deploying a build.
+    pub rollback_to: Option<RollbackTarget>,
     pub aws: AwsSettings,
 }
 
@@ -92,13 +135,6 @@ pub enum InputError {
         name: &'static str,
         value: String,
         hint: String,
-    },
-    /// A capability of PRODUCT.md this release does not have yet.
-    #[error("{what} is not available in this release of mfe-deploy; remove `{input}`: {hint}")]
-    Unsupported {
-        what: &'static str,
-        input: &'static str,
-        hint: &'static str,
     },
 }
 
@@ -128,25 +164,48 @@ impl RawInputs {
         let dist = self.dist.clone().unwrap_or_else(|| "dist".to_owned());
         let environment = environment.to_owned();
         let env = environments.get(&environment).map(|e| &e.config);
-        if let Some(mode) = &self.mode {
-            match mode.as_str() {
-                "in-place" => {}
-                "versioned" => {
-                    return Err(InputError::Unsupported {
-                        what: "versioned mode",
-                        input: "mode",
-                        hint: "`in-place` deploys to fixed URLs in a safe order",
-                    });
-                }
-                _ => return Err(invalid("mode", mode, "use `in-place` or `versioned`")),
+        let rollback_to = match self.rollback_to.as_deref() {
+            None => None,
+            Some("previous") => Some(RollbackTarget::Previous),
+            Some(v) => {
+                check_version("rollback-to", v, "or `previous`")?;
+                Some(RollbackTarget::Version(v.to_owned()))
             }
+        };
+        let mode = match self.mode.as_deref() {
+            None if rollback_to.is_some() => Mode::Versioned,
+            None | Some("in-place") => Mode::InPlace,
+            Some("versioned") => Mode::Versioned,
+            Some(other) => return Err(invalid("mode", other, "use `in-place` or `versioned`")),
+        };
+        if mode == Mode::InPlace && rollback_to.is_some() {
+            return Err(invalid(
+                "rollback-to",
+                self.rollback_to.as_deref().unwrap_or_default(),
+                "a rollback repoints the versioned-mode manifest: use it with `mode: versioned` (an in-place module is rolled back by deploying the previous build)",
+            ));
         }
-        if self.rollback_to.is_some() {
-            return Err(InputError::Unsupported {
-                what: "rollback (it repoints the versioned-mode manifest)",
-                input: "rollback-to",
-                hint: "redeploy the previous build in place instead",
-            });
+        let formats = env.map(|e| e.manifest_formats.clone()).unwrap_or_default();
+        let manifest = ManifestKeys {
+            native: self
+                .manifest
+                .clone()
+                .or_else(|| env.and_then(|e| e.manifest.clone()))
+                .unwrap_or_else(|| DEFAULT_MANIFEST.to_owned()),
+            flat: formats.flat,
+            import_map: formats.import_map,
+            module_federation: formats.module_federation,
+        };
+        for key in [
+            Some(&manifest.native),
+            manifest.flat.as_ref(),
+            manifest.import_map.as_ref(),
+            manifest.module_federation.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_key("manifest", key)?;
         }
         let bucket = self
             .bucket
@@ -169,16 +228,7 @@ impl RawInputs {
         };
         let version = self.version.clone();
         if let Some(v) = &version {
-            let ok = (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !ok {
-                return Err(invalid(
-                    "version",
-                    v,
-                    "use 1–64 characters of letters, digits, `.`, `_` and `-`",
-                ));
-            }
+            check_version("version", v, "")?;
         }
         let public_url = self
             .public_url
@@ -252,6 +302,9 @@ impl RawInputs {
             version,
             dry_run: parse_bool("dry-run", self.dry_run.as_deref())?,
             wait: parse_bool("wait", self.wait.as_deref())?,
+            mode,
+            manifest,
+            rollback_to,
             aws: AwsSettings {
                 region: self
                     .aws_region
@@ -293,6 +346,42 @@ impl DeployRequest {
     /// The dist folder on disk.
     pub fn dist_path(&self) -> PathBuf {
         self.package.join(&self.dist)
+    }
+}
+
+/// Version labels: `[A-Za-z0-9._-]{1,64}`.
+fn check_version(name: &'static str, value: &str, alternative: &str) -> Result<(), InputError> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        let hint =
+            format!("use 1–64 characters of letters, digits, `.`, `_` and `-` {alternative}");
+        Err(invalid(name, value, hint.trim_end()))
+    }
+}
+
+/// An object key the tool writes to: relative, no empty, `.` or `..` segments, no
+/// control characters.
+fn check_key(name: &'static str, key: &str) -> Result<(), InputError> {
+    let ok = !key.is_empty()
+        && !key.starts_with('/')
+        && !key.ends_with('/')
+        && key
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+        && !key.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            name,
+            key,
+            "give an object key such as `mfe-manifest.json` or `manifests/production.json` (no leading `/`, no `.` or `..`)",
+        ))
     }
 }
 

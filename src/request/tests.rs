@@ -62,7 +62,7 @@ fn bucket_comes_from_the_environment_when_not_given() {
 #[test]
 fn bad_values_are_refused_with_the_input_named() {
     type Edit = fn(&mut RawInputs);
-    let cases: [(&str, Edit); 8] = [
+    let cases: [(&str, Edit); 10] = [
         ("bucket", |r| r.bucket = Some("s3://My_Bucket".to_owned())),
         ("dry-run", |r| r.dry_run = Some("yes".to_owned())),
         ("mode", |r| r.mode = Some("blue-green".to_owned())),
@@ -74,8 +74,11 @@ fn bad_values_are_refused_with_the_input_named() {
             r.role_to_assume = Some("mfe-deploy-production".to_owned())
         }),
         ("rollback-to", |r| {
-            r.rollback_to = Some("previous".to_owned())
+            r.mode = Some("in-place".to_owned());
+            r.rollback_to = Some("previous".to_owned());
         }),
+        ("rollback-to", |r| r.rollback_to = Some("v 1".to_owned())),
+        ("manifest", |r| r.manifest = Some("../up.json".to_owned())),
         ("aws-secret-access-key", |r| {
             r.aws_access_key_id = Some("AKIA".to_owned())
         }),
@@ -119,4 +122,41 @@ fn credentials_debug_hides_secrets() {
         "{debug}"
     );
     assert_eq!(r.secrets(), ["AKIAEXAMPLE", "very-secret"]);
+}
+
+#[test]
+fn versioned_mode_takes_the_manifest_from_the_input_the_environment_or_the_default() {
+    let mut r = raw("packages/m");
+    r.mode = Some("versioned".to_owned());
+    let req = r.resolve(&defaults(), "production").unwrap();
+    assert_eq!(req.mode, Mode::Versioned);
+    assert_eq!(req.manifest.native, "mfe-manifest.json");
+    let config = Config::parse(
+        "environments:\n  production:\n    branches: [master]\n    manifest: manifests/prod.json\n    manifest-formats:\n      flat: manifests/remotes.json\n",
+        std::path::Path::new("mfe-deploy.yml"),
+    )
+    .unwrap();
+    let envs = Environments::new(&config).unwrap();
+    let req = r.resolve(&envs, "production").unwrap();
+    assert_eq!(req.manifest.native, "manifests/prod.json");
+    assert_eq!(req.manifest.flat.as_deref(), Some("manifests/remotes.json"));
+    r.manifest = Some("other.json".to_owned());
+    assert_eq!(
+        r.resolve(&envs, "production").unwrap().manifest.native,
+        "other.json"
+    );
+}
+
+#[test]
+fn a_rollback_is_a_versioned_run() {
+    let mut r = raw("packages/m");
+    r.rollback_to = Some("previous".to_owned());
+    let req = r.resolve(&defaults(), "production").unwrap();
+    assert_eq!(req.mode, Mode::Versioned);
+    assert_eq!(req.rollback_to, Some(RollbackTarget::Previous));
+    r.rollback_to = Some("3f2a9c1b0d4e".to_owned());
+    assert_eq!(
+        r.resolve(&defaults(), "production").unwrap().rollback_to,
+        Some(RollbackTarget::Version("3f2a9c1b0d4e".to_owned()))
+    );
 }

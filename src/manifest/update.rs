@@ -1,0 +1,129 @@
+//! The conditional update loop: read with the ETag, merge this module's entry, write
+//! with `If-Match` (or `If-None-Match: *` when absent), and on a lost race re-read
+//! and merge again. S3 is the only coordination point: no server, no lock table.
+
+use super::{Format, LiveEntry, Unmergeable, merge};
+use crate::clock::Utc;
+use crate::model::Headers;
+use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
+
+/// Writes tried per document before the deploy gives up: each lost race costs one
+/// GET and one conditional PUT, with a jittered wait of up to 50 ms × 2^attempt
+/// (capped at 3.2 s) before it. Ten attempts wait at most about 17 s in all.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// Why a manifest could not be updated; it is unchanged (this run wrote nothing).
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The document exists but is not one this format can merge into.
+    #[error(
+        "the {format} manifest s3://{bucket}/{key} cannot take this module's entry: {why}. Fix or remove that object (or name another key), then re-run; the versions are uploaded and nothing is live yet"
+    )]
+    Unmergeable {
+        format: &'static str,
+        bucket: String,
+        key: String,
+        why: String,
+    },
+    /// Other deploys kept changing it.
+    #[error(
+        "the manifest s3://{bucket}/{key} changed under every one of {MAX_ATTEMPTS} conditional writes (other deploys are updating it): nothing of this module went live; re-run the deploy"
+    )]
+    Contended { bucket: String, key: String },
+}
+
+/// A document as this run left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The document this run merged into (the last one read); `None` when absent.
+    pub before: Option<Vec<u8>>,
+    /// What this run wrote.
+    pub written: Vec<u8>,
+    /// Conditional writes it took (1 when nobody else wrote meanwhile).
+    pub attempts: u32,
+}
+
+fn meta() -> ObjectMeta {
+    ObjectMeta::plain(Headers {
+        cache_control: "no-cache".to_owned(),
+        content_type: "application/json; charset=utf-8".to_owned(),
+    })
+}
+
+/// Merges `entry` as `module` into the `format` document at `key`.
+pub async fn update<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    format: Format,
+    module: &str,
+    entry: &LiveEntry,
+) -> Result<Updated, ManifestError> {
+    for attempt in 1..=MAX_ATTEMPTS {
+        let current = store.get(key).await?;
+        let (before, condition) = match current {
+            Some(fetched) => (Some(fetched.bytes), Condition::Matches(fetched.etag)),
+            None => (None, Condition::Absent),
+        };
+        let written = merge(
+            format,
+            before.as_deref(),
+            module,
+            entry,
+            &Utc::now().rfc3339(),
+        )
+        .map_err(|Unmergeable(why)| ManifestError::Unmergeable {
+            format: format.as_str(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            why,
+        })?;
+        match store
+            .put(key, Body::Bytes(written.clone()), &meta(), &condition)
+            .await
+        {
+            Ok(_) => {
+                return Ok(Updated {
+                    before,
+                    written,
+                    attempts: attempt,
+                });
+            }
+            Err(e) if e.is_precondition() => {
+                tracing::info!(
+                    "{key} changed since it was read (another deploy); merging again (attempt {attempt} of {MAX_ATTEMPTS})"
+                );
+                tokio::time::sleep(crate::clock::jitter(attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ManifestError::Contended {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+    })
+}
+
+/// Keeps a revision of the manifest, immutably, at `key`.
+pub async fn write_history<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    revision: &[u8],
+) -> Result<(), StoreError> {
+    let meta = ObjectMeta::plain(Headers {
+        cache_control: "no-store".to_owned(),
+        content_type: "application/json; charset=utf-8".to_owned(),
+    });
+    store
+        .put(
+            key,
+            Body::Bytes(revision.to_vec()),
+            &meta,
+            &Condition::Absent,
+        )
+        .await
+        .map(|_| ())
+}
