@@ -64,64 +64,90 @@ pub async fn apply<S: ObjectStore>(
     let counts = plan.counts();
     progress.start(counts.uploaded + counts.headers_only, counts.bytes);
     for (i, phase) in Phase::ALL.into_iter().enumerate() {
-        let failed = AtomicBool::new(false);
-        let results: Vec<_> = stream::iter(plan.work(phase))
-            .map(|file| {
-                let failed = &failed;
-                async move {
-                    if failed.load(Ordering::Relaxed) {
-                        return (file, None);
-                    }
-                    let result = write(store, &plan.bucket, file).await;
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    } else {
-                        progress.file_done(&file.rel_path, sent(file));
-                    }
-                    (file, Some(result))
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
+        for wave in plan.waves(phase) {
+            let failures = write_wave(
+                store,
+                plan,
+                wave,
+                concurrency,
+                progress,
+                &mut applied,
+                &mut completed,
+            )
             .await;
-        let mut failures = Vec::new();
-        for (file, result) in results {
-            match result {
-                Some(Ok(Written::AlreadyThere(etag))) => {
-                    // Another writer stored the same bytes first: nothing was sent.
-                    applied.etags.insert(file.key.clone(), etag);
-                    applied.already_there.push(file.rel_path.clone());
-                }
-                Some(Ok(Written::Now(etag))) => {
-                    completed.push(file.rel_path.clone());
-                    applied.etags.insert(file.key.clone(), etag);
-                    match file.action {
-                        Action::HeadersOnly { .. } => applied.headers_updated += 1,
-                        _ => {
-                            applied.uploaded += 1;
-                            applied.bytes += file.digest.size;
-                        }
-                    }
-                }
-                Some(Err(e)) => failures.push((file.rel_path.clone(), e)),
-                None => {}
+            if !failures.is_empty() {
+                progress.finish();
+                completed.sort();
+                return Err(ApplyError {
+                    phase,
+                    failures,
+                    completed,
+                    skipped: Phase::ALL[i + 1..].to_vec(),
+                    applied,
+                });
             }
-        }
-        if !failures.is_empty() {
-            progress.finish();
-            failures.sort_by(|a, b| a.0.cmp(&b.0));
-            completed.sort();
-            return Err(ApplyError {
-                phase,
-                failures,
-                completed,
-                skipped: Phase::ALL[i + 1..].to_vec(),
-                applied,
-            });
         }
     }
     progress.finish();
     Ok(applied)
+}
+
+/// Writes one wave concurrently; after a failure no new request starts, and those
+/// in flight finish. Returns the failures, sorted by path.
+async fn write_wave<S: ObjectStore>(
+    store: &S,
+    plan: &Plan,
+    wave: Vec<&PlannedFile>,
+    concurrency: usize,
+    progress: &Progress,
+    applied: &mut Applied,
+    completed: &mut Vec<String>,
+) -> Vec<(String, FileError)> {
+    let failed = AtomicBool::new(false);
+    let results: Vec<_> = stream::iter(wave)
+        .map(|file| {
+            let failed = &failed;
+            async move {
+                if failed.load(Ordering::Relaxed) {
+                    return (file, None);
+                }
+                let result = write(store, plan, file).await;
+                if result.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                } else {
+                    progress.file_done(&file.rel_path, sent(file));
+                }
+                (file, Some(result))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut failures = Vec::new();
+    for (file, result) in results {
+        match result {
+            Some(Ok(Written::AlreadyThere(etag))) => {
+                // Another writer stored the same bytes first: nothing was sent.
+                applied.etags.insert(file.key.clone(), etag);
+                applied.already_there.push(file.rel_path.clone());
+            }
+            Some(Ok(Written::Now(etag))) => {
+                completed.push(file.rel_path.clone());
+                applied.etags.insert(file.key.clone(), etag);
+                match file.action {
+                    Action::HeadersOnly { .. } => applied.headers_updated += 1,
+                    _ => {
+                        applied.uploaded += 1;
+                        applied.bytes += file.digest.size;
+                    }
+                }
+            }
+            Some(Err(e)) => failures.push((file.rel_path.clone(), e)),
+            None => {}
+        }
+    }
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    failures
 }
 
 fn sent(file: &PlannedFile) -> u64 {
@@ -165,10 +191,11 @@ fn meta(file: &PlannedFile) -> ObjectMeta {
     ObjectMeta::with_sha256(file.headers.clone(), &file.digest.sha256_hex())
 }
 
-/// A new content-hashed key is created only if it is still absent: a concurrent
-/// writer between plan and write cannot be overwritten.
-fn condition(file: &PlannedFile) -> Condition {
-    if file.class == FileClass::Immutable && file.action == Action::Upload(UploadReason::New) {
+/// A new content-hashed key (in versioned mode: any new key) is created only if it
+/// is still absent: a concurrent writer between plan and write cannot be overwritten.
+fn condition(plan: &Plan, file: &PlannedFile) -> Condition {
+    let write_once = plan.write_once || file.class == FileClass::Immutable;
+    if write_once && file.action == Action::Upload(UploadReason::New) {
         Condition::Absent
     } else {
         Condition::None
@@ -177,9 +204,10 @@ fn condition(file: &PlannedFile) -> Condition {
 
 async fn write<S: ObjectStore>(
     store: &S,
-    bucket: &str,
+    plan: &Plan,
     file: &PlannedFile,
 ) -> Result<Written, FileError> {
+    let bucket = plan.bucket.as_str();
     let result = match file.action {
         Action::Unchanged => return Ok(Written::Now(String::new())),
         Action::HeadersOnly { .. } => {
@@ -195,7 +223,9 @@ async fn write<S: ObjectStore>(
                 Err(e) => Err(e.into()),
             };
         }
-        Action::Upload(_) if file.digest.is_multipart() => upload_in_parts(store, file).await,
+        Action::Upload(_) if file.digest.is_multipart() => {
+            upload_in_parts(store, file, &condition(plan, file)).await
+        }
         Action::Upload(_) => {
             let body = Body::File {
                 path: &file.abs_path,
@@ -204,13 +234,13 @@ async fn write<S: ObjectStore>(
                 md5: Some(file.digest.md5),
             };
             store
-                .put(&file.key, body, &meta(file), &condition(file))
+                .put(&file.key, body, &meta(file), &condition(plan, file))
                 .await
         }
     };
     match result {
         Ok(etag) => Ok(Written::Now(etag)),
-        Err(e) if e.is_precondition() && condition(file) == Condition::Absent => {
+        Err(e) if e.is_precondition() && condition(plan, file) == Condition::Absent => {
             already_there(store, bucket, file).await
         }
         Err(e) => Err(e.into()),
@@ -266,6 +296,7 @@ async fn already_there<S: ObjectStore>(
 async fn upload_in_parts<S: ObjectStore>(
     store: &S,
     file: &PlannedFile,
+    condition: &Condition,
 ) -> Result<String, StoreError> {
     let upload_id = store.create_multipart(&file.key, &meta(file)).await?;
     let size = file.digest.size;
@@ -295,7 +326,7 @@ async fn upload_in_parts<S: ObjectStore>(
     let result = match parts {
         Ok(parts) => {
             store
-                .complete_multipart(&file.key, upload_id, &parts, &condition(file))
+                .complete_multipart(&file.key, upload_id, &parts, condition)
                 .await
         }
         Err(e) => Err(e),

@@ -273,3 +273,46 @@ async fn a_refused_multipart_completion_aborts_its_upload() {
     apply(&store, &plan, 1, &quiet()).await.unwrap_err();
     assert!(store.uploads().is_empty(), "the upload was aborted");
 }
+
+#[tokio::test]
+async fn the_entry_is_stored_before_the_mf_manifest_json_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_build(
+        dir.path(),
+        &[
+            ("remoteEntry.js", b"entry".to_vec()),
+            ("mf-manifest.json", b"{}".to_vec()),
+        ],
+    );
+    let store = MemoryStore::new();
+    let plan = plan_for(&store, &files).await;
+    apply(&store, &plan, 8, &quiet()).await.unwrap();
+    assert_eq!(store.writes(), ["m/remoteEntry.js", "m/mf-manifest.json"]);
+}
+
+#[tokio::test]
+async fn a_versioned_plan_creates_every_key_only_if_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let classifier = Classifier::new(&CachingConfig::default()).unwrap();
+    let plan = crate::plan::build_versioned_plan(
+        &files,
+        &classifier,
+        "b",
+        "m/v1/",
+        "v1",
+        &RemoteView::default(),
+    );
+    let headers = plan.files[0].headers.clone();
+    // Another deploy of the same label with other bytes lands first.
+    store.before("put", "m/v1/remoteEntry.js", move |s| {
+        s.insert("m/v1/remoteEntry.js", b"another build", headers)
+    });
+    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    assert!(matches!(
+        err.failures[0].1,
+        FileError::ImmutableTaken { .. }
+    ));
+    assert!(store.object("m/v1/index.html").is_none());
+}

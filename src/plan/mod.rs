@@ -88,6 +88,9 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
     pub conflicts: Vec<Conflict>,
     pub previous_state: DeployState,
+    /// Versioned mode: every key is written once (`If-None-Match: *`) and never
+    /// rewritten, whatever its class.
+    pub write_once: bool,
 }
 
 /// Counts for outputs and reports.
@@ -99,7 +102,7 @@ pub struct Counts {
     pub bytes: u64,
 }
 
-/// Builds the plan from the scanned build and the remote view.
+/// Builds the in-place plan from the scanned build and the remote view.
 pub fn build_plan(
     files: &[LocalFile],
     classifier: &Classifier,
@@ -108,13 +111,54 @@ pub fn build_plan(
     version: &str,
     remote: &RemoteView,
 ) -> Plan {
+    plan_files(files, classifier, bucket, prefix, version, remote, false)
+}
+
+/// Builds the plan of a versioned deploy under `version_prefix`: every file is
+/// served immutable (the entries too: their URL changes with the version) and
+/// written once; a key of the version that holds other bytes is a conflict. The
+/// classes still decide the order.
+pub fn build_versioned_plan(
+    files: &[LocalFile],
+    classifier: &Classifier,
+    bucket: &str,
+    version_prefix: &str,
+    version: &str,
+    remote: &RemoteView,
+) -> Plan {
+    plan_files(
+        files,
+        classifier,
+        bucket,
+        version_prefix,
+        version,
+        remote,
+        true,
+    )
+}
+
+fn plan_files(
+    files: &[LocalFile],
+    classifier: &Classifier,
+    bucket: &str,
+    prefix: &str,
+    version: &str,
+    remote: &RemoteView,
+    write_once: bool,
+) -> Plan {
     let mut planned = Vec::with_capacity(files.len());
     let mut conflicts = Vec::new();
     for file in files {
         let key = format!("{prefix}{}", file.rel_path);
-        let classification = classifier.classify(&file.rel_path);
+        let mut classification = classifier.classify(&file.rel_path);
+        if write_once {
+            classification.headers.cache_control =
+                classifier.policy(FileClass::Immutable).to_owned();
+        }
         let action = match remote.content(&key, &file.rel_path, file) {
             None => Action::Upload(UploadReason::New),
+            // A version is never rewritten, not even its headers.
+            Some(EtagMatch::Same) if write_once => Action::Unchanged,
             Some(EtagMatch::Same) => match remote.headers(&key, &file.rel_path) {
                 Some(current) if *current == classification.headers => Action::Unchanged,
                 previous => Action::HeadersOnly {
@@ -122,7 +166,7 @@ pub fn build_plan(
                 },
             },
             Some(found) => {
-                if classification.class == FileClass::Immutable {
+                if write_once || classification.class == FileClass::Immutable {
                     conflicts.push(Conflict {
                         rel_path: file.rel_path.clone(),
                         key: key.clone(),
@@ -159,6 +203,7 @@ pub fn build_plan(
         files: planned,
         conflicts,
         previous_state: remote.state().clone(),
+        write_once,
     }
 }
 
@@ -178,11 +223,19 @@ impl Plan {
         counts
     }
 
-    /// Files of one phase that need a request.
-    pub fn work(&self, phase: Phase) -> impl Iterator<Item = &PlannedFile> {
-        self.files
+    /// Files of one phase that need a request, in the order they may go up: a
+    /// phase's files go in waves, and a file that names another comes in a later
+    /// wave than the one it names (`mf-manifest.json` names `remoteEntry.js`).
+    pub fn waves(&self, phase: Phase) -> [Vec<&PlannedFile>; 2] {
+        let mut waves: [Vec<&PlannedFile>; 2] = [Vec::new(), Vec::new()];
+        for file in self
+            .files
             .iter()
-            .filter(move |f| f.class.phase() == phase && f.action != Action::Unchanged)
+            .filter(|f| f.class.phase() == phase && f.action != Action::Unchanged)
+        {
+            waves[usize::from(names_other_entries(&file.rel_path))].push(file);
+        }
+        waves
     }
 
     /// Files served with each (class, `Cache-Control`): the policy table of the report.
@@ -248,6 +301,12 @@ impl Plan {
             files,
         }
     }
+}
+
+/// Whether a published file names other entries of its build, so that it must be
+/// stored after them: `mf-manifest.json` names the remote entry (`metaData.remoteEntry`).
+fn names_other_entries(rel_path: &str) -> bool {
+    rel_path.rsplit('/').next() == Some("mf-manifest.json")
 }
 
 #[cfg(test)]

@@ -419,3 +419,54 @@ fn stores_that_list_no_etags_are_vouched_for_by_the_state_timestamp() {
     let view = RemoteView::new("m/", later, Some(state)).with_state_modified(Some(100));
     assert_eq!(view.keys_needing_head(&build()), ["m/remoteEntry.js"]);
 }
+
+#[test]
+fn a_versioned_plan_serves_every_file_immutable_and_never_rewrites_one() {
+    let c = classifier("");
+    let files = build();
+    let plan = build_versioned_plan(&files, &c, "b", "m/v1/", "v1", &RemoteView::default());
+    assert!(plan.write_once);
+    assert!(plan.files.iter().all(|f| f.key.starts_with("m/v1/")));
+    assert!(
+        plan.files
+            .iter()
+            .all(|f| f.headers.cache_control == "public, max-age=31536000, immutable")
+    );
+    let order: Vec<_> = plan.files.iter().map(|f| f.rel_path.as_str()).collect();
+    assert_eq!(
+        order.last(),
+        Some(&"index.html"),
+        "the classes still decide the order"
+    );
+
+    // The same label with other bytes in an entry: refused, whatever the class.
+    let mut listing = vec![remote("remoteEntry.js", "other entry")];
+    listing[0].key = "m/v1/remoteEntry.js".to_owned();
+    let view = RemoteView::new("m/v1/", listing, None);
+    let plan = build_versioned_plan(&files, &c, "b", "m/v1/", "v1", &view);
+    assert_eq!(plan.conflicts.len(), 1);
+    assert_eq!(plan.conflicts[0].key, "m/v1/remoteEntry.js");
+}
+
+#[test]
+fn mf_manifest_json_goes_up_after_the_entry_it_names() {
+    let files = vec![
+        file("remoteEntry.js", "entry"),
+        file("mf-manifest.json", "{}"),
+        file("mf-stats.json", "{}"),
+    ];
+    let yaml =
+        "caching:\n  federation-entries: [remoteEntry.js, mf-manifest.json, mf-stats.json]\n";
+    let plan = build_plan(
+        &files,
+        &classifier(yaml),
+        "b",
+        "m/",
+        "v",
+        &RemoteView::default(),
+    );
+    let [first, second] = plan.waves(Phase::Entries);
+    let names = |w: &[&PlannedFile]| w.iter().map(|f| f.rel_path.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&first), ["mf-stats.json", "remoteEntry.js"]);
+    assert_eq!(names(&second), ["mf-manifest.json"]);
+}
