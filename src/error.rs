@@ -63,6 +63,33 @@ pub enum Error {
         "the files are uploaded and live, but the deploy record could not be written: {0}. Re-run the deploy: it uploads nothing and writes the record"
     )]
     Record(crate::store::StoreError),
+    /// Versioned mode: the version label already holds other bytes.
+    #[error(
+        "refusing to deploy: version `{version}` already exists in s3://{bucket}/{prefix} with other bytes in {} file(s): {}. A version is written once and never changed; deploy this build under a new `version` label (or leave `version` empty for the build digest). Nothing was written.",
+        keys.len(),
+        keys.join(", ")
+    )]
+    VersionTaken {
+        bucket: String,
+        prefix: String,
+        version: String,
+        keys: Vec<String>,
+    },
+    /// Versioned mode: the uploaded entry did not read back as uploaded.
+    #[error(
+        "read-back of s3://{bucket}/{key} failed: {why}; the manifest was not moved, so the previous version stays live. Re-run the deploy"
+    )]
+    ReadBack {
+        bucket: String,
+        key: String,
+        why: String,
+    },
+    /// The discovery manifest could not be updated.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    /// A rollback cannot repoint the manifest; it is unchanged.
+    #[error("rollback refused: {0}; the manifest is unchanged")]
+    Rollback(String),
     /// A write failed mid-deploy.
     #[error("{}", apply_message(.0))]
     Apply(Box<ApplyError>),
@@ -104,6 +131,10 @@ impl Error {
             | Self::Conflict { .. }
             | Self::Apply(_)
             | Self::Record(_)
+            | Self::VersionTaken { .. }
+            | Self::ReadBack { .. }
+            | Self::Manifest(_)
+            | Self::Rollback(_)
             | Self::Output { .. }
             | Self::Internal(_) => 1,
         }

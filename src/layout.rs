@@ -115,6 +115,26 @@ impl Layout {
         Ok(key)
     }
 
+    /// Versioned mode: the prefix of one version, `prefix/<version>/`.
+    pub fn version_prefix(&self, version: &str) -> String {
+        format!("{}{version}/", self.prefix)
+    }
+
+    /// Where a revision of the manifest at `manifest` is kept, immutably: one per
+    /// change, named by time, module and version, sorting by time.
+    pub fn history_key(&self, manifest: &str, time: &str, version: &str) -> String {
+        format!(
+            "{}manifests/{manifest}/history/{time}-{}-{version}.json",
+            self.records_prefix,
+            self.module().replace('/', "+")
+        )
+    }
+
+    /// The folder of a manifest's history revisions.
+    pub fn history_dir(&self, manifest: &str) -> String {
+        format!("{}manifests/{manifest}/history/", self.records_prefix)
+    }
+
     /// Whether `key` is one of the tool's own (never part of a module's build).
     pub fn is_reserved(&self, key: &str) -> bool {
         key.starts_with(&self.records_prefix) || key == self.legacy_state_key()
@@ -206,6 +226,20 @@ mod tests {
             "_mfe-deploy/modules/apps/checkout/state.json"
         );
         assert_eq!(l.legacy_state_key(), "apps/checkout/.mfe-deploy/state.json");
+    }
+
+    #[test]
+    fn versions_and_manifest_history_have_their_own_keys() {
+        let l = layout("apps/checkout/");
+        assert_eq!(l.version_prefix("3f2a"), "apps/checkout/3f2a/");
+        assert_eq!(
+            l.history_key("mfe-manifest.json", "20261202T010811.123Z", "3f2a"),
+            "_mfe-deploy/manifests/mfe-manifest.json/history/20261202T010811.123Z-apps+checkout-3f2a.json"
+        );
+        assert!(
+            l.history_key("m.json", "t", "v")
+                .starts_with(&l.history_dir("m.json"))
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum Status {
     Unchanged,
     /// A dry run: the counts are what a deploy would do.
     Planned,
+    /// The manifest points at an earlier version again.
+    RolledBack,
     /// The deploy stopped; the counts are what it did before.
     Failed,
 }
@@ -33,6 +35,7 @@ impl Status {
             Self::Deployed => "deployed",
             Self::Unchanged => "unchanged",
             Self::Planned => "planned",
+            Self::RolledBack => "rolled-back",
             Self::Failed => "failed",
         }
     }
@@ -50,6 +53,8 @@ pub struct Report {
     pub record: Option<String>,
     /// The environment's `public-url`.
     pub environment_url: Option<String>,
+    /// Versioned mode: the public URL of the discovery manifest.
+    pub manifest_url: Option<String>,
     pub package: String,
     pub environment: String,
     pub bucket: String,
@@ -84,6 +89,7 @@ impl Report {
             previous_version: None,
             record: None,
             environment_url: None,
+            manifest_url: None,
             package: package.to_owned(),
             environment: environment.to_owned(),
             bucket: plan.bucket.clone(),
@@ -147,6 +153,7 @@ impl Report {
             "entry-url": self.entry_url.clone().unwrap_or_default(),
             "invalidation-id": self.invalidation_id.clone().unwrap_or_default(),
             "previous-version": self.previous_version.clone().unwrap_or_default(),
+            "manifest-url": self.manifest_url.clone().unwrap_or_default(),
             "error": self.error,
         })
     }
@@ -171,7 +178,10 @@ impl Report {
             ("deleted", self.deleted.to_string()),
             ("bytes-uploaded", sent(self.bytes_uploaded.to_string())),
             ("entry-url", self.entry_url.clone().unwrap_or_default()),
-            ("manifest-url", String::new()),
+            (
+                "manifest-url",
+                self.manifest_url.clone().unwrap_or_default(),
+            ),
             (
                 "previous-version",
                 self.previous_version.clone().unwrap_or_default(),
@@ -258,12 +268,31 @@ fn empty_outputs() -> Vec<(&'static str, String)> {
     outputs
 }
 
+/// The files a module's entry can be, in order of preference: the federation entry,
+/// a Module Federation 2 manifest, a shell's page.
+pub const ENTRY_FILES: [&str; 3] = ["remoteEntry.js", "mf-manifest.json", "index.html"];
+
+/// The module's entry among `paths` (relative to the dist folder).
+pub fn entry_file<'a>(paths: impl Iterator<Item = &'a str> + Clone) -> Option<&'static str> {
+    ENTRY_FILES
+        .into_iter()
+        .find(|name| paths.clone().any(|p| p == *name))
+}
+
+/// The public URL of a key: `public-url` + key, or root-relative without one.
+pub fn public_url_of(public_url: Option<&str>, key: &str) -> String {
+    match public_url {
+        Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
+        None => format!("/{key}"),
+    }
+}
+
 /// The public URL of the module's entry: `remoteEntry.js`, else the shell's `index.html`.
 pub fn entry_url(public_url: Option<&str>, prefix: &str, plan: &Plan) -> Option<String> {
-    let base = public_url?.trim_end_matches('/');
+    public_url?;
     let has = |name: &str| plan.files.iter().any(|f| f.rel_path == name);
     let entry = ["remoteEntry.js", "index.html"]
         .into_iter()
         .find(|n| has(n))?;
-    Some(format!("{base}/{prefix}{entry}"))
+    Some(public_url_of(public_url, &format!("{prefix}{entry}")))
 }

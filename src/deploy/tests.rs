@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::apply::ProgressMode;
 use crate::cdn::fake::FakeCdn;
-use crate::cdn::{CdnError, OriginInfo};
+use crate::cdn::{CdnError, DistributionInfo, OriginInfo};
+use crate::clock::Utc;
 use crate::config::RequestsConfig;
+use crate::layout::Layout;
 use crate::record::{DeployRecord, Pointer};
 use crate::request::{AwsSettings, ManifestKeys, Mode};
 use crate::store::memory::MemoryStore;

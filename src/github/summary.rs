@@ -173,6 +173,7 @@ mod tests {
                     .to_owned(),
             ),
             environment_url: Some("https://my-app.com".to_owned()),
+            manifest_url: None,
             package: "packages/subscriptions".to_owned(),
             environment: "production".to_owned(),
             bucket: "my-bucket".to_owned(),

@@ -1,0 +1,170 @@
+//! In-place mode: fixed URLs rewritten in a safe order, invalidated where bytes
+//! changed.
+
+use std::io::Write;
+
+use super::{Context, PendingScan, finish, steps};
+use crate::cdn::Cdn;
+use crate::classify::Classifier;
+use crate::clock::Utc;
+use crate::config::Config;
+use crate::error::Error;
+use crate::invalidate::{InvalidationPlan, plan_invalidation};
+use crate::layout::Layout;
+use crate::plan::build_plan;
+use crate::read;
+use crate::record::{self, Invalidation};
+use crate::report::{Report, Status, entry_url};
+use crate::request::DeployRequest;
+use crate::store::ObjectStore;
+use crate::version::build_version;
+
+/// The pipeline. `report` is filled as soon as there is a plan and kept current, so
+/// a failure still reports what was done.
+pub async fn run<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    request: &DeployRequest,
+    config: &Config,
+    scan: PendingScan,
+    out: &mut dyn Write,
+    report: &mut Option<Report>,
+) -> Result<(), Error> {
+    let store = ctx.store;
+    let classifier =
+        Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
+    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+
+    // Read. Everything before the first write is a read, and they go out together.
+    // The distribution is read before any write: a wrong id or a missing permission
+    // stops the deploy while nothing has changed.
+    let (distribution, files, listed, history) = tokio::join!(
+        steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
+        scan.finish(),
+        read::list_with_state(store, &layout),
+        record::read_history(store, &layout),
+    );
+    let distribution = distribution?;
+    let files = files?;
+    for file in &files {
+        layout.file_key(&file.rel_path)?;
+    }
+    let listed = listed.map_err(Error::Remote)?;
+    let history = history.map_err(Error::Remote)?;
+    let remote = read::complete(store, listed.view, &files)
+        .await
+        .map_err(Error::Remote)?;
+
+    // Plan.
+    let version = request
+        .version
+        .clone()
+        .unwrap_or_else(|| build_version(&files));
+    let plan = build_plan(
+        &files,
+        &classifier,
+        &request.bucket,
+        &request.prefix,
+        &version,
+        &remote,
+    );
+    let invalidation = match &distribution {
+        Some(d) => {
+            let root = d
+                .url_of(&request.bucket, &request.prefix)
+                .unwrap_or_default();
+            plan_invalidation(&plan, &remote, d, config.invalidation.max_paths)
+                .with_owed(&history.owed(&d.id), &root)
+        }
+        None => InvalidationPlan::default(),
+    };
+    let dist_display = request.dist_path().display().to_string();
+    let r = report.insert(Report::from_plan(
+        &plan,
+        &request.package.display().to_string(),
+        &request.environment,
+        &dist_display,
+    ));
+    r.entry_url = entry_url(request.public_url.as_deref(), &request.prefix, &plan);
+    r.environment_url = request.public_url.clone();
+    r.invalidation_paths = invalidation.explain();
+    r.previous_version = history.latest().map(|(_, v)| v.to_owned());
+    let job = steps::Job {
+        request,
+        config,
+        layout: &layout,
+    };
+    steps::show(
+        ctx,
+        &job,
+        &plan,
+        &invalidation,
+        distribution.as_ref(),
+        r,
+        out,
+    )
+    .await?;
+    if !plan.conflicts.is_empty() {
+        return Err(Error::Conflict {
+            bucket: plan.bucket.clone(),
+            keys: plan.conflicts.iter().map(|c| c.key.clone()).collect(),
+            unverifiable: plan.conflicts.iter().any(|c| c.unverifiable),
+        });
+    }
+    if request.dry_run {
+        return Ok(());
+    }
+
+    // Apply.
+    let applied = steps::apply_into(ctx, &plan, r).await?;
+    let changed = applied.uploaded + applied.headers_updated > 0;
+    finish::save_state(
+        store,
+        &layout,
+        &plan,
+        &applied.etags,
+        &remote,
+        listed.legacy_state.as_deref(),
+    )
+    .await;
+
+    // Record: what this version consists of, and what it owes CloudFront.
+    let owes = distribution.as_ref().map(|d| Invalidation {
+        distribution_id: d.id.clone(),
+        paths: invalidation.decoded(),
+    });
+    let record_key = if finish::needs_record(changed, &history, &version) {
+        let time = finish::record_time(&layout, &history, Utc::now());
+        let stamp = finish::Stamp {
+            environment: &request.environment,
+            provenance: &ctx.provenance,
+            time,
+        };
+        let record = finish::record_of(&plan, &layout, &history, &stamp, owes.clone());
+        Some(
+            record::write_record(store, &layout, &record, time)
+                .await
+                .map_err(Error::Record)?,
+        )
+    } else {
+        None
+    };
+    r.record.clone_from(&record_key);
+    r.status = if changed {
+        Status::Deployed
+    } else {
+        Status::Unchanged
+    };
+
+    // Invalidate, then confirm in the pointer what is still owed.
+    let written = record_key.as_deref().map(|k| (k, version.as_str()));
+    steps::invalidate_and_confirm(
+        ctx,
+        &job,
+        &history,
+        distribution.as_ref(),
+        &invalidation,
+        written,
+        r,
+    )
+    .await
+}
