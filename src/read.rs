@@ -79,10 +79,31 @@ pub async fn list_with_state<S: ObjectStore>(
 /// SSE-KMS) — one read of the bytes, rather than refusing or re-sending them.
 pub async fn complete<S: ObjectStore>(
     store: &S,
-    mut view: RemoteView,
+    view: RemoteView,
     files: &[LocalFile],
 ) -> Result<RemoteView, StoreError> {
     let missing = view.keys_needing_head(files);
+    complete_keys(store, view, files, missing).await
+}
+
+/// Like [`complete`] for a version, which is never rewritten: only the content of
+/// objects the listing cannot vouch for is checked, never their headers, so a
+/// re-run of the same build costs one listing.
+pub async fn complete_content<S: ObjectStore>(
+    store: &S,
+    view: RemoteView,
+    files: &[LocalFile],
+) -> Result<RemoteView, StoreError> {
+    let missing = view.keys_needing_content_head(files);
+    complete_keys(store, view, files, missing).await
+}
+
+async fn complete_keys<S: ObjectStore>(
+    store: &S,
+    mut view: RemoteView,
+    files: &[LocalFile],
+    missing: Vec<String>,
+) -> Result<RemoteView, StoreError> {
     if !missing.is_empty() {
         tracing::info!(
             "reading {} object(s) not yet recorded in the deploy state (HEAD)",

@@ -97,7 +97,12 @@ pub fn record_of(
         module: layout.module().to_owned(),
         prefix: layout.prefix().to_owned(),
         environment: stamp.environment.to_owned(),
-        mode: "in-place".to_owned(),
+        mode: if plan.write_once {
+            "versioned"
+        } else {
+            "in-place"
+        }
+        .to_owned(),
         version: plan.version.clone(),
         previous_version: history.latest().map(|(_, v)| v.to_owned()),
         provenance: stamp.provenance.clone(),

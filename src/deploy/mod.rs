@@ -12,6 +12,7 @@
 mod finish;
 mod in_place;
 mod steps;
+mod versioned;
 
 pub use steps::PendingScan;
 
@@ -27,7 +28,7 @@ use crate::error::Error;
 use crate::github::commands;
 use crate::record::Provenance;
 use crate::report::{Report, Status};
-use crate::request::DeployRequest;
+use crate::request::{DeployRequest, Mode};
 use crate::store::ObjectStore;
 use crate::store::s3::S3Store;
 
@@ -78,7 +79,10 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
 ) -> Result<Report, Failed> {
     let started = Instant::now();
     let mut report = None;
-    let result = in_place::run(ctx, request, config, scan, out, &mut report).await;
+    let result = match request.mode {
+        Mode::InPlace => in_place::run(ctx, request, config, scan, out, &mut report).await,
+        Mode::Versioned => versioned::run(ctx, request, config, scan, out, &mut report).await,
+    };
     let mut report = report.map(Box::new);
     if let Some(r) = report.as_mut() {
         r.duration = started.elapsed();

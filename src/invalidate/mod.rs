@@ -35,6 +35,18 @@ impl InvalidationPlan {
         self.paths.iter().map(Selected::encoded).collect()
     }
 
+    /// Exactly these URLs, each with why.
+    pub fn of_urls(urls: Vec<(String, String)>) -> Self {
+        let mut plan = Self::default();
+        for (url, why) in urls {
+            if !plan.reasons.contains_key(&url) {
+                plan.paths.push(Selected::exact(&url));
+                plan.reasons.insert(url, why);
+            }
+        }
+        plan
+    }
+
     /// The paths as chosen (decoded): what a record keeps as owed.
     pub fn decoded(&self) -> Vec<String> {
         self.paths.iter().map(|s| s.path.clone()).collect()

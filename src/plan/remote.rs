@@ -136,6 +136,23 @@ impl RemoteView {
             .collect()
     }
 
+    /// Keys whose content the listing cannot tell (an ETag that is not an MD5, or
+    /// none, at the local size): a HEAD of their SHA-256 metadata decides. Headers
+    /// are not needed (versioned mode never rewrites them).
+    pub fn keys_needing_content_head(&self, files: &[LocalFile]) -> Vec<String> {
+        files
+            .iter()
+            .filter_map(|file| {
+                let key = format!("{}{}", self.prefix, file.rel_path);
+                let object = self.objects.get(&key)?;
+                let unknown = object.size == file.digest.size
+                    && (object.etag.is_empty()
+                        || self.content(&key, &file.rel_path, file) == Some(EtagMatch::Unknown));
+                (unknown && !self.headers.contains_key(&key)).then_some(key)
+            })
+            .collect()
+    }
+
     /// Keys whose content is still unknown after the HEADs (no MD5 ETag, no record,
     /// no SHA-256 metadata): their bytes must be read and hashed before the plan can
     /// say whether they changed.

@@ -14,5 +14,6 @@ mod environments;
 mod failures;
 mod records;
 mod timeouts;
+mod versioned;
 mod workflow_commands;
 mod workflows;

@@ -1,0 +1,352 @@
+//! Versioned mode: the whole build goes to `prefix/<version>/…`, written once and
+//! served immutable; it is checked back from the bucket; only then does the
+//! discovery manifest move, in every configured format. Only the manifests are
+//! invalidated: everything else is a new URL.
+
+use std::io::Write;
+
+use sha2::Digest as _;
+
+use super::{Context, PendingScan, finish, steps};
+use crate::cdn::{Cdn, DistributionInfo};
+use crate::classify::Classifier;
+use crate::clock::Utc;
+use crate::config::Config;
+use crate::error::Error;
+use crate::invalidate::InvalidationPlan;
+use crate::layout::Layout;
+use crate::manifest::{self, Format, LiveEntry};
+use crate::plan::{Plan, RemoteView, build_versioned_plan};
+use crate::read;
+use crate::record::{self, History, Invalidation};
+use crate::report::{Report, Status, entry_file, public_url_of};
+use crate::request::{DeployRequest, InputError, ManifestKeys};
+use crate::scan::hex;
+use crate::store::ObjectStore;
+use crate::version::build_version;
+
+/// The documents to update, native first.
+pub fn targets(keys: &ManifestKeys) -> Vec<(Format, &str)> {
+    let mut targets = vec![(Format::Native, keys.native.as_str())];
+    for (format, key) in [
+        (Format::Flat, &keys.flat),
+        (Format::ImportMap, &keys.import_map),
+        (Format::ModuleFederation, &keys.module_federation),
+    ] {
+        if let Some(key) = key {
+            targets.push((format, key.as_str()));
+        }
+    }
+    targets
+}
+
+/// The manifests' URLs, what a versioned deploy or a rollback invalidates (with
+/// what earlier runs still owe).
+pub fn manifest_invalidation(
+    keys: &ManifestKeys,
+    bucket: &str,
+    prefix: &str,
+    distribution: Option<&DistributionInfo>,
+    history: &History,
+) -> InvalidationPlan {
+    let Some(d) = distribution else {
+        return InvalidationPlan::default();
+    };
+    let urls = targets(keys)
+        .into_iter()
+        .filter_map(|(format, key)| {
+            let why = format!("the {} manifest moves", format.as_str());
+            d.url_of(bucket, key).map(|url| (url, why))
+        })
+        .collect();
+    let root = d.url_of(bucket, prefix).unwrap_or_default();
+    InvalidationPlan::of_urls(urls).with_owed(&history.owed(&d.id), &root)
+}
+
+/// The live entry of `layout`'s module in the native manifest, as it is now.
+pub async fn current_live<S: ObjectStore>(
+    store: &S,
+    keys: &ManifestKeys,
+    layout: &Layout,
+) -> Result<Option<LiveEntry>, Error> {
+    let fetched = store.get(&keys.native).await.map_err(Error::Remote)?;
+    Ok(fetched.and_then(|f| manifest::live(&f.bytes, layout.module())))
+}
+
+/// Moves every manifest to `entry` and keeps the native revision in the history.
+pub async fn switch<S: ObjectStore>(
+    store: &S,
+    request: &DeployRequest,
+    layout: &Layout,
+    entry: &LiveEntry,
+    time: Utc,
+) -> Result<(), Error> {
+    for (format, key) in targets(&request.manifest) {
+        let updated =
+            manifest::update(store, &request.bucket, key, format, layout.module(), entry).await?;
+        tracing::info!(
+            "{} manifest {key}: {} → {} ({} attempt(s))",
+            format.as_str(),
+            layout.module(),
+            entry.version,
+            updated.attempts
+        );
+        if format == Format::Native {
+            let history = layout.history_key(key, &time.compact(), &entry.version);
+            if let Err(e) = manifest::write_history(store, &history, &updated.written).await {
+                tracing::warn!(
+                    "the manifest moved, but its revision could not be kept at {history}: {e}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The versioned pipeline.
+pub async fn run<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    request: &DeployRequest,
+    config: &Config,
+    scan: PendingScan,
+    out: &mut dyn Write,
+    report: &mut Option<Report>,
+) -> Result<(), Error> {
+    let store = ctx.store;
+    let classifier =
+        Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
+    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+
+    // Read: the distribution, the build, the history, the live entry.
+    let (distribution, files, history, live) = tokio::join!(
+        steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
+        scan.finish(),
+        record::read_history(store, &layout),
+        current_live(store, &request.manifest, &layout),
+    );
+    let distribution = distribution?;
+    let files = files?;
+    let history = history.map_err(Error::Remote)?;
+    let live = live?;
+    let version = request
+        .version
+        .clone()
+        .unwrap_or_else(|| build_version(&files));
+    let version_prefix = layout.version_prefix(&version);
+    for file in &files {
+        layout.file_key(&format!("{version}/{}", file.rel_path))?;
+    }
+    let listing = store.list(&version_prefix).await.map_err(Error::Remote)?;
+    let remote = read::complete_content(
+        store,
+        RemoteView::new(&version_prefix, listing, None),
+        &files,
+    )
+    .await
+    .map_err(Error::Remote)?;
+
+    // Plan.
+    let plan = build_versioned_plan(
+        &files,
+        &classifier,
+        &request.bucket,
+        &version_prefix,
+        &version,
+        &remote,
+    );
+    let entry_rel = entry_file(plan.files.iter().map(|f| f.rel_path.as_str())).ok_or_else(|| {
+        InputError::Invalid {
+            name: "mode",
+            value: "versioned".to_owned(),
+            hint: format!(
+                "the build in {} has no remoteEntry.js, mf-manifest.json or index.html at its root for the manifest to point at",
+                request.dist_path().display()
+            ),
+        }
+    })?;
+    let invalidation = manifest_invalidation(
+        &request.manifest,
+        &request.bucket,
+        &request.prefix,
+        distribution.as_ref(),
+        &history,
+    );
+    let public = request.public_url.as_deref();
+    let r = report.insert(Report::from_plan(
+        &plan,
+        &request.package.display().to_string(),
+        &request.environment,
+        &request.dist_path().display().to_string(),
+    ));
+    r.entry_url = Some(public_url_of(
+        public,
+        &format!("{version_prefix}{entry_rel}"),
+    ));
+    r.manifest_url = Some(public_url_of(public, &request.manifest.native));
+    r.environment_url = request.public_url.clone();
+    r.invalidation_paths = invalidation.explain();
+    r.previous_version = live
+        .as_ref()
+        .map(|l| l.version.clone())
+        .or_else(|| history.latest().map(|(_, v)| v.to_owned()));
+    let job = steps::Job {
+        request,
+        config,
+        layout: &layout,
+    };
+    steps::show(
+        ctx,
+        &job,
+        &plan,
+        &invalidation,
+        distribution.as_ref(),
+        r,
+        out,
+    )
+    .await?;
+    writeln!(
+        out,
+        "then the manifest {}: {} → {version}",
+        request.manifest.native,
+        layout.module()
+    )
+    .map_err(Error::stdout)?;
+    if !plan.conflicts.is_empty() {
+        return Err(Error::VersionTaken {
+            bucket: request.bucket.clone(),
+            prefix: version_prefix,
+            version,
+            keys: plan.conflicts.iter().map(|c| c.rel_path.clone()).collect(),
+        });
+    }
+    if request.dry_run {
+        return Ok(());
+    }
+
+    // Apply, then check the entries back before anything points at them.
+    let applied = steps::apply_into(ctx, &plan, r).await?;
+    read_back(store, &plan, entry_rel).await?;
+    let changed = applied.uploaded > 0;
+    let moves = live.as_ref().map(|l| l.version.as_str()) != Some(version.as_str());
+
+    // Record, then switch the manifest.
+    let time = finish::record_time(&layout, &history, Utc::now());
+    let record_key = if finish::needs_record(changed || moves, &history, &version) {
+        let stamp = finish::Stamp {
+            environment: &request.environment,
+            provenance: &ctx.provenance,
+            time,
+        };
+        let owes = distribution.as_ref().map(|d| Invalidation {
+            distribution_id: d.id.clone(),
+            paths: invalidation.decoded(),
+        });
+        let record = finish::record_of(&plan, &layout, &history, &stamp, owes);
+        Some(
+            record::write_record(store, &layout, &record, time)
+                .await
+                .map_err(Error::Record)?,
+        )
+    } else {
+        None
+    };
+    r.record.clone_from(&record_key);
+    let invalidation = if moves {
+        let entry = live_entry(request, &plan, entry_rel, &layout, ctx, live.as_ref(), time)?;
+        switch(store, request, &layout, &entry, time).await?;
+        invalidation
+    } else {
+        // Nothing moves: only what earlier runs owe is invalidated.
+        match &distribution {
+            Some(d) => InvalidationPlan::default().with_owed(&history.owed(&d.id), ""),
+            None => InvalidationPlan::default(),
+        }
+    };
+    r.status = if changed || moves {
+        Status::Deployed
+    } else {
+        Status::Unchanged
+    };
+    r.invalidation_paths = invalidation.explain();
+    let written = record_key.as_deref().map(|k| (k, version.as_str()));
+    steps::invalidate_and_confirm(
+        ctx,
+        &job,
+        &history,
+        distribution.as_ref(),
+        &invalidation,
+        written,
+        r,
+    )
+    .await
+}
+
+/// Reads the version's entry and `mf-manifest.json` back from the bucket and
+/// compares them with what was uploaded.
+async fn read_back<S: ObjectStore>(store: &S, plan: &Plan, entry_rel: &str) -> Result<(), Error> {
+    for file in plan
+        .files
+        .iter()
+        .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json")
+    {
+        let fail = |why: String| Error::ReadBack {
+            bucket: plan.bucket.clone(),
+            key: file.key.clone(),
+            why,
+        };
+        let fetched = store
+            .get(&file.key)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .ok_or_else(|| fail("it is not there".to_owned()))?;
+        let sha = hex(&sha2::Sha256::digest(&fetched.bytes));
+        if sha != file.digest.sha256_hex() {
+            return Err(fail(format!(
+                "its bytes differ from the ones uploaded (SHA-256 {sha}, uploaded {})",
+                file.digest.sha256_hex()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// This version's entry for the manifests.
+fn live_entry<S, C>(
+    request: &DeployRequest,
+    plan: &Plan,
+    entry_rel: &str,
+    layout: &Layout,
+    ctx: &Context<'_, S, C>,
+    live: Option<&LiveEntry>,
+    time: Utc,
+) -> Result<LiveEntry, Error> {
+    let read = |rel: &str| -> Result<Option<Vec<u8>>, Error> {
+        match plan.files.iter().find(|f| f.rel_path == rel) {
+            Some(file) => std::fs::read(&file.abs_path).map(Some).map_err(|e| {
+                Error::Internal(format!(
+                    "cannot read {} again: {e}",
+                    file.abs_path.display()
+                ))
+            }),
+            None => Ok(None),
+        }
+    };
+    let entry_bytes = read(entry_rel)?.unwrap_or_default();
+    let mf = read("mf-manifest.json")?;
+    let public = request.public_url.as_deref();
+    Ok(LiveEntry {
+        name: mf
+            .as_deref()
+            .and_then(manifest::federation_name)
+            .unwrap_or_else(|| layout.module().to_owned()),
+        entry: public_url_of(public, &format!("{}{entry_rel}", plan.prefix)),
+        mf_manifest: mf
+            .is_some()
+            .then(|| public_url_of(public, &format!("{}mf-manifest.json", plan.prefix))),
+        version: plan.version.clone(),
+        integrity: manifest::integrity(&entry_bytes),
+        deployed: time.rfc3339(),
+        commit: ctx.provenance.commit.clone(),
+        previous: live.map(|l| l.version.clone()),
+    })
+}
