@@ -161,6 +161,16 @@ impl Layout {
         crate::clock::Utc::parse_compact(name.split('-').next()?)
     }
 
+    /// The version a record key was named with.
+    pub fn record_version<'k>(&self, key: &'k str) -> Option<&'k str> {
+        let name = key
+            .strip_prefix(&self.records_dir())?
+            .strip_suffix(".json")?;
+        let (rest, _nonce) = name.rsplit_once('-')?;
+        let (_time, version) = rest.split_once('-')?;
+        Some(version)
+    }
+
     /// The pointer to the module's newest record.
     pub fn pointer_key(&self) -> String {
         format!("{}latest.json", self.module_dir())
@@ -251,6 +261,8 @@ mod tests {
             Some(t)
         );
         assert_eq!(l.record_time("elsewhere/x.json"), None);
+        let key = l.record_key(&t.compact(), "release-1.2", "ab12cd34");
+        assert_eq!(l.record_version(&key), Some("release-1.2"));
     }
 
     #[test]

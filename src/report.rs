@@ -84,24 +84,10 @@ impl Report {
     pub fn from_plan(plan: &Plan, package: &str, environment: &str, dist_display: &str) -> Self {
         let counts = plan.counts();
         Self {
-            status: Status::Planned,
-            error: None,
-            previous_version: None,
-            record: None,
-            environment_url: None,
-            manifest_url: None,
-            package: package.to_owned(),
-            environment: environment.to_owned(),
-            bucket: plan.bucket.clone(),
-            prefix: plan.prefix.clone(),
-            version: plan.version.clone(),
-            dry_run: true,
             uploaded: counts.uploaded,
             headers_updated: counts.headers_only,
             unchanged: counts.unchanged,
-            deleted: 0,
             bytes_uploaded: counts.bytes,
-            duration: Duration::ZERO,
             policy: plan
                 .policy_table()
                 .into_iter()
@@ -116,6 +102,45 @@ impl Report {
                 .into_iter()
                 .map(|p| format!("{dist_display}/{p}"))
                 .collect(),
+            ..Self::empty(
+                package,
+                environment,
+                &plan.bucket,
+                &plan.prefix,
+                &plan.version,
+            )
+        }
+    }
+
+    /// A report with nothing done yet, for a run without a build (a rollback).
+    pub fn empty(
+        package: &str,
+        environment: &str,
+        bucket: &str,
+        prefix: &str,
+        version: &str,
+    ) -> Self {
+        Self {
+            status: Status::Planned,
+            error: None,
+            previous_version: None,
+            record: None,
+            environment_url: None,
+            manifest_url: None,
+            package: package.to_owned(),
+            environment: environment.to_owned(),
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            version: version.to_owned(),
+            dry_run: true,
+            uploaded: 0,
+            headers_updated: 0,
+            unchanged: 0,
+            deleted: 0,
+            bytes_uploaded: 0,
+            duration: Duration::ZERO,
+            policy: Vec::new(),
+            unhashed_code: Vec::new(),
             entry_url: None,
             invalidation_id: None,
             invalidation_paths: Vec::new(),

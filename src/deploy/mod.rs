@@ -11,6 +11,7 @@
 
 mod finish;
 mod in_place;
+mod rollback;
 mod steps;
 mod versioned;
 
@@ -79,9 +80,12 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
 ) -> Result<Report, Failed> {
     let started = Instant::now();
     let mut report = None;
-    let result = match request.mode {
-        Mode::InPlace => in_place::run(ctx, request, config, scan, out, &mut report).await,
-        Mode::Versioned => versioned::run(ctx, request, config, scan, out, &mut report).await,
+    let result = match (&request.rollback_to, request.mode) {
+        (Some(target), _) => rollback::run(ctx, request, config, target, out, &mut report).await,
+        (None, Mode::InPlace) => in_place::run(ctx, request, config, scan, out, &mut report).await,
+        (None, Mode::Versioned) => {
+            versioned::run(ctx, request, config, scan, out, &mut report).await
+        }
     };
     let mut report = report.map(Box::new);
     if let Some(r) = report.as_mut() {

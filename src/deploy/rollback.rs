@@ -1,0 +1,282 @@
+//! Rollback: repoint the manifest to an earlier version of a module, from its deploy
+//! record. It uploads nothing and never reads the build; every file the version
+//! published must still be in the bucket, or the manifest is left alone.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use sha2::Digest as _;
+
+use super::versioned::{current_live, manifest_invalidation, switch};
+use super::{Context, finish, steps};
+use crate::cdn::Cdn;
+use crate::clock::Utc;
+use crate::config::Config;
+use crate::error::Error;
+use crate::layout::Layout;
+use crate::manifest::{self, LiveEntry};
+use crate::record::{self, DeployRecord, History, Invalidation, RecordKind};
+use crate::report::{Report, Status, entry_file, public_url_of};
+use crate::request::{DeployRequest, RollbackTarget};
+use crate::scan::hex;
+use crate::store::ObjectStore;
+
+/// The rollback pipeline.
+pub async fn run<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    request: &DeployRequest,
+    config: &Config,
+    target: &RollbackTarget,
+    out: &mut dyn Write,
+    report: &mut Option<Report>,
+) -> Result<(), Error> {
+    let store = ctx.store;
+    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+    let records_dir = layout.records_dir();
+    let (distribution, history, live, records) = tokio::join!(
+        steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
+        record::read_history(store, &layout),
+        current_live(store, &request.manifest, &layout),
+        store.list(&records_dir),
+    );
+    let distribution = distribution?;
+    let history = history.map_err(Error::Remote)?;
+    let live = live?;
+    let records = records.map_err(Error::Remote)?;
+    let module = layout.module();
+    let version = match target {
+        RollbackTarget::Version(v) => v.clone(),
+        RollbackTarget::Previous => live
+            .as_ref()
+            .and_then(|l| l.previous.clone())
+            .ok_or_else(|| {
+                Error::Rollback(format!(
+                    "the manifest {} names no version of `{module}` before the live one: name the version with `rollback-to: <version>` (`mfe-deploy history` lists them)",
+                    request.manifest.native
+                ))
+            })?,
+    };
+
+    // The target's record, and its files, still all there.
+    let key = records
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| layout.record_version(k) == Some(version.as_str()))
+        .max()
+        .ok_or_else(|| {
+            Error::Rollback(format!(
+                "no deploy record of version `{version}` of `{module}` in s3://{}/{}: it was never deployed here",
+                request.bucket,
+                layout.records_dir()
+            ))
+        })?
+        .to_owned();
+    let target_record = store
+        .get(&key)
+        .await
+        .map_err(Error::Remote)?
+        .and_then(|f| DeployRecord::from_json(&f.bytes))
+        .ok_or_else(|| Error::Rollback(format!("the deploy record {key} cannot be read")))?;
+    if target_record.mode != "versioned" {
+        return Err(Error::Rollback(format!(
+            "version `{version}` was deployed in place, so its files were overwritten since; redeploy that build instead"
+        )));
+    }
+    let version_prefix = layout.version_prefix(&version);
+    check_complete(store, request, &version_prefix, &target_record).await?;
+    let entry = live_entry(store, request, &layout, &target_record, live.as_ref()).await?;
+
+    let invalidation = manifest_invalidation(
+        &request.manifest,
+        &request.bucket,
+        &request.prefix,
+        distribution.as_ref(),
+        &history,
+    );
+    let r = report.insert(Report::empty(
+        &request.package.display().to_string(),
+        &request.environment,
+        &request.bucket,
+        &version_prefix,
+        &version,
+    ));
+    r.entry_url = Some(entry.entry.clone());
+    r.manifest_url = Some(public_url_of(
+        request.public_url.as_deref(),
+        &request.manifest.native,
+    ));
+    r.environment_url = request.public_url.clone();
+    r.previous_version = live.as_ref().map(|l| l.version.clone());
+    r.unchanged = target_record.files.len();
+    r.invalidation_paths = invalidation.explain();
+    writeln!(
+        out,
+        "Rollback of {module}: the manifest {} moves from {} to {version} ({} files, all present; nothing is uploaded)",
+        request.manifest.native,
+        r.previous_version.as_deref().unwrap_or("(none)"),
+        target_record.files.len()
+    )
+    .map_err(Error::stdout)?;
+    if request.dry_run {
+        return Ok(());
+    }
+    r.dry_run = false;
+    if live.as_ref().map(|l| l.version.as_str()) == Some(version.as_str()) {
+        writeln!(out, "{version} is already live: nothing to do").map_err(Error::stdout)?;
+        r.status = Status::Unchanged;
+        return Ok(());
+    }
+
+    // A record of the rollback, then the switch, then the manifests' invalidation.
+    r.status = Status::Failed;
+    let time = finish::record_time(&layout, &history, Utc::now());
+    let rollback = rollback_record(
+        &target_record,
+        request,
+        ctx,
+        live.as_ref(),
+        &history,
+        time,
+        distribution.as_ref().map(|d| Invalidation {
+            distribution_id: d.id.clone(),
+            paths: invalidation.decoded(),
+        }),
+    );
+    let record_key = record::write_record(store, &layout, &rollback, time)
+        .await
+        .map_err(Error::Record)?;
+    r.record = Some(record_key.clone());
+    let entry = LiveEntry {
+        deployed: time.rfc3339(),
+        ..entry
+    };
+    switch(store, request, &layout, &entry, time).await?;
+    r.status = Status::RolledBack;
+    let job = steps::Job {
+        request,
+        config,
+        layout: &layout,
+    };
+    steps::invalidate_and_confirm(
+        ctx,
+        &job,
+        &history,
+        distribution.as_ref(),
+        &invalidation,
+        Some((&record_key, &version)),
+        r,
+    )
+    .await
+}
+
+/// Every file the record names is under the version with its recorded size.
+async fn check_complete<S: ObjectStore>(
+    store: &S,
+    request: &DeployRequest,
+    version_prefix: &str,
+    record: &DeployRecord,
+) -> Result<(), Error> {
+    let present: BTreeMap<String, u64> = store
+        .list(version_prefix)
+        .await
+        .map_err(Error::Remote)?
+        .into_iter()
+        .map(|o| (o.key, o.size))
+        .collect();
+    let missing: Vec<&str> = record
+        .files
+        .values()
+        .filter(|f| present.get(&f.key) != Some(&f.size))
+        .map(|f| f.key.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Rollback(format!(
+        "version `{}` is incomplete in s3://{}: {} of its {} file(s) are missing or changed: {}",
+        record.version,
+        request.bucket,
+        missing.len(),
+        record.files.len(),
+        missing.join(", ")
+    )))
+}
+
+/// The target's entry for the manifests, its integrity from the bytes in the bucket
+/// (which must be the recorded ones).
+async fn live_entry<S: ObjectStore>(
+    store: &S,
+    request: &DeployRequest,
+    layout: &Layout,
+    record: &DeployRecord,
+    live: Option<&LiveEntry>,
+) -> Result<LiveEntry, Error> {
+    let entry_rel = entry_file(record.files.keys().map(String::as_str)).ok_or_else(|| {
+        Error::Rollback(format!(
+            "version `{}` has no remoteEntry.js, mf-manifest.json or index.html to point at",
+            record.version
+        ))
+    })?;
+    let read = |rel: &str| {
+        let file = record.files.get(rel);
+        async move {
+            let Some(file) = file else {
+                return Ok(None);
+            };
+            let fetched = store
+                .get(&file.key)
+                .await
+                .map_err(Error::Remote)?
+                .ok_or_else(|| Error::Rollback(format!("{} is missing", file.key)))?;
+            if hex(&sha2::Sha256::digest(&fetched.bytes)) != file.sha256 {
+                return Err(Error::Rollback(format!(
+                    "{} no longer holds the bytes its record names",
+                    file.key
+                )));
+            }
+            Ok(Some(fetched.bytes))
+        }
+    };
+    let entry_bytes = read(entry_rel).await?.unwrap_or_default();
+    let mf = read("mf-manifest.json").await?;
+    let public = request.public_url.as_deref();
+    let prefix = layout.version_prefix(&record.version);
+    Ok(LiveEntry {
+        name: mf
+            .as_deref()
+            .and_then(manifest::federation_name)
+            .unwrap_or_else(|| layout.module().to_owned()),
+        entry: public_url_of(public, &format!("{prefix}{entry_rel}")),
+        mf_manifest: mf
+            .is_some()
+            .then(|| public_url_of(public, &format!("{prefix}mf-manifest.json"))),
+        version: record.version.clone(),
+        integrity: manifest::integrity(&entry_bytes),
+        deployed: String::new(),
+        commit: record.provenance.commit.clone(),
+        previous: live.map(|l| l.version.clone()),
+    })
+}
+
+/// The record of the rollback: the target's files, made live again now by this run.
+fn rollback_record<S, C>(
+    target: &DeployRecord,
+    request: &DeployRequest,
+    ctx: &Context<'_, S, C>,
+    live: Option<&LiveEntry>,
+    history: &History,
+    time: Utc,
+    invalidation: Option<Invalidation>,
+) -> DeployRecord {
+    DeployRecord {
+        kind: RecordKind::Rollback,
+        environment: request.environment.clone(),
+        previous_version: live
+            .map(|l| l.version.clone())
+            .or_else(|| history.latest().map(|(_, v)| v.to_owned())),
+        provenance: ctx.provenance.clone(),
+        time: time.rfc3339(),
+        invalidation: invalidation.filter(|i| !i.paths.is_empty()),
+        ..target.clone()
+    }
+}
