@@ -143,3 +143,42 @@ pub async fn update_pointer<S: ObjectStore>(
     }
     Err(RecordError::Contended { key })
 }
+
+/// The module's records, newest first, at most `limit` of them (each with its key).
+/// Unreadable ones are skipped with a warning.
+pub async fn list_records<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    limit: usize,
+) -> Result<Vec<(String, DeployRecord)>, StoreError> {
+    use futures::{StreamExt, TryStreamExt, stream};
+    let mut keys: Vec<String> = store
+        .list(&layout.records_dir())
+        .await?
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| k.ends_with(".json"))
+        .collect();
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    keys.truncate(limit);
+    let fetched: Vec<(String, Option<DeployRecord>)> = stream::iter(keys)
+        .map(|key| async move {
+            let record = store
+                .get(&key)
+                .await?
+                .and_then(|f| DeployRecord::from_json(&f.bytes));
+            Ok::<_, StoreError>((key, record))
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    Ok(fetched
+        .into_iter()
+        .filter_map(|(key, record)| {
+            if record.is_none() {
+                tracing::warn!("skipping the unreadable deploy record {key}");
+            }
+            record.map(|r| (key, r))
+        })
+        .collect())
+}

@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use io::{POINTER_ATTEMPTS, RecordError, read_history, update_pointer, write_record};
+pub use io::{
+    POINTER_ATTEMPTS, RecordError, list_records, read_history, update_pointer, write_record,
+};
 
 /// The `schema` of records this release writes and reads.
 pub const RECORD_SCHEMA: &str = "mfe-deploy/record@1";

@@ -34,6 +34,25 @@ pub enum Command {
     Audit(ResolveArgs),
     /// Print the module folders a list of changed files touches, as a JSON array.
     Modules(ModulesArgs),
+    /// List a module's deploys and rollbacks from its deploy records, newest first.
+    History(HistoryArgs),
+}
+
+/// `history`: which module, where, how many.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// The module, as its key prefix (`checkout`, `apps/checkout`); instead of
+    /// `--package`.
+    #[arg(long)]
+    pub module: Option<String>,
+    /// How many records, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `modules`: changed files in, module folders out.

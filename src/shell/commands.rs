@@ -14,8 +14,9 @@ use crate::layout::Layout;
 use crate::modules;
 use crate::record::Provenance;
 use crate::request::{InputError, RawInputs};
-use crate::shell::cli::{self, ModulesArgs, ResolveArgs};
+use crate::shell::cli::{self, HistoryArgs, ModulesArgs, ResolveArgs};
 use crate::shell::target::{Target, decide};
+use crate::store::ObjectStore as _;
 
 fn identity() -> (RunnerIdentity, bool) {
     let env = |name: &str| std::env::var(name).ok();
@@ -85,6 +86,99 @@ pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
     let trigger = cli::trigger()?;
     let (target, _) = decide(&args.deploy.into_raw(true), &trigger)?;
     cli::print_resolution(&target, &trigger, args.json, stdout)
+}
+
+/// `history`: the module's deploy records, newest first, with the manifest
+/// revisions that made versioned ones live.
+pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let mut deploy = args.deploy;
+    if let Some(module) = &args.module {
+        deploy.package.get_or_insert_with(|| module.clone());
+        deploy.prefix.get_or_insert_with(|| module.clone());
+    }
+    let (target, config) = decide(&deploy.into_raw(true), &cli::trigger()?)?;
+    let Target::Deploy { request, .. } = target else {
+        return Err(InputError::Missing {
+            name: "environment",
+            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
+        }
+        .into());
+    };
+    let (identity, on_runner) = identity();
+    let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
+    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+    let history_dir = layout.history_dir(&request.manifest.native);
+    let (records, revisions) = tokio::join!(
+        crate::record::list_records(&store, &layout, args.limit),
+        store.list(&history_dir),
+    );
+    let records = records.map_err(Error::Remote)?;
+    let revisions: Vec<String> = revisions
+        .map_err(Error::Remote)?
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(key, r)| {
+            let revision = revisions.iter().find(|k| {
+                k.ends_with(&format!(
+                    "-{}-{}.json",
+                    layout.module().replace('/', "+"),
+                    r.version
+                ))
+            });
+            serde_json::json!({
+                "time": r.time,
+                "kind": r.kind,
+                "version": r.version,
+                "previous-version": r.previous_version,
+                "mode": r.mode,
+                "environment": r.environment,
+                "commit": r.provenance.commit,
+                "actor": r.provenance.actor,
+                "run-url": r.provenance.run_url,
+                "files": r.files.len(),
+                "record": key,
+                "manifest-revision": revision,
+            })
+        })
+        .collect();
+    let text = if args.json {
+        format!("{:#}\n", serde_json::Value::Array(rows))
+    } else if rows.is_empty() {
+        format!(
+            "{}: no deploy records in s3://{}/{}\n",
+            layout.module(),
+            request.bucket,
+            layout.records_dir()
+        )
+    } else {
+        let mut text = String::new();
+        for (_, r) in &records {
+            let kind = match r.kind {
+                crate::record::RecordKind::Deploy => "deploy",
+                crate::record::RecordKind::Rollback => "rollback",
+            };
+            let short = |s: &Option<String>, n: usize| {
+                s.as_deref()
+                    .map_or("-".to_owned(), |s| s.chars().take(n).collect())
+            };
+            text.push_str(&format!(
+                "{}  {kind:<8}  {}  {:<9}  commit {}  by {}  (was {})\n",
+                r.time,
+                r.version,
+                r.mode,
+                short(&r.provenance.commit, 12),
+                short(&r.provenance.actor, 40),
+                short(&r.previous_version, 64),
+            ));
+        }
+        text
+    };
+    stdout
+        .write_all(crate::github::commands::inert(&text).as_bytes())
+        .map_err(Error::stdout)
 }
 
 /// `audit`: read-only checks of the environment's CloudFront distribution.

@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::Resolve(args)) => commands::resolve(args, &mut stdout),
             Some(Command::Audit(args)) => commands::audit(args, &mut stdout).await,
             Some(Command::Modules(args)) => commands::modules(&args, &mut stdout),
+            Some(Command::History(args)) => commands::history(args, &mut stdout).await,
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 action::run(&action::Runner { env: &env }, &mut stdout).await

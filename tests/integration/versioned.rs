@@ -309,6 +309,40 @@ fn rollback_to_previous_repoints_the_manifest_uploads_nothing_and_is_recorded() 
     let again = rollback(&ws, moto, &bucket, "previous").run();
     assert_eq!(again.code(), 0, "{}", again.all_text());
     assert_eq!(live_version(moto, &bucket), v2);
+
+    // `history` lists it all from the records, newest first.
+    let history = json_output(cli_command(&ws).args([
+        "history",
+        "--module",
+        "subscriptions",
+        "--bucket",
+        &bucket,
+        "--endpoint-url",
+        &moto.endpoint,
+        "--json",
+    ]));
+    let rows: Vec<(String, String)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_owned(),
+                r["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("rollback".to_owned(), v2.clone()),
+            ("rollback".to_owned(), v1.clone()),
+            ("deploy".to_owned(), v2.clone()),
+            ("deploy".to_owned(), v1.clone()),
+        ]
+    );
+    assert_eq!(history[0]["actor"], "octocat");
+    assert!(history[0]["manifest-revision"].is_string(), "{history}");
 }
 
 #[test]
