@@ -17,6 +17,7 @@ pub mod environment;
 pub mod error;
 pub mod github;
 pub mod globs;
+pub mod http;
 pub mod invalidate;
 pub mod layout;
 pub mod manifest;

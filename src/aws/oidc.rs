@@ -7,12 +7,9 @@ use std::time::SystemTime;
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::timeouts::Bounds;
+use crate::http::HttpClient;
 
 /// The audience AWS STS expects in GitHub's ID token.
 pub const AUDIENCE: &str = "sts.amazonaws.com";
@@ -55,83 +52,36 @@ pub async fn request_id_token(
 ) -> Result<String, OidcError> {
     let separator = if request_url.contains('?') { '&' } else { '?' };
     let url = format!("{request_url}{separator}audience={AUDIENCE}");
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| OidcError::TokenRequest(format!("no TLS root certificates: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
-    let limit = bounds.attempt(0);
+    let client = HttpClient::new().map_err(|e| OidcError::TokenRequest(e.to_string()))?;
+    let authorization = format!("bearer {request_token}");
+    let headers = [
+        ("Authorization", authorization.as_str()),
+        ("Accept", "application/json; api-version=2.0"),
+    ];
     let mut attempt = 1;
     loop {
-        let outcome = match tokio::time::timeout(limit, fetch(&client, &url, request_token)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Fetch::Retry(format!(
-                "no answer within {}s",
-                limit.as_secs()
-            ))),
-        };
-        match outcome {
-            Ok(body) => return token_from(&body),
-            Err(Fetch::Fail(message)) => return Err(OidcError::TokenRequest(message)),
-            Err(Fetch::Retry(message)) if attempt >= bounds.max_attempts() => {
+        let retry = match client.get(&url, &headers, bounds.attempt(0)).await {
+            Ok(answer) if answer.status == 429 || answer.status >= 500 => {
+                format!("the runner answered HTTP {}", answer.status)
+            }
+            Ok(answer) if !(200..300).contains(&answer.status) => {
                 return Err(OidcError::TokenRequest(format!(
-                    "{message} (attempt {attempt} of {attempt})"
+                    "the runner answered HTTP {}",
+                    answer.status
                 )));
             }
-            Err(Fetch::Retry(message)) => {
-                tracing::warn!("requesting the GitHub OIDC token: {message}; retrying");
-                tokio::time::sleep(bounds.backoff(attempt)).await;
-                attempt += 1;
-            }
+            Ok(answer) => return token_from(&answer.body),
+            Err(e) => e.to_string(),
+        };
+        if attempt >= bounds.max_attempts() {
+            return Err(OidcError::TokenRequest(format!(
+                "{retry} (attempt {attempt} of {attempt})"
+            )));
         }
+        tracing::warn!("requesting the GitHub OIDC token: {retry}; retrying");
+        tokio::time::sleep(bounds.backoff(attempt)).await;
+        attempt += 1;
     }
-}
-
-/// Why one attempt at the token failed.
-enum Fetch {
-    /// Worth another attempt: the network, a timeout, a server error.
-    Retry(String),
-    /// The runner refused: another attempt gets the same answer.
-    Fail(String),
-}
-
-async fn fetch<C>(
-    client: &Client<C, Empty<Bytes>>,
-    url: &str,
-    request_token: &str,
-) -> Result<Bytes, Fetch>
-where
-    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
-{
-    let request = http::Request::get(url)
-        .header("Authorization", format!("bearer {request_token}"))
-        .header("Accept", "application/json; api-version=2.0")
-        .header(
-            "User-Agent",
-            concat!("mfe-deploy/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Empty::new())
-        .map_err(|e| Fetch::Fail(e.to_string()))?;
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| Fetch::Retry(e.to_string()))?;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| Fetch::Retry(e.to_string()))?
-        .to_bytes();
-    if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
-        return Err(Fetch::Retry(format!("the runner answered HTTP {status}")));
-    }
-    if !status.is_success() {
-        return Err(Fetch::Fail(format!("the runner answered HTTP {status}")));
-    }
-    Ok(body)
 }
 
 fn token_from(body: &[u8]) -> Result<String, OidcError> {
