@@ -87,6 +87,9 @@ pub enum Error {
     /// The discovery manifest could not be updated.
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
+    /// `verify`: a published entry did not read back through `public-url`.
+    #[error(transparent)]
+    Verify(Box<crate::verify::VerifyError>),
     /// A rollback cannot repoint the manifest; it is unchanged.
     #[error("rollback refused: {0}; the manifest is unchanged")]
     Rollback(String),
@@ -103,6 +106,12 @@ pub enum Error {
     /// A bug: a task panicked or an invariant broke.
     #[error("internal error: {0} (please report it)")]
     Internal(String),
+}
+
+impl From<crate::verify::VerifyError> for Error {
+    fn from(e: crate::verify::VerifyError) -> Self {
+        Self::Verify(Box::new(e))
+    }
 }
 
 impl From<ApplyError> for Error {
@@ -135,6 +144,7 @@ impl Error {
             | Self::ReadBack { .. }
             | Self::Manifest(_)
             | Self::Rollback(_)
+            | Self::Verify(_)
             | Self::Output { .. }
             | Self::Internal(_) => 1,
         }

@@ -32,6 +32,7 @@ pub mod scan;
 pub mod shell;
 pub mod state;
 pub mod store;
+pub mod verify;
 pub mod version;
 
 pub use shell::{init_logging, is_action_mode, redact, report_error, run};

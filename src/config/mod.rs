@@ -33,12 +33,20 @@ pub struct Config {
     /// Timeouts and attempts of every AWS request.
     #[serde(default)]
     pub requests: RequestsConfig,
+    /// Seconds `verify: true` waits for each entry to read back with the uploaded
+    /// bytes (a CDN finishing an invalidation). Default 60.
+    pub verify_timeout: Option<u64>,
     /// Where mfe-deploy keeps its own objects (deploy records, the pointer, the state
     /// cache): a folder outside every module. Default `_mfe-deploy/`.
     pub records_prefix: Option<String>,
 }
 
 impl Config {
+    /// How long `verify: true` waits for each entry.
+    pub fn verify_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.verify_timeout.unwrap_or(60))
+    }
+
     /// The reserved prefix, normalised (`x/y/`); the config must be validated.
     pub fn records_prefix(&self) -> String {
         self.records_prefix
@@ -262,6 +270,16 @@ impl Config {
                 message: format!(
                     "`{value}` is not a folder: use names separated by single `/`, without `.` or `..` (the default is `_mfe-deploy/`)"
                 ),
+            });
+        }
+        if self
+            .verify_timeout
+            .is_some_and(|t| !(1..=3600).contains(&t))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "verify-timeout".to_owned(),
+                message: "must be a number of seconds from 1 to 3600".to_owned(),
             });
         }
         self.requests.validate(path)?;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::invalidate::{InvalidationPlan, plan_invalidation};
 use crate::layout::Layout;
+use crate::model::FileClass;
 use crate::plan::build_plan;
 use crate::read;
 use crate::record::{self, Invalidation};
@@ -166,5 +167,16 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         written,
         r,
     )
-    .await
+    .await?;
+    if request.verify {
+        let entries = plan
+            .files
+            .iter()
+            .filter(|f| matches!(f.class, FileClass::Entry | FileClass::Html));
+        if let Err(e) = steps::verify_through_public_url(&job, entries).await {
+            r.status = Status::Failed;
+            return Err(e);
+        }
+    }
+    Ok(())
 }

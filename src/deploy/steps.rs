@@ -19,6 +19,7 @@ use crate::report::{Report, Status};
 use crate::request::DeployRequest;
 use crate::scan::{self, LocalFile};
 use crate::store::ObjectStore;
+use crate::verify;
 
 /// The build being scanned and digested, off the async threads. It starts before
 /// anything else so that it overlaps the clients' set-up, the distribution read and
@@ -242,5 +243,21 @@ fn warn_unhashed(
             );
         }
     }
+    Ok(())
+}
+
+/// `verify`: reads `files` back through `public-url` and fails if any differs.
+pub async fn verify_through_public_url<'a>(
+    job: &Job<'_>,
+    files: impl Iterator<Item = &'a crate::plan::PlannedFile>,
+) -> Result<(), Error> {
+    let request = job.request;
+    let expected: Vec<verify::Expected> = files
+        .map(|f| verify::Expected {
+            url: crate::report::public_url_of(request.public_url.as_deref(), &f.key),
+            sha256: f.digest.sha256_hex(),
+        })
+        .collect();
+    verify::verify(&expected, job.config.verify_timeout(), verify::POLL).await?;
     Ok(())
 }

@@ -63,6 +63,7 @@ impl Build {
                 module_federation: None,
             },
             rollback_to: None,
+            verify: false,
             aws: AwsSettings {
                 region: "us-east-1".to_owned(),
                 endpoint_url: None,

@@ -226,6 +226,12 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     // Apply, then check the entries back before anything points at them.
     let applied = steps::apply_into(ctx, &plan, r).await?;
     read_back(store, &plan, entry_rel).await?;
+    if request.verify {
+        let published = |f: &&crate::plan::PlannedFile| {
+            f.rel_path == entry_rel || f.rel_path == "mf-manifest.json"
+        };
+        steps::verify_through_public_url(&job, plan.files.iter().filter(published)).await?;
+    }
     let changed = applied.uploaded > 0;
     let moves = live.as_ref().map(|l| l.version.as_str()) != Some(version.as_str());
 

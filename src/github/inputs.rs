@@ -4,7 +4,7 @@
 use crate::request::RawInputs;
 
 /// Every input of `action.yml`, in its order.
-pub const INPUT_NAMES: [&str; 20] = [
+pub const INPUT_NAMES: [&str; 21] = [
     "package",
     "dist",
     "config",
@@ -17,6 +17,7 @@ pub const INPUT_NAMES: [&str; 20] = [
     "version",
     "manifest",
     "rollback-to",
+    "verify",
     "dry-run",
     "wait",
     "aws-region",
@@ -53,6 +54,7 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
         version: input("version"),
         manifest: input("manifest"),
         rollback_to: input("rollback-to"),
+        verify: input("verify"),
         dry_run: input("dry-run"),
         wait: input("wait"),
         aws_region: input("aws-region"),

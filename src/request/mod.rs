@@ -33,6 +33,7 @@ pub struct RawInputs {
     pub aws_secret_access_key: Option<String>,
     pub aws_session_token: Option<String>,
     pub endpoint_url: Option<String>,
+    pub verify: Option<String>,
 }
 
 impl fmt::Debug for RawInputs {
@@ -56,6 +57,7 @@ impl fmt::Debug for RawInputs {
             .field("aws_secret_access_key", &set(&self.aws_secret_access_key))
             .field("aws_session_token", &set(&self.aws_session_token))
             .field("endpoint_url", &self.endpoint_url)
+            .field("verify", &self.verify)
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +122,8 @@ pub struct DeployRequest {
     pub manifest: ManifestKeys,
     /// Repoint the manifest instead of deploying a build.
     pub rollback_to: Option<RollbackTarget>,
+    /// Read each published entry back through `public-url`.
+    pub verify: bool,
     pub aws: AwsSettings,
 }
 
@@ -234,6 +238,15 @@ impl RawInputs {
             .public_url
             .clone()
             .or_else(|| env.and_then(|e| e.public_url.clone()));
+        let verify = parse_bool("verify", self.verify.as_deref())?;
+        if verify && public_url.is_none() {
+            return Err(InputError::Missing {
+                name: "public-url",
+                hint: format!(
+                    "`verify: true` reads the entries back through it: pass `public-url`, or set `environments.{environment}.public-url`"
+                ),
+            });
+        }
         if let Some(url) = &public_url {
             check_url("public-url", url)?;
         }
@@ -305,6 +318,7 @@ impl RawInputs {
             mode,
             manifest,
             rollback_to,
+            verify,
             aws: AwsSettings {
                 region: self
                     .aws_region

@@ -119,6 +119,9 @@ pub struct DeployArgs {
     /// Repoint the manifest to `previous` or a version (versioned mode).
     #[arg(long)]
     pub rollback_to: Option<String>,
+    /// Read each published entry back through `public-url` and fail if it differs.
+    #[arg(long)]
+    pub verify: bool,
     /// Plan only: print what would change, touch nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -152,6 +155,7 @@ impl DeployArgs {
             version: self.deploy_version,
             manifest: self.manifest,
             rollback_to: self.rollback_to,
+            verify: Some(self.verify.to_string()),
             dry_run: Some((self.dry_run || force_dry_run).to_string()),
             wait: Some(self.wait.to_string()),
             aws_region: self.aws_region,

@@ -49,6 +49,7 @@ fn field<'a>(raw: &'a RawInputs, name: &str) -> Option<&'a str> {
         "aws-secret-access-key" => &raw.aws_secret_access_key,
         "aws-session-token" => &raw.aws_session_token,
         "endpoint-url" => &raw.endpoint_url,
+        "verify" => &raw.verify,
         other => panic!("action.yml declares `{other}`, which mfe-deploy does not know"),
     };
     value.as_deref()

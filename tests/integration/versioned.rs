@@ -390,3 +390,53 @@ fn rollback_to_a_missing_or_incomplete_version_is_refused_and_the_manifest_uncha
     assert!(text.contains("plans.c26adcf8b3876430bc92.js"), "{text}");
     assert_eq!(get(moto, &bucket, "mfe-manifest.json"), manifest);
 }
+
+#[test]
+fn verify_reads_the_version_back_through_public_url_before_the_manifest_moves() {
+    let (moto, bucket, ws) = setup("verify");
+    // moto serves the bucket path-style, publicly: it stands in for the site.
+    public_read(moto, &bucket);
+    let site = format!("{}/{bucket}", moto.endpoint);
+    let step = versioned(&ws, moto, "checkout", &bucket)
+        .input("public-url", &site)
+        .input("verify", "true")
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert!(step.stderr().contains("read back "), "{}", step.stderr());
+    assert!(step.out("entry-url").starts_with(&site));
+}
+
+#[test]
+fn verify_that_reads_other_bytes_fails_names_the_headers_and_leaves_the_manifest() {
+    let (moto, bucket, ws) = setup("verify-stale");
+    ws.write("mfe-deploy.yml", b"verify-timeout: 3\n");
+    let first = versioned(&ws, moto, "checkout", &bucket).run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let manifest = get(moto, &bucket, "mfe-manifest.json");
+    // A cache in front of the site answers every entry with stale bytes.
+    let cache = FaultProxy::start(&moto.endpoint);
+    cache.add(Rule {
+        method: "GET",
+        target_prefix: format!("/{bucket}/checkout/"),
+        fault: Fault::Answer {
+            status: 200,
+            body: "// a stale entry".to_owned(),
+        },
+        times: None,
+    });
+    ws.write("packages/checkout/dist/remoteEntry.js", b"// v2");
+    let step = versioned(&ws, moto, "checkout", &bucket)
+        .input("public-url", &format!("{}/{bucket}", cache.endpoint))
+        .input("verify", "true")
+        .deadline(std::time::Duration::from_secs(180))
+        .run();
+    assert_eq!(step.code(), 1, "{}", step.all_text());
+    let text = step.all_text();
+    assert!(text.contains("still served other bytes after"), "{text}");
+    assert!(text.contains("X-Cache"), "{text}");
+    assert_eq!(
+        get(moto, &bucket, "mfe-manifest.json"),
+        manifest,
+        "nothing went live"
+    );
+}

@@ -93,6 +93,15 @@ print(client.create_distribution(DistributionConfig=config)['Distribution']['Id'
     boto3(moto, "cloudfront", &body, "").trim().to_owned()
 }
 
+/// Lets anyone read the bucket's objects (a bucket policy), so that moto can stand
+/// in for the public site in front of it.
+pub fn public_read(moto: &Moto, bucket: &str) {
+    let body = format!(
+        r#"client.put_bucket_policy(Bucket='{bucket}', Policy=json.dumps({{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/*"}}]}}))"#
+    );
+    boto3(moto, "s3", &body, "");
+}
+
 /// The paths of every invalidation of a distribution, newest first, through boto3.
 pub fn invalidations(moto: &Moto, distribution: &str) -> Vec<(String, Vec<String>)> {
     let body = format!(
