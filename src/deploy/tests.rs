@@ -413,3 +413,64 @@ async fn a_record_sorts_after_one_stamped_by_a_runner_whose_clock_runs_ahead() {
         .unwrap();
     assert_eq!(second.record.as_deref(), Some(newest.as_str()));
 }
+
+fn versioned(build: &Build) -> DeployRequest {
+    DeployRequest {
+        mode: Mode::Versioned,
+        ..build.request()
+    }
+}
+
+#[tokio::test]
+async fn a_versioned_deploy_writes_the_version_then_the_manifest_and_invalidates_only_it() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    let version = report.version.clone();
+    let writes = store.writes();
+    let manifest_at = writes
+        .iter()
+        .position(|k| k == "mfe-manifest.json")
+        .unwrap();
+    let last_file = writes
+        .iter()
+        .rposition(|k| k.starts_with(&format!("shop/{version}/")))
+        .unwrap();
+    assert!(
+        last_file < manifest_at,
+        "the manifest moves last: {writes:?}"
+    );
+    assert!(
+        !writes
+            .iter()
+            .any(|k| k.starts_with("shop/") && !k.starts_with(&format!("shop/{version}/")))
+    );
+    let created = cdn.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].1, ["/mfe-manifest.json"]);
+    assert_eq!(
+        report.entry_url.as_deref(),
+        Some(format!("https://example.com/shop/{version}/remoteEntry.js").as_str())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_versioned_deploy_whose_manifest_stays_contended_leaves_it_untouched() {
+    use crate::store::memory::Injected;
+    let build = Build::new();
+    let store = MemoryStore::new();
+    store.inject(
+        "put",
+        "mfe-manifest.json",
+        &[Injected::PreconditionFailed; crate::manifest::MAX_ATTEMPTS as usize],
+    );
+    let failed = run(&store, &cdn(), &versioned(&build)).await.unwrap_err();
+    assert!(
+        matches!(failed.error, Error::Manifest(_)),
+        "{}",
+        failed.error
+    );
+    assert!(store.object("mfe-manifest.json").is_none());
+    assert_eq!(failed.report.unwrap().status, Status::Failed);
+}
