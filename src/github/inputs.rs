@@ -63,6 +63,12 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
         aws_secret_access_key: input("aws-secret-access-key"),
         aws_session_token: input("aws-session-token"),
         endpoint_url: input("endpoint-url"),
+        workspace: Some((
+            get("GITHUB_WORKSPACE")
+                .filter(|w| !w.is_empty())
+                .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
+            "check the `package` and `dist` inputs",
+        )),
     }
 }
 

@@ -1,6 +1,8 @@
 //! One deploy request, resolved from raw inputs (CLI flags or action inputs) and the
 //! config file, validated before anything touches the network.
 
+pub mod confine;
+
 use std::fmt;
 use std::path::PathBuf;
 
@@ -34,6 +36,9 @@ pub struct RawInputs {
     pub aws_session_token: Option<String>,
     pub endpoint_url: Option<String>,
     pub verify: Option<String>,
+    /// The folder `package` and `dist` must stay inside (`None`: anywhere, the
+    /// CLI's `--allow-outside`), and what to tell a user who needs otherwise.
+    pub workspace: Option<(PathBuf, &'static str)>,
 }
 
 impl fmt::Debug for RawInputs {
@@ -166,6 +171,10 @@ impl RawInputs {
             hint: "name the module folder, e.g. `packages/subscriptions`".to_owned(),
         })?;
         let dist = self.dist.clone().unwrap_or_else(|| "dist".to_owned());
+        if let Some((workspace, hint)) = &self.workspace {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            confine::confine(workspace, &cwd, std::path::Path::new(&package), &dist, hint)?;
+        }
         let environment = environment.to_owned();
         let env = environments.get(&environment).map(|e| &e.config);
         let rollback_to = match self.rollback_to.as_deref() {

@@ -122,6 +122,9 @@ pub struct DeployArgs {
     /// Read each published entry back through `public-url` and fail if it differs.
     #[arg(long)]
     pub verify: bool,
+    /// Deploy a `package`/`dist` outside the working directory (never in action mode).
+    #[arg(long)]
+    pub allow_outside: bool,
     /// Plan only: print what would change, touch nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -156,6 +159,12 @@ impl DeployArgs {
             manifest: self.manifest,
             rollback_to: self.rollback_to,
             verify: Some(self.verify.to_string()),
+            workspace: (!self.allow_outside).then(|| {
+                (
+                    std::path::PathBuf::from("."),
+                    "run from the repository root, or pass --allow-outside",
+                )
+            }),
             dry_run: Some((self.dry_run || force_dry_run).to_string()),
             wait: Some(self.wait.to_string()),
             aws_region: self.aws_region,

@@ -226,3 +226,66 @@ fn file_name_with_a_control_character_is_refused_before_anything_is_written() {
         );
     }
 }
+
+#[test]
+fn a_package_or_dist_outside_the_workspace_is_refused_naming_the_input() {
+    let (moto, bucket, ws) = setup("outside");
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(elsewhere.path().join("dist")).unwrap();
+    std::fs::write(elsewhere.path().join("dist/remoteEntry.js"), b"x").unwrap();
+    let absolute = elsewhere.path().to_str().unwrap().to_owned();
+    let relative = format!(
+        "../{}",
+        elsewhere.path().file_name().unwrap().to_str().unwrap()
+    );
+    let cases = [
+        (absolute.as_str(), "dist", "`package`"),
+        (relative.as_str(), "dist", "`package`"),
+        ("packages/checkout", "../../../../../../../../tmp", "`dist`"),
+    ];
+    for (package, dist, needle) in cases {
+        let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+            .input("package", package)
+            .input("dist", dist)
+            .input("prefix", "checkout")
+            .run();
+        assert_refused(&step, moto, &bucket, &[needle, "outside the workspace"]);
+    }
+}
+
+#[test]
+fn locally_a_package_outside_the_working_directory_needs_allow_outside() {
+    let (moto, bucket, ws) = setup("outside-cli");
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(elsewhere.path().join("dist")).unwrap();
+    std::fs::write(elsewhere.path().join("dist/remoteEntry.js"), b"x").unwrap();
+    let package = elsewhere.path().to_str().unwrap().to_owned();
+    let args = [
+        "deploy",
+        "--package",
+        &package,
+        "--prefix",
+        "elsewhere",
+        "--bucket",
+        &bucket,
+        "--endpoint-url",
+        &moto.endpoint,
+    ];
+    let refused = cli_command(&ws).args(args).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--allow-outside"), "{stderr}");
+    assert!(keys(moto, &bucket).is_empty());
+
+    let allowed = cli_command(&ws)
+        .args(args)
+        .arg("--allow-outside")
+        .output()
+        .unwrap();
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    assert!(keys(moto, &bucket).contains(&"elsewhere/remoteEntry.js".to_owned()));
+}
