@@ -10,6 +10,7 @@ pub mod audit;
 pub mod aws;
 pub mod cdn;
 pub mod classify;
+pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod deploy;

@@ -27,6 +27,12 @@ pub struct RequestsConfig {
     /// backoff with jitter, at most 20 s between attempts).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// A multipart upload under the module's prefix that was started this many
+    /// seconds ago or more and never completed is one an interrupted run left: the
+    /// next deploy aborts it. (A running deploy of the same module is queued by the
+    /// workflows' `concurrency`, so none of its uploads is that old.)
+    #[serde(default = "default_abort_incomplete_after")]
+    pub abort_incomplete_after: u64,
 }
 
 impl Default for RequestsConfig {
@@ -36,6 +42,7 @@ impl Default for RequestsConfig {
             attempt_timeout: default_attempt_timeout(),
             timeout_per_mib: default_timeout_per_mib(),
             max_attempts: default_max_attempts(),
+            abort_incomplete_after: default_abort_incomplete_after(),
         }
     }
 }
@@ -54,6 +61,10 @@ fn default_timeout_per_mib() -> u64 {
 
 fn default_max_attempts() -> u32 {
     5
+}
+
+fn default_abort_incomplete_after() -> u64 {
+    3_600
 }
 
 /// The most attempts the config may ask for: more would only delay the failure.

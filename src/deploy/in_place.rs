@@ -38,11 +38,12 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     // Read. Everything before the first write is a read, and they go out together.
     // The distribution is read before any write: a wrong id or a missing permission
     // stops the deploy while nothing has changed.
-    let (distribution, files, listed, history) = tokio::join!(
+    let (distribution, files, listed, history, abandoned) = tokio::join!(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         scan.finish(),
         read::list_with_state(store, &layout),
         record::read_history(store, &layout),
+        steps::abandoned_uploads(ctx, config, &layout),
     );
     let distribution = distribution?;
     let files = files?;
@@ -115,7 +116,8 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         return Ok(());
     }
 
-    // Apply.
+    // Apply, after clearing what interrupted runs left.
+    crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;
     let changed = applied.uploaded + applied.headers_updated > 0;
     finish::save_state(

@@ -261,3 +261,18 @@ pub async fn verify_through_public_url<'a>(
     verify::verify(&expected, job.config.verify_timeout(), verify::POLL).await?;
     Ok(())
 }
+
+/// Multipart uploads under the module's prefix that interrupted runs left.
+pub async fn abandoned_uploads<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    config: &Config,
+    layout: &Layout,
+) -> Vec<crate::store::PendingUpload> {
+    crate::cleanup::find(
+        ctx.store,
+        layout.prefix(),
+        crate::clock::Utc::now(),
+        config.requests.abort_incomplete_after,
+    )
+    .await
+}

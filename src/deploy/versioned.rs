@@ -118,11 +118,12 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
 
     // Read: the distribution, the build, the history, the live entry.
-    let (distribution, files, history, live) = tokio::join!(
+    let (distribution, files, history, live, abandoned) = tokio::join!(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         scan.finish(),
         record::read_history(store, &layout),
         current_live(store, &request.manifest, &layout),
+        steps::abandoned_uploads(ctx, config, &layout),
     );
     let distribution = distribution?;
     let files = files?;
@@ -223,7 +224,9 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         return Ok(());
     }
 
-    // Apply, then check the entries back before anything points at them.
+    // Apply (after clearing what interrupted runs left), then check the entries
+    // back before anything points at them.
+    crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;
     read_back(store, &plan, entry_rel).await?;
     if request.verify {
