@@ -90,6 +90,9 @@ pub enum Error {
     /// `verify`: a published entry did not read back through `public-url`.
     #[error(transparent)]
     Verify(Box<crate::verify::VerifyError>),
+    /// Retention would delete more than allowed; nothing was deleted.
+    #[error("retention refused: {0}")]
+    Retention(String),
     /// A rollback cannot repoint the manifest; it is unchanged.
     #[error("rollback refused: {0}; the manifest is unchanged")]
     Rollback(String),
@@ -145,6 +148,7 @@ impl Error {
             | Self::Manifest(_)
             | Self::Rollback(_)
             | Self::Verify(_)
+            | Self::Retention(_)
             | Self::Output { .. }
             | Self::Internal(_) => 1,
         }

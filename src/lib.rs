@@ -29,6 +29,7 @@ pub mod read;
 pub mod record;
 pub mod report;
 pub mod request;
+pub mod retention;
 pub mod scan;
 pub mod shell;
 pub mod state;

@@ -36,6 +36,8 @@ pub struct Config {
     /// Seconds `verify: true` waits for each entry to read back with the uploaded
     /// bytes (a CDN finishing an invalidation). Default 60.
     pub verify_timeout: Option<u64>,
+    /// Which old objects go (opt-in); an environment's `retention` replaces it.
+    pub retention: Option<RetentionConfig>,
     /// Where mfe-deploy keeps its own objects (deploy records, the pointer, the state
     /// cache): a folder outside every module. Default `_mfe-deploy/`.
     pub records_prefix: Option<String>,
@@ -143,11 +145,51 @@ pub struct EnvironmentConfig {
     /// repository's secrets on untrusted code; off unless set).
     #[serde(default)]
     pub allow_pull_request_target: bool,
+    /// Retention for this environment, instead of the top-level one.
+    pub retention: Option<RetentionConfig>,
     /// Key of the discovery manifest (versioned mode); default `mfe-manifest.json`.
     pub manifest: Option<String>,
     /// More documents written from the same data, each its own key.
     #[serde(default)]
     pub manifest_formats: ManifestFormats,
+}
+
+/// `retention:` (top level or per environment).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetentionConfig {
+    /// Versions of a module that stay, counted from the deploy records.
+    pub keep_versions: Option<usize>,
+    /// And anything a deploy of the last N days published.
+    pub keep_days: Option<u64>,
+    /// More would be deleted: delete nothing, fail, say why.
+    #[serde(default = "default_max_deletions")]
+    pub max_deletions: usize,
+}
+
+fn default_max_deletions() -> usize {
+    500
+}
+
+impl RetentionConfig {
+    fn validate(&self, path: &Path, key: &str) -> Result<(), ConfigError> {
+        let invalid = |message: &str| ConfigError::Invalid {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            message: message.to_owned(),
+        };
+        if self.keep_versions.is_none() && self.keep_days.is_none() {
+            return Err(invalid(
+                "needs `keep-versions`, `keep-days` or both: without them every old object would go",
+            ));
+        }
+        if self.keep_versions == Some(0) {
+            return Err(invalid(
+                "`keep-versions` must be 1 or more (the live version stays)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The `manifest-formats:` of an environment: the keys of documents in formats that
@@ -281,6 +323,14 @@ impl Config {
                 key: "verify-timeout".to_owned(),
                 message: "must be a number of seconds from 1 to 3600".to_owned(),
             });
+        }
+        if let Some(retention) = &self.retention {
+            retention.validate(path, "retention")?;
+        }
+        for (name, env) in &self.environments {
+            if let Some(retention) = &env.retention {
+                retention.validate(path, &format!("environments.{name}.retention"))?;
+            }
         }
         self.requests.validate(path)?;
         self.caching.validate(path)

@@ -113,7 +113,13 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         });
     }
     if request.dry_run {
-        return Ok(());
+        let stamp = finish::Stamp {
+            environment: &request.environment,
+            provenance: &ctx.provenance,
+            time: Utc::now(),
+        };
+        let pending = finish::record_of(&plan, &layout, &history, &stamp, None);
+        return steps::retain(ctx, &job, Some(pending), r, out).await;
     }
 
     // Apply, after clearing what interrupted runs left.
@@ -180,5 +186,5 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             return Err(e);
         }
     }
-    Ok(())
+    steps::retain(ctx, &job, None, r, out).await
 }

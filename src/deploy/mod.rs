@@ -11,6 +11,7 @@
 
 mod finish;
 mod in_place;
+pub mod prune;
 mod rollback;
 mod steps;
 mod versioned;

@@ -117,8 +117,23 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         target_record.files.len()
     )
     .map_err(Error::stdout)?;
+    let job = steps::Job {
+        request,
+        config,
+        layout: &layout,
+    };
     if request.dry_run {
-        return Ok(());
+        let time = Utc::now();
+        let pending = rollback_record(
+            &target_record,
+            request,
+            ctx,
+            live.as_ref(),
+            &history,
+            time,
+            None,
+        );
+        return steps::retain(ctx, &job, Some(pending), r, out).await;
     }
     r.dry_run = false;
     if live.as_ref().map(|l| l.version.as_str()) == Some(version.as_str()) {
@@ -152,11 +167,6 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     };
     switch(store, request, &layout, &entry, time).await?;
     r.status = Status::RolledBack;
-    let job = steps::Job {
-        request,
-        config,
-        layout: &layout,
-    };
     steps::invalidate_and_confirm(
         ctx,
         &job,
@@ -166,7 +176,8 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         Some((&record_key, &version)),
         r,
     )
-    .await
+    .await?;
+    steps::retain(ctx, &job, None, r, out).await
 }
 
 /// Every file the record names is under the version with its recorded size.

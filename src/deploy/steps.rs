@@ -276,3 +276,20 @@ pub async fn abandoned_uploads<S: ObjectStore, C: Cdn>(
     )
     .await
 }
+
+/// Retention at the end of a run, when the config asks for it: the deploy is live
+/// either way. `pending` is the dry run's unwritten record.
+pub async fn retain<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+    pending: Option<crate::record::DeployRecord>,
+    r: &mut Report,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let Some(policy) = &job.request.retention else {
+        return Ok(());
+    };
+    r.deleted =
+        super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await?;
+    Ok(())
+}

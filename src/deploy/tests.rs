@@ -64,6 +64,7 @@ impl Build {
             },
             rollback_to: None,
             verify: false,
+            retention: None,
             aws: AwsSettings {
                 region: "us-east-1".to_owned(),
                 endpoint_url: None,

@@ -221,7 +221,13 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         });
     }
     if request.dry_run {
-        return Ok(());
+        let stamp = finish::Stamp {
+            environment: &request.environment,
+            provenance: &ctx.provenance,
+            time: Utc::now(),
+        };
+        let pending = finish::record_of(&plan, &layout, &history, &stamp, None);
+        return steps::retain(ctx, &job, Some(pending), r, out).await;
     }
 
     // Apply (after clearing what interrupted runs left), then check the entries
@@ -287,7 +293,8 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         written,
         r,
     )
-    .await
+    .await?;
+    steps::retain(ctx, &job, None, r, out).await
 }
 
 /// Reads the version's entry and `mf-manifest.json` back from the bucket and

@@ -129,6 +129,8 @@ pub struct DeployRequest {
     pub rollback_to: Option<RollbackTarget>,
     /// Read each published entry back through `public-url`.
     pub verify: bool,
+    /// What old objects go after the deploy (config `retention`).
+    pub retention: Option<crate::retention::Policy>,
     pub aws: AwsSettings,
 }
 
@@ -328,6 +330,7 @@ impl RawInputs {
             manifest,
             rollback_to,
             verify,
+            retention: None,
             aws: AwsSettings {
                 region: self
                     .aws_region

@@ -36,6 +36,8 @@ pub enum Command {
     Modules(ModulesArgs),
     /// List a module's deploys and rollbacks from its deploy records, newest first.
     History(HistoryArgs),
+    /// Apply the config's `retention` to a module and nothing else (`--dry-run` lists).
+    Prune(DeployArgs),
 }
 
 /// `history`: which module, where, how many.

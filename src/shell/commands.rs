@@ -181,6 +181,33 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
         .map_err(Error::stdout)
 }
 
+/// `prune`: retention only.
+pub async fn prune(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let (target, config) = decide(&raw, &cli::trigger()?)?;
+    let Target::Deploy { request, .. } = target else {
+        return Err(InputError::Missing {
+            name: "environment",
+            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
+        }
+        .into());
+    };
+    let Some(policy) = request.retention else {
+        return Err(InputError::Missing {
+            name: "retention",
+            hint: format!(
+                "`prune` applies the config's `retention:` (top level or `environments.{}.retention`), and there is none",
+                request.environment
+            ),
+        }
+        .into());
+    };
+    let (identity, on_runner) = identity();
+    let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
+    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+    let deleted = deploy::prune::prune(&store, &request, &layout, &policy, None, stdout).await?;
+    writeln!(stdout, "deleted {deleted} object(s)").map_err(Error::stdout)
+}
+
 /// `audit`: read-only checks of the environment's CloudFront distribution.
 pub async fn audit(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
     let (target, config) = decide(&args.deploy.into_raw(true), &cli::trigger()?)?;

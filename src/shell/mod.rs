@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::Audit(args)) => commands::audit(args, &mut stdout).await,
             Some(Command::Modules(args)) => commands::modules(&args, &mut stdout),
             Some(Command::History(args)) => commands::history(args, &mut stdout).await,
+            Some(Command::Prune(args)) => commands::prune(args.into_raw(false), &mut stdout).await,
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 action::run(&action::Runner { env: &env }, &mut stdout).await

@@ -32,6 +32,16 @@ pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Er
             request: Box::new({
                 let mut request = raw.resolve(&environments, &environment)?;
                 request.aws.bounds = crate::request::bounds(&config.requests);
+                request.retention = config
+                    .environments
+                    .get(&environment)
+                    .and_then(|e| e.retention.as_ref())
+                    .or(config.retention.as_ref())
+                    .map(|r| crate::retention::Policy {
+                        keep_versions: r.keep_versions,
+                        keep_days: r.keep_days,
+                        max_deletions: r.max_deletions,
+                    });
                 request
             }),
             reason,

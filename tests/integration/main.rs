@@ -13,6 +13,7 @@ mod deploy;
 mod environments;
 mod failures;
 mod records;
+mod retention;
 mod timeouts;
 mod versioned;
 mod workflow_commands;

@@ -282,6 +282,23 @@ pub fn deployed(ws: &Workspace, moto: &Moto, package: &str, bucket: &str) -> Ste
     step
 }
 
+/// A successful deploy with other inputs.
+pub fn deployed_with(
+    ws: &Workspace,
+    moto: &Moto,
+    package: &str,
+    bucket: &str,
+    inputs: &[(&'static str, &str)],
+) -> StepResult {
+    let mut step = ActionStep::push(ws, moto, package, bucket);
+    for (name, value) in inputs {
+        step = step.input(name, value);
+    }
+    let step = step.run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    step
+}
+
 /// How long any run of the binary may take before its test fails as hung. Generous:
 /// it catches hangs, it measures nothing.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);

@@ -1,0 +1,180 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::record::{Provenance, RECORD_SCHEMA, RecordKind, RecordedFile};
+
+const DAY: i64 = 86_400_000;
+
+fn now() -> Utc {
+    Utc::from_millis(1_764_637_691_000)
+}
+
+fn record(version: &str, days_ago: i64, files: &[&str], kind: RecordKind) -> DeployRecord {
+    DeployRecord {
+        schema: RECORD_SCHEMA.to_owned(),
+        kind,
+        module: "shop".to_owned(),
+        prefix: "shop/".to_owned(),
+        environment: "production".to_owned(),
+        mode: "in-place".to_owned(),
+        version: version.to_owned(),
+        previous_version: None,
+        provenance: Provenance::default(),
+        time: Utc::from_millis(now().millis - days_ago * DAY).rfc3339(),
+        files: files
+            .iter()
+            .map(|f| {
+                (
+                    (*f).to_owned(),
+                    RecordedFile {
+                        key: format!("shop/{f}"),
+                        size: 1,
+                        sha256: "ab".to_owned(),
+                    },
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+        invalidation: None,
+    }
+}
+
+fn deploy(version: &str, days_ago: i64, files: &[&str]) -> DeployRecord {
+    record(version, days_ago, files, RecordKind::Deploy)
+}
+
+fn listed(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| format!("shop/{k}")).collect()
+}
+
+fn policy(keep_versions: Option<usize>, keep_days: Option<u64>, max: usize) -> Policy {
+    Policy {
+        keep_versions,
+        keep_days,
+        max_deletions: max,
+    }
+}
+
+fn deleted(prune: Prune) -> Vec<String> {
+    match prune {
+        Prune::Delete { keys, .. } => keys,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn files_only_old_versions_published_go_and_the_newest_versions_stay() {
+    let records = [
+        deploy("v1", 90, &["index.html", "a.1.js"]),
+        deploy("v2", 60, &["index.html", "a.2.js"]),
+        deploy("v3", 40, &["index.html", "a.3.js"]),
+    ];
+    let objects = listed(&["index.html", "a.1.js", "a.2.js", "a.3.js"]);
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &Protected::default(),
+        &policy(Some(2), None, 500),
+        now(),
+    );
+    assert_eq!(deleted(prune), ["shop/a.1.js"]);
+}
+
+#[test]
+fn the_day_window_keeps_whatever_a_recent_deploy_published() {
+    let records = [
+        deploy("v1", 20, &["a.1.js"]),
+        deploy("v2", 10, &["a.2.js"]),
+        deploy("v3", 1, &["a.3.js"]),
+    ];
+    let objects = listed(&["a.1.js", "a.2.js", "a.3.js"]);
+    let keep_one_but_a_fortnight = policy(Some(1), Some(14), 500);
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &Protected::default(),
+        &keep_one_but_a_fortnight,
+        now(),
+    );
+    assert_eq!(deleted(prune), ["shop/a.1.js"]);
+}
+
+#[test]
+fn a_rollback_counts_as_its_target_deployed_at_that_time() {
+    let records = [
+        deploy("v1", 90, &["a.1.js"]),
+        deploy("v2", 60, &["a.2.js"]),
+        record("v1", 1, &["a.1.js"], RecordKind::Rollback),
+    ];
+    let objects = listed(&["a.1.js", "a.2.js"]);
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &Protected::default(),
+        &policy(Some(1), None, 500),
+        now(),
+    );
+    assert_eq!(
+        deleted(prune),
+        ["shop/a.2.js"],
+        "v1 is the newest version now"
+    );
+}
+
+#[test]
+fn no_records_means_nothing_is_deleted() {
+    let objects = listed(&["a.1.js"]);
+    let prune = decide(
+        "shop/",
+        &objects,
+        &[],
+        &Protected::default(),
+        &policy(Some(1), None, 500),
+        now(),
+    );
+    assert_eq!(prune, Prune::NoRecords);
+}
+
+#[test]
+fn more_than_the_cap_deletes_nothing() {
+    let records = [deploy("v2", 1, &["index.html"])];
+    let objects = listed(&["index.html", "a.js", "b.js", "c.js"]);
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &Protected::default(),
+        &policy(Some(1), None, 2),
+        now(),
+    );
+    assert_eq!(prune, Prune::OverCap { would: 3, cap: 2 });
+}
+
+#[test]
+fn nested_modules_manifests_and_protected_versions_never_go() {
+    let records = [deploy("v9", 1, &["v9/remoteEntry.js"])];
+    let objects = vec![
+        "shop/v9/remoteEntry.js".to_owned(),
+        "shop/v1/remoteEntry.js".to_owned(),
+        "shop/v2/remoteEntry.js".to_owned(),
+        "shop/cart/x.js".to_owned(),
+        "shop/mfe-manifest.json".to_owned(),
+        "other/x.js".to_owned(),
+    ];
+    let protected = Protected {
+        nested_modules: vec!["shop/cart/".to_owned()],
+        keys: BTreeSet::from(["shop/mfe-manifest.json".to_owned()]),
+        versions: BTreeSet::from(["v2".to_owned()]),
+    };
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &protected,
+        &policy(Some(1), None, 500),
+        now(),
+    );
+    assert_eq!(deleted(prune), ["shop/v1/remoteEntry.js"]);
+}
