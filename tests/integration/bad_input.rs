@@ -289,3 +289,29 @@ fn locally_a_package_outside_the_working_directory_needs_allow_outside() {
     );
     assert!(keys(moto, &bucket).contains(&"elsewhere/remoteEntry.js".to_owned()));
 }
+
+#[test]
+fn secrets_stay_hidden_with_full_tracing_on_success_and_failure() {
+    let (moto, bucket, ws) = setup("secrets-trace");
+    let token = "mfe-session-token-Tr4c3dX9";
+    let ok = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("aws-session-token", token)
+        .env("MFE_DEPLOY_LOG", "trace")
+        .run();
+    assert_eq!(ok.code(), 0, "{}", ok.all_text());
+    assert!(
+        ok.stderr().len() > 10_000,
+        "tracing is on: {} bytes",
+        ok.stderr().len()
+    );
+    assert_secret_only_masked(&ok, SECRET_KEY);
+    assert_secret_only_masked(&ok, token);
+
+    let failed = ActionStep::push(&ws, moto, "checkout", "no-such-bucket-anywhere")
+        .input("aws-session-token", token)
+        .env("MFE_DEPLOY_LOG", "trace")
+        .run();
+    assert_ne!(failed.code(), 0, "{}", failed.all_text());
+    assert_secret_only_masked(&failed, SECRET_KEY);
+    assert_secret_only_masked(&failed, token);
+}
