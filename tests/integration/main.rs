@@ -12,6 +12,7 @@ mod credentials;
 mod deploy;
 mod environments;
 mod failures;
+mod faults;
 mod records;
 mod retention;
 mod timeouts;

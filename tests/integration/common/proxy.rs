@@ -19,6 +19,12 @@ pub enum Fault {
     /// Run this (another writer acting between the plan and the write), then pass
     /// the request on.
     Before(std::sync::Arc<dyn Fn() + Send + Sync>),
+    /// Close the connection without an answer.
+    Drop,
+    /// Wait, then pass the request on.
+    Delay(Duration),
+    /// Pass the request on and cut moto's answer short.
+    Truncate,
 }
 
 impl std::fmt::Debug for Fault {
@@ -27,6 +33,9 @@ impl std::fmt::Debug for Fault {
             Self::Stall => write!(f, "Stall"),
             Self::Answer { status, .. } => write!(f, "Answer({status})"),
             Self::Before(_) => write!(f, "Before(..)"),
+            Self::Drop => write!(f, "Drop"),
+            Self::Delay(d) => write!(f, "Delay({d:?})"),
+            Self::Truncate => write!(f, "Truncate"),
         }
     }
 }
@@ -44,6 +53,8 @@ pub struct Rule {
 #[derive(Default)]
 struct Shared {
     rules: Vec<Rule>,
+    /// Random faults: xorshift state and the chance per request, in thousandths.
+    chaos: Option<(u64, u32)>,
     /// `METHOD target` of every request seen, in order, and whether it was faulted.
     seen: Vec<(String, bool)>,
 }
@@ -95,6 +106,12 @@ impl FaultProxy {
             shared,
             stop,
         }
+    }
+
+    /// From now on, a seeded `per_mille`/1000 of the requests no rule matches get a
+    /// random fault: dropped, 503 SlowDown, 500, delayed, or cut short.
+    pub fn chaos(&self, seed: u64, per_mille: u32) {
+        self.shared.lock().expect("proxy lock").chaos = Some((seed.max(1), per_mille));
     }
 
     pub fn add(&self, rule: Rule) {
@@ -180,6 +197,31 @@ fn serve(
             }
             Some(rule.fault.clone())
         });
+        let fault = fault.or_else(|| {
+            let (state, per_mille) = shared.chaos.as_mut()?;
+            let mut next = || {
+                *state ^= *state << 13;
+                *state ^= *state >> 7;
+                *state ^= *state << 17;
+                *state
+            };
+            if next() % 1000 >= u64::from(*per_mille) {
+                return None;
+            }
+            Some(match next() % 5 {
+                0 => Fault::Drop,
+                1 => Fault::Answer {
+                    status: 503,
+                    body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_owned(),
+                },
+                2 => Fault::Answer {
+                    status: 500,
+                    body: "<Error><Code>InternalError</Code><Message>injected</Message></Error>".to_owned(),
+                },
+                3 => Fault::Delay(Duration::from_millis(300)),
+                _ => Fault::Truncate,
+            })
+        });
         shared
             .seen
             .push((format!("{method} {target}"), fault.is_some()));
@@ -205,6 +247,18 @@ fn serve(
             action();
             pass_on(&head, &body, upstream, &mut client)
         }
+        Some(Fault::Drop) => client.shutdown(Shutdown::Both),
+        Some(Fault::Delay(wait)) => {
+            std::thread::sleep(wait);
+            pass_on(&head, &body, upstream, &mut client)
+        }
+        Some(Fault::Truncate) => {
+            let mut answer: Vec<u8> = Vec::new();
+            let _ = pass_on_into(&head, &body, upstream, &mut answer);
+            let cut = (answer.len() / 2).max(1).min(answer.len());
+            client.write_all(&answer[..cut])?;
+            client.shutdown(Shutdown::Both)
+        }
         None => pass_on(&head, &body, upstream, &mut client),
     }
 }
@@ -215,6 +269,17 @@ fn pass_on(
     body: &[u8],
     upstream: &str,
     client: &mut TcpStream,
+) -> std::io::Result<()> {
+    pass_on_into(head, body, upstream, client)?;
+    client.shutdown(Shutdown::Both)
+}
+
+/// Sends the request to moto and writes its answer to `client`.
+fn pass_on_into(
+    head: &[String],
+    body: &[u8],
+    upstream: &str,
+    client: &mut dyn Write,
 ) -> std::io::Result<()> {
     let mut up = TcpStream::connect(upstream)?;
     for line in head {
@@ -228,12 +293,11 @@ fn pass_on(
         up.write_all(line.as_bytes())?;
     }
     up.write_all(body)?;
-    forward_answer(up, client)?;
-    client.shutdown(Shutdown::Both)
+    forward_answer(up, client)
 }
 
 /// Copies moto's answer to the client, its head marked `Connection: close`.
-fn forward_answer(up: TcpStream, client: &mut TcpStream) -> std::io::Result<()> {
+fn forward_answer(up: TcpStream, client: &mut dyn Write) -> std::io::Result<()> {
     let mut reader = BufReader::new(up);
     loop {
         let mut line = String::new();
