@@ -293,3 +293,24 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
         super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await?;
     Ok(())
 }
+
+/// Retention in a dry run: the plan's version counts as deployed now.
+pub async fn retain_planned<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+    plan: &Plan,
+    history: &History,
+    r: &mut Report,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if job.request.retention.is_none() {
+        return Ok(());
+    }
+    let stamp = finish::Stamp {
+        environment: &job.request.environment,
+        provenance: &ctx.provenance,
+        time: crate::clock::Utc::now(),
+    };
+    let pending = finish::record_of(plan, job.layout, history, &stamp, None);
+    retain(ctx, job, Some(pending), r, out).await
+}

@@ -221,13 +221,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         });
     }
     if request.dry_run {
-        let stamp = finish::Stamp {
-            environment: &request.environment,
-            provenance: &ctx.provenance,
-            time: Utc::now(),
-        };
-        let pending = finish::record_of(&plan, &layout, &history, &stamp, None);
-        return steps::retain(ctx, &job, Some(pending), r, out).await;
+        return steps::retain_planned(ctx, &job, &plan, &history, r, out).await;
     }
 
     // Apply (after clearing what interrupted runs left), then check the entries
