@@ -48,3 +48,119 @@ fn ten_percent_transient_faults_end_in_the_same_state_as_a_clean_deploy() {
     eprintln!("{injected} faults injected over 6 deploys, end states identical");
     assert!(injected >= 3, "faults were injected: {injected}");
 }
+
+/// What the live `mf-manifest.json` names under `checkout/` that is not in the bucket.
+fn missing_references(moto: &Moto, bucket: &str) -> Vec<String> {
+    let keys = keys(moto, bucket);
+    if !keys.contains(&"checkout/mf-manifest.json".to_owned()) {
+        return Vec::new();
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&get(moto, bucket, "checkout/mf-manifest.json")).unwrap();
+    let mut named = vec![
+        manifest["metaData"]["remoteEntry"]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
+    for expose in manifest["exposes"].as_array().unwrap() {
+        for kind in ["js", "css"] {
+            for when in ["sync", "async"] {
+                for file in expose["assets"][kind][when].as_array().unwrap() {
+                    named.push(file.as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    named
+        .into_iter()
+        .map(|f| format!("checkout/{f}"))
+        .filter(|k| !keys.contains(k))
+        .collect()
+}
+
+/// The second build of `checkout`: a new async chunk the manifest names, a new
+/// entry, and a file large enough to go up in parts.
+fn second_build(ws: &Workspace) {
+    let dist = ws.dist("checkout");
+    let path = dist.join("mf-manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["exposes"][0]["assets"]["js"]["async"]
+        .as_array_mut()
+        .unwrap()
+        .push("extra.0123456789abcdef0123.js".into());
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    std::fs::write(
+        dist.join("extra.0123456789abcdef0123.js"),
+        b"console.log('extra')",
+    )
+    .unwrap();
+    let entry = dist.join("remoteEntry.js");
+    let mut bytes = std::fs::read(&entry).unwrap();
+    bytes.extend_from_slice(b"\n// v2\n");
+    std::fs::write(entry, bytes).unwrap();
+    std::fs::write(
+        dist.join("model.0123456789abcdef.bin"),
+        vec![9u8; 17 * 1024 * 1024],
+    )
+    .unwrap();
+}
+
+fn incomplete_uploads(moto: &Moto, bucket: &str) -> usize {
+    let client = moto.client();
+    block_on(client.list_multipart_uploads().bucket(bucket).send())
+        .unwrap()
+        .uploads()
+        .len()
+}
+
+#[test]
+fn a_run_killed_at_any_point_leaves_no_broken_entry_and_the_rerun_converges() {
+    let moto = shared();
+    let clean = bucket(moto, "kill-clean");
+    let ws = Workspace::example();
+    ws.write("mfe-deploy.yml", BOUNDS.as_bytes());
+    deployed(&ws, moto, "checkout", &clean);
+    let first = Workspace::example();
+    first.write("mfe-deploy.yml", BOUNDS.as_bytes());
+    second_build(&ws);
+    deployed(&ws, moto, "checkout", &clean);
+    let expected = state(moto, &clean);
+
+    let mut killed = 0;
+    let mut state_seed: u64 = 0x5eed;
+    for round in 0..8 {
+        let target = bucket(moto, &format!("kill-{round}"));
+        deployed(&first, moto, "checkout", &target);
+        // Every write a little slower, so kills land inside the phases.
+        let proxy = FaultProxy::start(&moto.endpoint);
+        proxy.add(Rule {
+            method: "PUT",
+            target_prefix: "/".to_owned(),
+            fault: Fault::Delay(std::time::Duration::from_millis(40)),
+            times: None,
+        });
+        state_seed ^= state_seed << 13;
+        state_seed ^= state_seed >> 7;
+        state_seed ^= state_seed << 17;
+        let after = std::time::Duration::from_millis(50 + state_seed % 1_500);
+        let step =
+            ActionStep::push(&ws, moto, "checkout", &target).input("endpoint-url", &proxy.endpoint);
+        if step.run_killed_after(after) {
+            killed += 1;
+        }
+        drop(proxy);
+        assert!(
+            missing_references(moto, &target).is_empty(),
+            "round {round}, killed after {after:?}: the live mf-manifest.json names missing files: {:?}",
+            missing_references(moto, &target)
+        );
+        // The re-run converges, and leaves no upload in progress.
+        deployed(&ws, moto, "checkout", &target);
+        assert_eq!(state(moto, &target), expected, "round {round}");
+        assert_eq!(incomplete_uploads(moto, &target), 0, "round {round}");
+    }
+    eprintln!("{killed} of 8 runs killed mid-deploy; no broken entry, every re-run converged");
+    assert!(killed >= 4, "most runs were killed mid-deploy: {killed}");
+}

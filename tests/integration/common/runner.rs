@@ -138,6 +138,41 @@ impl<'a> ActionStep<'a> {
 
     /// Runs the binary as the container does: no arguments, cwd = workspace.
     pub fn run(&self) -> StepResult {
+        let (mut command, output_path, summary_path) = self.command();
+        let output = output_within(&mut command, self.deadline);
+        let raw_outputs = std::fs::read_to_string(&output_path).unwrap_or_default();
+        StepResult {
+            outputs: parse_outputs(&raw_outputs).into_iter().collect(),
+            summary: std::fs::read_to_string(&summary_path).unwrap_or_default(),
+            raw_outputs,
+            output,
+        }
+    }
+
+    /// Starts the step and kills it (SIGKILL, as a cancelled runner does) after
+    /// `after`, or lets it end if it ends first. Returns whether it was killed.
+    pub fn run_killed_after(&self, after: Duration) -> bool {
+        let (mut command, _, _) = self.command();
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run mfe-deploy");
+        let started = Instant::now();
+        while started.elapsed() < after {
+            if child.try_wait().expect("wait").is_some() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        true
+    }
+
+    /// The binary as the container runs it, with the runner's files.
+    fn command(&self) -> (Command, PathBuf, PathBuf) {
         let output_path = self.runner_temp.path().join("github_output");
         let summary_path = self.runner_temp.path().join("step_summary");
         std::fs::write(&output_path, "").expect("output file");
@@ -189,14 +224,7 @@ impl<'a> ActionStep<'a> {
         for (name, value) in &self.extra_env {
             command.env(name, value);
         }
-        let output = output_within(&mut command, self.deadline);
-        let raw_outputs = std::fs::read_to_string(&output_path).unwrap_or_default();
-        StepResult {
-            outputs: parse_outputs(&raw_outputs).into_iter().collect(),
-            summary: std::fs::read_to_string(&summary_path).unwrap_or_default(),
-            raw_outputs,
-            output,
-        }
+        (command, output_path, summary_path)
     }
 }
 
