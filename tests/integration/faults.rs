@@ -164,3 +164,101 @@ fn a_run_killed_at_any_point_leaves_no_broken_entry_and_the_rerun_converges() {
     eprintln!("{killed} of 8 runs killed mid-deploy; no broken entry, every re-run converged");
     assert!(killed >= 4, "most runs were killed mid-deploy: {killed}");
 }
+
+fn always_500(proxy: &FaultProxy, method: &'static str, target: String) {
+    proxy.add(Rule {
+        method,
+        target_prefix: target,
+        fault: Fault::Answer {
+            status: 500,
+            body: "<Error><Code>InternalError</Code><Message>injected</Message></Error>".to_owned(),
+        },
+        times: None,
+    });
+}
+
+#[test]
+fn a_persistent_fault_in_each_phase_publishes_nothing_after_it_and_a_rerun_converges() {
+    let moto = shared();
+    let ws = Workspace::example();
+    ws.write(
+        "mfe-deploy.yml",
+        b"requests:\n  attempt-timeout: 5\n  max-attempts: 2\n",
+    );
+    let clean = bucket(moto, "phase-clean");
+    deployed(&ws, moto, "main", &clean);
+    let expected = state(moto, &clean);
+    // (the failing key, what must not be there after the failure)
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "main/main.2f4ceac2d56293e9ceac.js",
+            &["main/mf-manifest.json", "main/index.html"],
+        ),
+        ("main/mf-manifest.json", &["main/index.html"]),
+    ];
+    for (failing, absent) in cases {
+        let target = bucket(moto, "phase");
+        let proxy = FaultProxy::start(&moto.endpoint);
+        always_500(&proxy, "PUT", format!("/{target}/{failing}?"));
+        let step = ActionStep::push(&ws, moto, "main", &target)
+            .input("endpoint-url", &proxy.endpoint)
+            .run();
+        assert_eq!(step.code(), 1, "{failing}: {}", step.all_text());
+        let keys = keys(moto, &target);
+        for key in absent {
+            assert!(
+                !keys.contains(&(*key).to_owned()),
+                "{failing} failed, yet {key} went live"
+            );
+        }
+        deployed(&ws, moto, "main", &target);
+        assert_eq!(
+            state(moto, &target),
+            expected,
+            "{failing}: the re-run converges"
+        );
+    }
+}
+
+#[test]
+fn a_persistent_fault_on_the_manifest_switch_leaves_the_previous_version_live() {
+    let (moto, bucket, ws) = setup("switch-fault");
+    ws.write(
+        "mfe-deploy.yml",
+        b"requests:\n  attempt-timeout: 5\n  max-attempts: 2\n",
+    );
+    let versioned = |ws: &Workspace, endpoint: &str| {
+        ActionStep::push(ws, moto, "checkout", &bucket)
+            .input("mode", "versioned")
+            .input("endpoint-url", endpoint)
+            .run()
+    };
+    let first = versioned(&ws, &moto.endpoint);
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let live = get(moto, &bucket, "mfe-manifest.json");
+
+    ws.write("packages/checkout/dist/remoteEntry.js", b"// v2");
+    let proxy = FaultProxy::start(&moto.endpoint);
+    always_500(&proxy, "PUT", format!("/{bucket}/mfe-manifest.json?"));
+    let failed = versioned(&ws, &proxy.endpoint);
+    assert_eq!(failed.code(), 1, "{}", failed.all_text());
+    assert_eq!(
+        get(moto, &bucket, "mfe-manifest.json"),
+        live,
+        "the previous version stays live"
+    );
+
+    let rerun = versioned(&ws, &moto.endpoint);
+    assert_eq!(rerun.code(), 0, "{}", rerun.all_text());
+    assert_eq!(
+        rerun.out("uploaded"),
+        "0",
+        "the version was already uploaded"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&get(moto, &bucket, "mfe-manifest.json")).unwrap();
+    assert_eq!(
+        manifest["modules"]["checkout"]["version"],
+        failed.out("version")
+    );
+}
