@@ -144,16 +144,44 @@ fn a_run_killed_at_any_point_leaves_no_broken_entry_and_the_rerun_converges() {
         state_seed ^= state_seed << 13;
         state_seed ^= state_seed >> 7;
         state_seed ^= state_seed << 17;
-        let after = std::time::Duration::from_millis(50 + state_seed % 1_500);
+        // Killed once the proxy has seen this many writes (the deploy makes about 9:
+        // three files, three parts of the large one, the state, record and pointer).
+        let after = usize::try_from(state_seed % 8).unwrap();
         let step =
             ActionStep::push(&ws, moto, "checkout", &target).input("endpoint-url", &proxy.endpoint);
-        if step.run_killed_after(after) {
+        // A reader checks the live manifest throughout the run, as a browser would.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let (was_killed, broken) = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut broken = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    broken.extend(missing_references(moto, &target));
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                broken
+            });
+            let was_killed = step.run_killed_when(|| {
+                proxy
+                    .seen()
+                    .iter()
+                    .filter(|r| r.starts_with("PUT "))
+                    .count()
+                    > after
+            });
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            (was_killed, reader.join().unwrap())
+        });
+        assert!(
+            broken.is_empty(),
+            "round {round}: a reader saw missing files: {broken:?}"
+        );
+        if was_killed {
             killed += 1;
         }
         drop(proxy);
         assert!(
             missing_references(moto, &target).is_empty(),
-            "round {round}, killed after {after:?}: the live mf-manifest.json names missing files: {:?}",
+            "round {round}, killed after {after} writes: the live mf-manifest.json names missing files: {:?}",
             missing_references(moto, &target)
         );
         // The re-run converges, and leaves no upload in progress.

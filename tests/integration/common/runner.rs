@@ -149,9 +149,9 @@ impl<'a> ActionStep<'a> {
         }
     }
 
-    /// Starts the step and kills it (SIGKILL, as a cancelled runner does) after
-    /// `after`, or lets it end if it ends first. Returns whether it was killed.
-    pub fn run_killed_after(&self, after: Duration) -> bool {
+    /// Starts the step and kills it (SIGKILL, as a cancelled runner does) as soon as
+    /// `now` says so, or lets it end if it ends first. Returns whether it was killed.
+    pub fn run_killed_when(&self, now: impl Fn() -> bool) -> bool {
         let (mut command, _, _) = self.command();
         let mut child = command
             .stdin(Stdio::null())
@@ -160,11 +160,12 @@ impl<'a> ActionStep<'a> {
             .spawn()
             .expect("run mfe-deploy");
         let started = Instant::now();
-        while started.elapsed() < after {
+        while !now() {
             if child.try_wait().expect("wait").is_some() {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            assert!(started.elapsed() < self.deadline, "the step hangs");
+            std::thread::sleep(Duration::from_millis(2));
         }
         let _ = child.kill();
         let _ = child.wait();
