@@ -315,3 +315,53 @@ fn secrets_stay_hidden_with_full_tracing_on_success_and_failure() {
     assert_secret_only_masked(&failed, SECRET_KEY);
     assert_secret_only_masked(&failed, token);
 }
+
+#[test]
+fn secrets_stay_hidden_with_full_tracing_in_every_subcommand() {
+    let (moto, bucket, ws) = setup("secrets-cli");
+    deployed(&ws, moto, "checkout", &bucket);
+    ws.write("mfe-deploy.yml", b"retention:\n  keep-versions: 3\n");
+    let token = "mfe-cli-session-token-Q7wPz2";
+    let run = |command: &str, bucket: &str, extra: &[&str]| {
+        cli_command(&ws)
+            .env("AWS_SESSION_TOKEN", token)
+            .env("MFE_DEPLOY_LOG", "trace")
+            .args([
+                command,
+                "--package",
+                "packages/checkout",
+                "--bucket",
+                bucket,
+            ])
+            .args(["--endpoint-url", &moto.endpoint])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let outputs = [
+        ("plan", run("plan", &bucket, &[])),
+        ("deploy", run("deploy", &bucket, &[])),
+        ("resolve", run("resolve", &bucket, &["--json"])),
+        ("history", run("history", &bucket, &["--json"])),
+        ("prune", run("prune", &bucket, &["--dry-run"])),
+        (
+            "a failing deploy",
+            run("deploy", "no-such-bucket-for-secrets", &[]),
+        ),
+    ];
+    for (args, output) in outputs {
+        assert!(
+            args == "a failing deploy" || output.status.success(),
+            "{args}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for secret in [SECRET_KEY, token] {
+            assert!(!text.contains(secret), "{args}: {secret} leaked");
+        }
+    }
+}

@@ -217,12 +217,14 @@ fn a_persistent_fault_in_each_phase_publishes_nothing_after_it_and_a_rerun_conve
     deployed(&ws, moto, "main", &clean);
     let expected = state(moto, &clean);
     // (the failing key, what must not be there after the failure)
-    let cases: [(&str, &[&str]); 2] = [
+    let cases: [(&str, &[&str]); 3] = [
         (
             "main/main.2f4ceac2d56293e9ceac.js",
             &["main/mf-manifest.json", "main/index.html"],
         ),
         ("main/mf-manifest.json", &["main/index.html"]),
+        // The last phase: nothing after it but the record, which is not written.
+        ("main/index.html", &["main/index.html"]),
     ];
     for (failing, absent) in cases {
         let target = bucket(moto, "phase");
