@@ -7,14 +7,14 @@ use std::io::Write;
 
 use sha2::Digest as _;
 
-use super::versioned::{current_live, manifest_invalidation, switch};
+use super::versioned::{Published, current_live, live_entry, manifest_invalidation, switch};
 use super::{Context, finish, steps};
 use crate::cdn::Cdn;
 use crate::clock::Utc;
 use crate::config::Config;
 use crate::error::Error;
 use crate::layout::Layout;
-use crate::manifest::{self, LiveEntry};
+use crate::manifest::LiveEntry;
 use crate::record::{self, DeployRecord, History, Invalidation, RecordKind};
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, RollbackTarget};
@@ -84,7 +84,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     }
     let version_prefix = layout.version_prefix(&version);
     check_complete(store, request, &version_prefix, &target_record).await?;
-    let entry = live_entry(store, request, &layout, &target_record, live.as_ref()).await?;
+    let entry = target_entry(store, request, &layout, &target_record, live.as_ref()).await?;
 
     let invalidation = manifest_invalidation(
         &request.manifest,
@@ -215,7 +215,7 @@ async fn check_complete<S: ObjectStore>(
 
 /// The target's entry for the manifests, its integrity from the bytes in the bucket
 /// (which must be the recorded ones).
-async fn live_entry<S: ObjectStore>(
+async fn target_entry<S: ObjectStore>(
     store: &S,
     request: &DeployRequest,
     layout: &Layout,
@@ -248,25 +248,16 @@ async fn live_entry<S: ObjectStore>(
             Ok(Some(fetched.bytes))
         }
     };
-    let entry_bytes = read(entry_rel).await?.unwrap_or_default();
+    let entry = read(entry_rel).await?.unwrap_or_default();
     let mf = read("mf-manifest.json").await?;
-    let public = request.public_url.as_deref();
-    let prefix = layout.version_prefix(&record.version);
-    Ok(LiveEntry {
-        name: mf
-            .as_deref()
-            .and_then(manifest::federation_name)
-            .unwrap_or_else(|| layout.module().to_owned()),
-        entry: public_url_of(public, &format!("{prefix}{entry_rel}")),
-        mf_manifest: mf
-            .is_some()
-            .then(|| public_url_of(public, &format!("{prefix}mf-manifest.json"))),
-        version: record.version.clone(),
-        integrity: manifest::integrity(&entry_bytes),
-        deployed: String::new(),
+    let published = Published {
+        version: &record.version,
+        entry_rel,
+        entry: &entry,
+        mf_manifest: mf.as_deref(),
         commit: record.provenance.commit.clone(),
-        previous: live.map(|l| l.version.clone()),
-    })
+    };
+    Ok(live_entry(request, layout, &published, live, String::new()))
 }
 
 /// The record of the rollback: the target's files, made live again now by this run.

@@ -228,7 +228,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     // back before anything points at them.
     crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;
-    read_back(store, &plan, entry_rel).await?;
+    let (entry_bytes, mf_bytes) = read_back(store, &plan, entry_rel).await?;
     if request.verify {
         let published = |f: &&crate::plan::PlannedFile| {
             f.rel_path == entry_rel || f.rel_path == "mf-manifest.json"
@@ -261,7 +261,14 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     };
     r.record.clone_from(&record_key);
     let invalidation = if moves {
-        let entry = live_entry(request, &plan, entry_rel, &layout, ctx, live.as_ref(), time)?;
+        let published = Published {
+            version: &version,
+            entry_rel,
+            entry: &entry_bytes,
+            mf_manifest: mf_bytes.as_deref(),
+            commit: ctx.provenance.commit.clone(),
+        };
+        let entry = live_entry(request, &layout, &published, live.as_ref(), time.rfc3339());
         switch(store, request, &layout, &entry, time).await?;
         invalidation
     } else {
@@ -292,8 +299,14 @@ pub async fn run<S: ObjectStore, C: Cdn>(
 }
 
 /// Reads the version's entry and `mf-manifest.json` back from the bucket and
-/// compares them with what was uploaded.
-async fn read_back<S: ObjectStore>(store: &S, plan: &Plan, entry_rel: &str) -> Result<(), Error> {
+/// compares them with what was uploaded; returns the bytes read (entry, manifest).
+async fn read_back<S: ObjectStore>(
+    store: &S,
+    plan: &Plan,
+    entry_rel: &str,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
+    let mut entry = Vec::new();
+    let mut mf = None;
     for file in plan
         .files
         .iter()
@@ -316,47 +329,50 @@ async fn read_back<S: ObjectStore>(store: &S, plan: &Plan, entry_rel: &str) -> R
                 file.digest.sha256_hex()
             )));
         }
+        if file.rel_path == "mf-manifest.json" {
+            mf = Some(fetched.bytes.clone());
+        }
+        if file.rel_path == entry_rel {
+            entry = fetched.bytes;
+        }
     }
-    Ok(())
+    Ok((entry, mf))
 }
 
-/// This version's entry for the manifests.
-fn live_entry<S, C>(
+/// What a version's manifest entry is made of.
+pub struct Published<'a> {
+    pub version: &'a str,
+    /// The entry's path in the build, and its bytes.
+    pub entry_rel: &'a str,
+    pub entry: &'a [u8],
+    /// The version's `mf-manifest.json`, when it has one.
+    pub mf_manifest: Option<&'a [u8]>,
+    pub commit: Option<String>,
+}
+
+/// The manifests' entry for a published version of `layout`'s module.
+pub fn live_entry(
     request: &DeployRequest,
-    plan: &Plan,
-    entry_rel: &str,
     layout: &Layout,
-    ctx: &Context<'_, S, C>,
+    published: &Published<'_>,
     live: Option<&LiveEntry>,
-    time: Utc,
-) -> Result<LiveEntry, Error> {
-    let read = |rel: &str| -> Result<Option<Vec<u8>>, Error> {
-        match plan.files.iter().find(|f| f.rel_path == rel) {
-            Some(file) => std::fs::read(&file.abs_path).map(Some).map_err(|e| {
-                Error::Internal(format!(
-                    "cannot read {} again: {e}",
-                    file.abs_path.display()
-                ))
-            }),
-            None => Ok(None),
-        }
-    };
-    let entry_bytes = read(entry_rel)?.unwrap_or_default();
-    let mf = read("mf-manifest.json")?;
+    deployed: String,
+) -> LiveEntry {
     let public = request.public_url.as_deref();
-    Ok(LiveEntry {
-        name: mf
-            .as_deref()
+    let prefix = layout.version_prefix(published.version);
+    LiveEntry {
+        name: published
+            .mf_manifest
             .and_then(manifest::federation_name)
             .unwrap_or_else(|| layout.module().to_owned()),
-        entry: public_url_of(public, &format!("{}{entry_rel}", plan.prefix)),
-        mf_manifest: mf
-            .is_some()
-            .then(|| public_url_of(public, &format!("{}mf-manifest.json", plan.prefix))),
-        version: plan.version.clone(),
-        integrity: manifest::integrity(&entry_bytes),
-        deployed: time.rfc3339(),
-        commit: ctx.provenance.commit.clone(),
+        entry: public_url_of(public, &format!("{prefix}{}", published.entry_rel)),
+        mf_manifest: published
+            .mf_manifest
+            .map(|_| public_url_of(public, &format!("{prefix}mf-manifest.json"))),
+        version: published.version.to_owned(),
+        integrity: manifest::integrity(published.entry),
+        deployed,
+        commit: published.commit.clone(),
         previous: live.map(|l| l.version.clone()),
-    })
+    }
 }
