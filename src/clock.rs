@@ -52,7 +52,13 @@ impl Utc {
     /// Parses what [`Utc::rfc3339`] writes (and the same without milliseconds).
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         let b = text.as_bytes();
-        let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
+        // Digits only: `parse` alone would take a sign (`-1`, `+1`).
+        let unsigned = |t: &str| -> Option<i64> {
+            t.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| t.parse().ok())?
+        };
+        let num = |r: std::ops::Range<usize>| unsigned(text.get(r)?);
         if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !text.ends_with('Z') {
             return None;
         }
@@ -63,7 +69,7 @@ impl Utc {
             frac => {
                 let digits = frac.strip_prefix('.')?;
                 let padded = format!("{digits:0<3}");
-                padded.get(..3)?.parse().ok()?
+                unsigned(padded.get(..3)?)?
             }
         };
         if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
@@ -174,6 +180,10 @@ mod tests {
             Some(Utc::from_millis(1_764_637_691_000))
         );
         assert_eq!(Utc::parse_rfc3339("yesterday"), None);
+        assert_eq!(Utc::parse_rfc3339("2025-+2-02T01:08:11Z"), None);
+        assert_eq!(Utc::parse_rfc3339("2025-12-02T01:08:-1Z"), None);
+        assert_eq!(Utc::parse_rfc3339("2025-12-02T01:08:11.+1Z"), None);
+        assert_eq!(Utc::parse_compact("20251202T0108-1Z"), None);
     }
 
     #[test]

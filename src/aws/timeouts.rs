@@ -59,7 +59,9 @@ impl Bounds {
     /// them: the longest such a request can take before the run gives up on it.
     pub fn operation(&self, body: u64) -> Duration {
         let attempts = self.max_attempts;
-        self.attempt(body) * attempts + MAX_BACKOFF * attempts.saturating_sub(1)
+        self.attempt(body)
+            .saturating_mul(attempts)
+            .saturating_add(MAX_BACKOFF.saturating_mul(attempts.saturating_sub(1)))
     }
 
     /// The retry policy every client shares.
@@ -104,6 +106,12 @@ mod tests {
 
     fn bounds() -> Bounds {
         Bounds::new(5, 30, 8, 5)
+    }
+
+    #[test]
+    fn huge_bounds_saturate_instead_of_overflowing() {
+        let huge = Bounds::new(u64::MAX, u64::MAX, u64::MAX, u32::MAX);
+        assert_eq!(huge.operation(u64::MAX), Duration::MAX);
     }
 
     #[test]
