@@ -27,6 +27,7 @@ pub mod modules;
 pub mod plan;
 pub mod read;
 pub mod record;
+pub mod references;
 pub mod report;
 pub mod request;
 pub mod retention;

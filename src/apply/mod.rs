@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::model::{FileClass, Phase};
+use crate::model::Phase;
 use crate::plan::{Action, Plan, PlannedFile, UploadReason};
 use crate::scan::{EtagMatch, PART_SIZE};
 use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
@@ -194,7 +194,7 @@ fn meta(file: &PlannedFile) -> ObjectMeta {
 /// A new content-hashed key (in versioned mode: any new key) is created only if it
 /// is still absent: a concurrent writer between plan and write cannot be overwritten.
 fn condition(plan: &Plan, file: &PlannedFile) -> Condition {
-    let write_once = plan.write_once || file.class == FileClass::Immutable;
+    let write_once = plan.write_once || file.immutable;
     if write_once && file.action == Action::Upload(UploadReason::New) {
         Condition::Absent
     } else {

@@ -23,6 +23,10 @@ pub struct Classification {
     pub headers: Headers,
     /// The name carries a content hash.
     pub hashed: bool,
+    /// Served immutable and written once: a content-hashed file, including an entry
+    /// whose name carries a hash (Vite's `remoteEntry-[hash].js`), which keeps its
+    /// place in the entries phase.
+    pub immutable: bool,
     /// Script or stylesheet served with the short policy because its name has no hash.
     pub unhashed_code: bool,
 }
@@ -93,7 +97,8 @@ impl Classifier {
             .iter()
             .find(|(set, _)| set.is_match(path))
             .map(|(_, rule)| rule);
-        let class = rule.and_then(|r| r.class).unwrap_or_else(|| {
+        let chosen = rule.and_then(|r| r.class);
+        let class = chosen.unwrap_or_else(|| {
             if is_html(name) {
                 FileClass::Html
             } else if self.entries.is_match(path) {
@@ -104,9 +109,16 @@ impl Classifier {
                 FileClass::Other
             }
         });
+        // A detected entry with a hash in its name changes its URL with its bytes.
+        let hashed_entry = chosen.is_none() && class == FileClass::Entry && hashed;
+        let policy_class = if hashed_entry {
+            FileClass::Immutable
+        } else {
+            class
+        };
         let cache_control = rule
             .and_then(|r| r.cache_control.clone())
-            .unwrap_or_else(|| self.policy(class).to_owned());
+            .unwrap_or_else(|| self.policy(policy_class).to_owned());
         let content_type = rule
             .and_then(|r| r.content_type.clone())
             .map_or_else(|| content_type_for(path), with_charset);
@@ -117,6 +129,7 @@ impl Classifier {
                 content_type,
             },
             hashed,
+            immutable: class == FileClass::Immutable || hashed_entry,
             unhashed_code: class == FileClass::Other && is_code(name),
         }
     }
@@ -166,6 +179,12 @@ mod tests {
             ),
             ("robots.txt", FileClass::Other, "public, max-age=300"),
             ("main.js", FileClass::Other, "public, max-age=300"),
+            (
+                "remoteEntry-BqHk3x9Z.js",
+                FileClass::Entry,
+                "public, max-age=31536000, immutable",
+            ),
+            ("remoteEntry-legacy.js", FileClass::Entry, "no-cache"),
         ];
         for (path, class, cache_control) in table {
             let got = c.classify(path);
@@ -175,6 +194,15 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn a_hashed_entry_is_immutable_and_still_an_entry() {
+        let c = classifier("");
+        let got = c.classify("assets/remoteEntry-BqHk3x9Z.js");
+        assert_eq!((got.class, got.immutable), (FileClass::Entry, true));
+        assert!(!c.classify("remoteEntry.js").immutable);
+        assert!(c.classify("main.3f2a9c1b7e4d5a6b8c0d.js").immutable);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use crate::globs::compile_glob;
 use crate::model::FileClass;
 
 /// Federation entries when the config names none.
-pub const DEFAULT_FEDERATION_ENTRIES: [&str; 2] = ["remoteEntry.js", "mf-manifest.json"];
+pub const DEFAULT_FEDERATION_ENTRIES: [&str; 3] =
+    ["remoteEntry.js", "remoteEntry-*.js", "mf-manifest.json"];
 
 /// How files are cached.
 #[derive(Debug, Default, Clone, Deserialize)]

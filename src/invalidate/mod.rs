@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest as _, Sha256};
 
 use crate::cdn::DistributionInfo;
-use crate::model::FileClass;
 use crate::plan::{Action, Plan, RemoteView, UploadReason};
 use crate::scan::hex;
 pub use paths::Selected;
@@ -129,7 +128,7 @@ pub fn plan_invalidation(
             file.action,
             Action::Upload(UploadReason::Changed | UploadReason::Unverifiable)
         );
-        if !rewritten || file.class == FileClass::Immutable {
+        if !rewritten || file.immutable {
             continue;
         }
         let Some(file_url) = url(&file.key) else {

@@ -62,6 +62,8 @@ pub struct PlannedFile {
     pub headers: Headers,
     /// JS/CSS served short-lived because its name carries no content hash.
     pub unhashed_code: bool,
+    /// Served immutable, so written once: never rewritten with other bytes.
+    pub immutable: bool,
     pub action: Action,
     /// The ETag the listing showed for the key (a header-only copy is conditional
     /// on it), when there is an object.
@@ -166,7 +168,7 @@ fn plan_files(
                 },
             },
             Some(found) => {
-                if write_once || classification.class == FileClass::Immutable {
+                if write_once || classification.immutable {
                     conflicts.push(Conflict {
                         rel_path: file.rel_path.clone(),
                         key: key.clone(),
@@ -191,6 +193,7 @@ fn plan_files(
             class: classification.class,
             headers: classification.headers,
             unhashed_code: classification.unhashed_code,
+            immutable: write_once || classification.immutable,
             action,
             remote_etag,
         });
