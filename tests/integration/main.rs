@@ -16,6 +16,7 @@ mod faults;
 mod records;
 mod retention;
 mod timeouts;
+mod verify_cache;
 mod versioned;
 mod workflow_commands;
 mod workflows;
