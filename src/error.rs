@@ -55,6 +55,19 @@ pub enum Error {
         keys: Vec<String>,
         unverifiable: bool,
     },
+    /// Files the build's entries or HTML name are neither in the build nor in the
+    /// bucket.
+    #[error("refusing to deploy: {} file(s) that the build's entries or HTML name are neither in the build nor in s3://{bucket}: {}. Users would load an entry whose files answer 404. Rebuild (a file was deleted from the build folder, or excluded by the config), or deploy the module that serves it first. Nothing was written.", missing.len(), missing.iter().map(|(key, from)| format!("{key} (named by {})", from.join(", "))).collect::<Vec<_>>().join("; "))]
+    Unresolved {
+        bucket: String,
+        /// Each missing key with the files that name it.
+        missing: Vec<(String, Vec<String>)>,
+    },
+    /// The build's public path (or HTML base) is not where this deploy serves it.
+    #[error("refusing to deploy: the build was made for another place: {}. Its files would be requested from there. Rebuild with the public path this deploy serves (or `auto`), or deploy to the place it was built for. Nothing was written.", misplaced.iter().map(|m| format!("{} says {} but this deploy serves it at {}", m.file, m.found, m.expected)).collect::<Vec<_>>().join("; "))]
+    Misplaced {
+        misplaced: Vec<crate::references::Misplaced>,
+    },
     /// The module prefix, the reserved prefix or a build file overlap.
     #[error("{0}; nothing was written")]
     Layout(#[from] crate::layout::LayoutError),
@@ -132,7 +145,9 @@ impl Error {
             | Self::Event(_)
             | Self::Resolve(_)
             | Self::Scan(_)
-            | Self::Layout(_) => 2,
+            | Self::Layout(_)
+            | Self::Unresolved { .. }
+            | Self::Misplaced { .. } => 2,
             Self::Remote(e) if e.is_setup_problem() => 2,
             Self::Oidc(e) if e.is_setup_problem() => 2,
             Self::Cdn(e) if e.is_setup_problem() => 2,

@@ -77,6 +77,34 @@ pub struct Report {
     pub invalidation_paths: Vec<(String, String)>,
     /// Distribution settings worth fixing.
     pub audit: Vec<Finding>,
+    /// What the reference check covered, once it ran.
+    pub references: Option<ReferenceCheck>,
+}
+
+/// The reference check of one module: the summary's "References" line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReferenceCheck {
+    /// References found present.
+    pub checked: usize,
+    /// The files they were read from, relative to the build.
+    pub files: Vec<String>,
+    /// What could not be checked, each naming its file.
+    pub unchecked: Vec<String>,
+}
+
+impl ReferenceCheck {
+    /// One line: `9 checked in mf-manifest.json, remoteEntry.js; 1 not checkable`.
+    pub fn line(&self) -> String {
+        let mut line = if self.files.is_empty() {
+            "none: no mf-manifest.json, entry script or HTML in the build".to_owned()
+        } else {
+            format!("{} checked in {}", self.checked, self.files.join(", "))
+        };
+        if !self.unchecked.is_empty() {
+            line.push_str(&format!("; {} not checkable", self.unchecked.len()));
+        }
+        line
+    }
 }
 
 impl Report {
@@ -145,6 +173,7 @@ impl Report {
             invalidation_id: None,
             invalidation_paths: Vec::new(),
             audit: Vec::new(),
+            references: None,
         }
     }
 

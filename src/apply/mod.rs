@@ -5,6 +5,7 @@
 //! before its entries. After a failure no new request starts; those in flight finish
 //! so the report can say exactly which files made it.
 
+mod confirm;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -64,6 +65,20 @@ pub async fn apply<S: ObjectStore>(
     let counts = plan.counts();
     progress.start(counts.uploaded + counts.headers_only, counts.bytes);
     for (i, phase) in Phase::ALL.into_iter().enumerate() {
+        if let Some(references) = plan.guards.get(&phase) {
+            let failures = confirm::missing(store, plan, references).await;
+            if !failures.is_empty() {
+                progress.finish();
+                completed.sort();
+                return Err(ApplyError {
+                    phase,
+                    failures,
+                    completed,
+                    skipped: Phase::ALL[i..].to_vec(),
+                    applied,
+                });
+            }
+        }
         for wave in plan.waves(phase) {
             let failures = write_wave(
                 store,
@@ -170,6 +185,15 @@ pub enum FileError {
         "s3://{bucket}/{key} appeared with other bytes while this deploy ran (another writer); a content-hashed key is never overwritten"
     )]
     ImmutableTaken { bucket: String, key: String },
+    /// A file the phase would publish names a key that is no longer in the bucket.
+    #[error(
+        "s3://{bucket}/{key}, which {named_by} names, is no longer in the bucket (removed since the listing by another writer); nothing of this phase was published. Re-run the deploy: it plans against what is there now"
+    )]
+    MissingReference {
+        bucket: String,
+        key: String,
+        named_by: String,
+    },
     /// The object a header-only rewrite was planned for changed since the listing.
     #[error(
         "s3://{bucket}/{key} changed since it was listed (another writer); re-run the deploy to plan against what is there now"

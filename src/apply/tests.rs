@@ -316,3 +316,72 @@ async fn a_versioned_plan_creates_every_key_only_if_absent() {
     ));
     assert!(store.object("m/v1/index.html").is_none());
 }
+
+fn guarded_entry(from: &str, key: &str) -> crate::references::Reference {
+    crate::references::Reference {
+        from: from.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_referenced_chunk_removed_after_the_listing_stops_the_phase_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let headers = Headers {
+        cache_control: "public, max-age=31536000, immutable".to_owned(),
+        content_type: "text/javascript; charset=utf-8".to_owned(),
+    };
+    store.insert("m/chunk.5e6f7a8b.js", b"chunk", headers.clone());
+    store.insert("m/old.0a0b0c0d.js", b"old", headers);
+    let mut plan = plan_for(&store, &files).await;
+    plan.guard(&[
+        guarded_entry("remoteEntry.js", "m/old.0a0b0c0d.js"),
+        // Written by this run's assets phase: never checked again.
+        guarded_entry("remoteEntry.js", "m/main.1a2b3c4d.js"),
+        // Its headers are rewritten in the assets phase (the listing shows none),
+        // which confirms it.
+        guarded_entry("remoteEntry.js", "m/chunk.5e6f7a8b.js"),
+    ]);
+    assert_eq!(
+        plan.guards[&Phase::Entries],
+        [guarded_entry("remoteEntry.js", "m/old.0a0b0c0d.js")]
+    );
+    // Another writer removes a chunk the entry names, between listing and apply.
+    store.remove("m/old.0a0b0c0d.js");
+    let err = apply(&store, &plan, 8, &quiet()).await.unwrap_err();
+    assert_eq!(err.phase, Phase::Entries);
+    assert_eq!(err.skipped, [Phase::Entries, Phase::Html]);
+    assert_eq!(err.failures.len(), 1);
+    assert!(
+        matches!(&err.failures[0].1, FileError::MissingReference { key, named_by, .. }
+            if key == "m/old.0a0b0c0d.js" && named_by == "remoteEntry.js")
+    );
+    assert!(store.object("m/remoteEntry.js").is_none());
+    assert!(store.object("m/index.html").is_none());
+    assert!(store.object("m/main.1a2b3c4d.js").is_some());
+}
+
+#[tokio::test]
+async fn many_guarded_keys_are_confirmed_with_one_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample(dir.path());
+    let store = MemoryStore::new();
+    let headers = Headers {
+        cache_control: "public, max-age=31536000, immutable".to_owned(),
+        content_type: "text/javascript; charset=utf-8".to_owned(),
+    };
+    let mut references = Vec::new();
+    for n in 0..100 {
+        let key = format!("m/c{n}.0a0b0c0d.js");
+        store.insert(&key, b"c", headers.clone());
+        references.push(guarded_entry("remoteEntry.js", &key));
+    }
+    let mut plan = plan_for(&store, &files).await;
+    plan.guard(&references);
+    let (lists, heads) = (store.calls("list"), store.calls("head"));
+    apply(&store, &plan, 8, &quiet()).await.unwrap();
+    assert_eq!(store.calls("list") - lists, 1);
+    assert_eq!(store.calls("head"), heads);
+}

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Context, PendingScan, finish, steps};
+use super::{Context, PendingScan, finish, integrity, steps};
 use crate::cdn::Cdn;
 use crate::classify::Classifier;
 use crate::clock::Utc;
@@ -61,7 +61,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         .version
         .clone()
         .unwrap_or_else(|| build_version(&files));
-    let plan = build_plan(
+    let mut plan = build_plan(
         &files,
         &classifier,
         &request.bucket,
@@ -112,6 +112,15 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             unverifiable: plan.conflicts.iter().any(|c| c.unverifiable),
         });
     }
+    integrity::check(
+        store,
+        request.public_url.as_deref(),
+        &mut plan,
+        &remote,
+        r,
+        out,
+    )
+    .await?;
     if request.dry_run {
         return steps::retain_planned(ctx, &job, &plan, &history, r, out).await;
     }

@@ -11,6 +11,7 @@
 
 mod finish;
 mod in_place;
+mod integrity;
 pub mod prune;
 mod rollback;
 mod steps;
@@ -52,6 +53,9 @@ pub struct Context<'a, S, C> {
     /// Commit, ref, actor and run URL, for the deploy record.
     pub provenance: Provenance,
     pub presentation: Presentation,
+    /// In a `packages` run: this module's place in the run's one invalidation per
+    /// distribution.
+    pub batch: Option<&'a crate::invalidate::batch::Ticket>,
 }
 
 /// A deploy that stopped, with what it did before (`None` when it stopped before
@@ -161,6 +165,7 @@ pub async fn deploy_to_aws(
         run_identity: identity.run_identity(),
         provenance,
         presentation,
+        batch: None,
     };
     let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());

@@ -11,6 +11,7 @@ use crate::cdn::{Cdn, DistributionInfo};
 use crate::config::Config;
 use crate::error::Error;
 use crate::github::commands;
+use crate::invalidate::batch::Sending;
 use crate::invalidate::{InvalidationPlan, RetryPolicy, caller_reference, invalidate};
 use crate::layout::Layout;
 use crate::plan::{Detail, Plan};
@@ -148,22 +149,31 @@ pub async fn invalidate_and_confirm<S: ObjectStore, C: Cdn>(
         distribution_id: d.id.clone(),
         paths: invalidation.decoded(),
     });
+    let wait = request
+        .wait
+        .then(|| Duration::from_secs(config.invalidation.wait_timeout));
+    let sending = Sending {
+        run_identity: ctx.run_identity.clone(),
+        policy: RetryPolicy::default(),
+        wait,
+    };
     let invalidated = match (ctx.cdn, distribution, invalidation.is_empty()) {
         (Some(cdn), Some(d), false) => {
-            let reference =
-                caller_reference(&ctx.run_identity, layout.prefix(), &invalidation.encoded());
-            let wait = request
-                .wait
-                .then(|| Duration::from_secs(config.invalidation.wait_timeout));
-            let result = invalidate(
-                cdn,
-                &d.id,
-                invalidation,
-                &reference,
-                RetryPolicy::default(),
-                wait,
-            )
-            .await;
+            let result = match ctx.batch {
+                Some(ticket) => {
+                    ticket
+                        .submit(cdn, &d.id, invalidation, layout.prefix(), &sending)
+                        .await
+                }
+                None => {
+                    let reference = caller_reference(
+                        &ctx.run_identity,
+                        layout.prefix(),
+                        &invalidation.encoded(),
+                    );
+                    invalidate(cdn, &d.id, invalidation, &reference, sending.policy, wait).await
+                }
+            };
             if let Ok(done) = &result {
                 tracing::info!(
                     "invalidation {} ({}) for {} path(s)",
@@ -175,7 +185,12 @@ pub async fn invalidate_and_confirm<S: ObjectStore, C: Cdn>(
             }
             Some(result)
         }
-        _ => None,
+        _ => {
+            if let Some(ticket) = ctx.batch {
+                ticket.leave(ctx.cdn, &sending).await;
+            }
+            None
+        }
     };
     let still_owed = match &invalidated {
         Some(Err(_)) => owes,

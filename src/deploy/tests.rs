@@ -112,6 +112,7 @@ async fn run(
             annotations: false,
             progress: ProgressMode::Quiet,
         },
+        batch: None,
     };
     let mut out = Vec::new();
     deploy(

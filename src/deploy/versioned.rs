@@ -7,7 +7,7 @@ use std::io::Write;
 
 use sha2::Digest as _;
 
-use super::{Context, PendingScan, finish, steps};
+use super::{Context, PendingScan, finish, integrity, steps};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::classify::Classifier;
 use crate::clock::Utc;
@@ -147,7 +147,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     .map_err(Error::Remote)?;
 
     // Plan.
-    let plan = build_versioned_plan(
+    let mut plan = build_versioned_plan(
         &files,
         &classifier,
         &request.bucket,
@@ -220,6 +220,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             keys: plan.conflicts.iter().map(|c| c.rel_path.clone()).collect(),
         });
     }
+    integrity::check(store, public, &mut plan, &remote, r, out).await?;
     if request.dry_run {
         return steps::retain_planned(ctx, &job, &plan, &history, r, out).await;
     }

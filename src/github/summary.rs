@@ -62,6 +62,9 @@ pub fn render(report: &Report) -> String {
     if let Some(record) = &report.record {
         let _ = writeln!(md, "| Deploy record | `{}` |", code(record));
     }
+    if let Some(check) = &report.references {
+        let _ = writeln!(md, "| References | {} |", code(&check.line()));
+    }
     let _ = writeln!(
         md,
         "\n#### Caching policy\n\n| Class | Cache-Control | Files |\n|---|---|---|"
@@ -105,7 +108,6 @@ pub fn render(report: &Report) -> String {
             "\n#### CloudFront audit\n\n| Finding | Why it matters | Fix |\n|---|---|---|"
         );
         for f in &report.audit {
-            let cell = |t: &str| t.replace('|', "\\|");
             let _ = writeln!(
                 md,
                 "| {} | {} | {} |",
@@ -113,6 +115,20 @@ pub fn render(report: &Report) -> String {
                 cell(&f.why),
                 cell(&f.fix)
             );
+        }
+    }
+    if let Some(check) = report
+        .references
+        .as_ref()
+        .filter(|c| !c.unchecked.is_empty())
+    {
+        let _ = writeln!(md, "\n> [!NOTE]\n> Not checked (never counted as present):");
+        for why in check.unchecked.iter().take(FILES_SHOWN * 2) {
+            let _ = writeln!(md, "> - {}", code(why));
+        }
+        let more = check.unchecked.len().saturating_sub(FILES_SHOWN * 2);
+        if more > 0 {
+            let _ = writeln!(md, "> - and {more} more");
         }
     }
     if !report.unhashed_code.is_empty() {
@@ -151,6 +167,10 @@ pub fn render_failure(package: &str, message: &str) -> String {
 }
 
 /// Text safe inside a Markdown code span within a table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 fn code(text: &str) -> String {
     text.replace('`', "'").replace('|', "\\|")
 }
@@ -206,6 +226,14 @@ mod tests {
                 "remoteEntry.js changed".to_owned(),
             )],
             audit: Vec::new(),
+            references: Some(crate::report::ReferenceCheck {
+                checked: 9,
+                files: vec!["mf-manifest.json".to_owned(), "remoteEntry.js".to_owned()],
+                unchecked: vec![
+                    "remoteEntry.js: its chunk-name function `.u` is not one mfe-deploy can read"
+                        .to_owned(),
+                ],
+            }),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Invalidate: refresh exactly the URLs users could be served stale — bytes that
 //! changed at an address that already existed — and nothing outside the module.
 
+pub mod batch;
 pub mod paths;
 mod run;
 

@@ -57,11 +57,24 @@ pub enum InvalidateError {
         status: String,
         waited: Duration,
     },
+    /// The invalidation this module's paths went into, for several modules at once
+    /// (`packages`), failed.
+    #[error(transparent)]
+    Shared(std::sync::Arc<InvalidateError>),
+    /// The run ended before the shared invalidation was sent.
+    #[error(
+        "the invalidation of distribution {distribution} was not sent: the run ended first; the paths stay owed and the next deploy of the module makes it"
+    )]
+    NotSent { distribution: String },
 }
 
 impl InvalidateError {
     pub fn is_setup_problem(&self) -> bool {
-        matches!(self, Self::Request { source, .. } if source.is_setup_problem())
+        match self {
+            Self::Request { source, .. } => source.is_setup_problem(),
+            Self::Shared(inner) => inner.is_setup_problem(),
+            Self::WaitTimeout { .. } | Self::NotSent { .. } => false,
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use crate::classify::Classifier;
 use crate::model::{FileClass, Headers, Phase};
+use crate::references::Reference;
 use crate::scan::{Digest, EtagMatch, LocalFile};
 use crate::state::{DeployState, FORMAT, FileRecord};
 
@@ -93,6 +94,10 @@ pub struct Plan {
     /// Versioned mode: every key is written once (`If-None-Match: *`) and never
     /// rewritten, whatever its class.
     pub write_once: bool,
+    /// Per phase, the references of the files it publishes that no earlier step of
+    /// this deploy writes: each must still be in the bucket when the phase starts
+    /// (another writer may have removed it since the listing).
+    pub guards: BTreeMap<Phase, Vec<Reference>>,
 }
 
 /// Counts for outputs and reports.
@@ -207,6 +212,7 @@ fn plan_files(
         conflicts,
         previous_state: remote.state().clone(),
         write_once,
+        guards: BTreeMap::new(),
     }
 }
 
@@ -239,6 +245,37 @@ impl Plan {
             waves[usize::from(names_other_entries(&file.rel_path))].push(file);
         }
         waves
+    }
+
+    /// Sets the guards from the build's references: a reference of a file this plan
+    /// writes is guarded in that file's phase, unless this plan writes its target in
+    /// the same phase or before.
+    pub fn guard(&mut self, references: &[Reference]) {
+        let written: BTreeMap<&str, Phase> = self
+            .files
+            .iter()
+            .filter(|f| f.action != Action::Unchanged)
+            .map(|f| (f.key.as_str(), f.class.phase()))
+            .collect();
+        let mut guards: BTreeMap<Phase, Vec<Reference>> = BTreeMap::new();
+        for reference in references {
+            let Some(from) = self
+                .files
+                .iter()
+                .find(|f| f.rel_path == reference.from && f.action != Action::Unchanged)
+            else {
+                continue;
+            };
+            let phase = from.class.phase();
+            if written
+                .get(reference.key.as_str())
+                .is_some_and(|p| *p <= phase)
+            {
+                continue;
+            }
+            guards.entry(phase).or_default().push(reference.clone());
+        }
+        self.guards = guards;
     }
 
     /// Files served with each (class, `Cache-Control`): the policy table of the report.

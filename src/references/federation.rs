@@ -150,10 +150,7 @@ mod tests {
             "../../examples/monorepo/packages/checkout/dist/mf-manifest.json"
         ))
         .unwrap();
-        assert_eq!(
-            named.public_path,
-            PublicPath::Fixed("/checkout/".to_owned())
-        );
+        assert_eq!(named.public_path, PublicPath::Relative(String::new()));
         assert_eq!(
             named.files,
             [

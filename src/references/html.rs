@@ -156,10 +156,7 @@ mod tests {
         let named = parse(include_str!(
             "../../examples/monorepo/packages/main/dist/index.html"
         ));
-        assert_eq!(
-            named.urls,
-            ["/main/favicon.ico", "/main/main.2f4ceac2d56293e9ceac.js"]
-        );
+        assert_eq!(named.urls, ["favicon.ico", "main.9bd77ed5d268c9c228c0.js"]);
         assert_eq!(named.base, None);
     }
 

@@ -513,7 +513,7 @@ mod tests {
                 "totals.fd1aefea971e49b27699.js",
             ]
         );
-        assert_eq!(named.public_path.as_deref(), Some("/checkout/"));
+        assert_eq!(named.public_path, None);
         assert!(named.unchecked.is_empty(), "{:?}", named.unchecked);
     }
 

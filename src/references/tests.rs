@@ -39,8 +39,17 @@ fn the_example_remote_names_its_entry_and_chunks_under_its_prefix() {
 #[test]
 fn a_fixed_public_path_of_another_place_is_misplaced() {
     // The build says `/checkout/`; a versioned deploy serves it at `/checkout/1.0.0/`.
+    // (The example remote is built with `publicPath: 'auto'`, so it fits both.)
+    let manifest = br#"{"metaData": {"publicPath": "/checkout/",
+        "remoteEntry": {"name": "remoteEntry.js", "path": ""}},
+        "exposes": [{"assets": {"js": {"sync": ["items.1f.js"], "async": []}}}]}"#;
+    let script = br#"var __webpack_require__={};__webpack_require__.u=e=>"items.1f.js";__webpack_require__.p="/checkout/";"#;
+    let files = vec![
+        ("mf-manifest.json", Kind::Manifest, &manifest[..]),
+        ("remoteEntry.js", Kind::Script, &script[..]),
+    ];
     let site = Site::new(Some("https://cdn.example.com"), "checkout/1.0.0/");
-    let refs = References::collect(&site, checkout_files());
+    let refs = References::collect(&site, files);
     assert_eq!(refs.misplaced.len(), 2, "{:?}", refs.misplaced);
     assert_eq!(refs.misplaced[0].found, "/checkout/");
     assert_eq!(

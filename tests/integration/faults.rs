@@ -219,7 +219,7 @@ fn a_persistent_fault_in_each_phase_publishes_nothing_after_it_and_a_rerun_conve
     // (the failing key, what must not be there after the failure)
     let cases: [(&str, &[&str]); 3] = [
         (
-            "main/main.2f4ceac2d56293e9ceac.js",
+            "main/main.9bd77ed5d268c9c228c0.js",
             &["main/mf-manifest.json", "main/index.html"],
         ),
         ("main/mf-manifest.json", &["main/index.html"]),

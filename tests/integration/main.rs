@@ -13,6 +13,7 @@ mod deploy;
 mod environments;
 mod failures;
 mod faults;
+mod integrity;
 mod records;
 mod retention;
 mod timeouts;

@@ -59,8 +59,10 @@ module.exports = {
   devtool: 'source-map',
   output: {
     path: path.resolve(__dirname, 'dist'),
-    // The shell is deployed to the S3 prefix "main/" of the site.
-    publicPath: '/main/',
+    // Location-independent: 'auto' makes the runtime derive the public path from the URL
+    // of main.*.js and html-webpack-plugin emit index.html's URLs relative to index.html,
+    // so the same build can be served in place at /main/ or versioned at /main/<version>/.
+    publicPath: 'auto',
     filename: '[name].[contenthash].js',
     chunkFilename: '[name].[contenthash].js',
     assetModuleFilename: 'assets/[name].[contenthash][ext]',

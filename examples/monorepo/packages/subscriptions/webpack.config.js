@@ -33,8 +33,10 @@ module.exports = {
   devtool: 'source-map',
   output: {
     path: path.resolve(__dirname, 'dist'),
-    // Deployed to the S3 prefix "subscriptions/" of the site.
-    publicPath: '/subscriptions/',
+    // Location-independent: 'auto' makes the runtime derive the public path from the URL
+    // remoteEntry.js was loaded from, so the same build can be served in place at
+    // /subscriptions/ or versioned at /subscriptions/<version>/.
+    publicPath: 'auto',
     filename: '[name].[contenthash].js',
     chunkFilename: '[name].[contenthash].js',
     assetModuleFilename: 'assets/[name].[contenthash][ext]',

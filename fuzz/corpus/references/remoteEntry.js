@@ -1,0 +1,1 @@
+https://cdn.example.comÿrspack/ÿrspackChunk;c.p="/rspack/";c.k=e=>"__federation_expose_Widget.ccd08070a5b87bb8.css",c.u=e=>""+({380:"details",941:"__federation_expose_Widget"})[e]+"."+({380:"f6cc7ae9c3f7038c",941:"8efa50a720d59d1a"})[e]+".js",c.miniCssF=e=>e+".a8.css";import("./x-1.js")
