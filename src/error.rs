@@ -68,6 +68,14 @@ pub enum Error {
     Misplaced {
         misplaced: Vec<crate::references::Misplaced>,
     },
+    /// Some modules of a `packages` run failed (the others finished).
+    #[error("{} of {total} module(s) failed: {}; the others finished (see `results`)", failed.len(), failed.join(", "))]
+    Modules {
+        failed: Vec<String>,
+        total: usize,
+        /// Every failure was bad input and nothing was written.
+        bad_input: bool,
+    },
     /// The module prefix, the reserved prefix or a build file overlap.
     #[error("{0}; nothing was written")]
     Layout(#[from] crate::layout::LayoutError),
@@ -148,6 +156,13 @@ impl Error {
             | Self::Layout(_)
             | Self::Unresolved { .. }
             | Self::Misplaced { .. } => 2,
+            Self::Modules { bad_input, .. } => {
+                if *bad_input {
+                    2
+                } else {
+                    1
+                }
+            }
             Self::Remote(e) if e.is_setup_problem() => 2,
             Self::Oidc(e) if e.is_setup_problem() => 2,
             Self::Cdn(e) if e.is_setup_problem() => 2,

@@ -249,6 +249,66 @@ impl Report {
     }
 }
 
+/// Step outputs of a `packages` run: counts summed over the modules, the
+/// invalidations they shared, and per module everything in `results`. Values that
+/// belong to one module (`entry-url`) are empty; `version` and `manifest-url` are
+/// set when every module has the same.
+pub fn many_outputs(
+    environment: &str,
+    environment_url: Option<&str>,
+    reports: &[&Report],
+    results: &[serde_json::Value],
+) -> Vec<(&'static str, String)> {
+    let planned = !reports.is_empty() && reports.iter().all(|r| r.status == Status::Planned);
+    let sum = |f: fn(&Report) -> u64| reports.iter().map(|r| f(r)).sum::<u64>().to_string();
+    let sent = |n: String| if planned { "0".to_owned() } else { n };
+    let same = |f: fn(&Report) -> Option<String>| {
+        let mut values = reports.iter().map(|r| f(r));
+        let first = values.next().flatten();
+        if values.all(|v| v == first) {
+            first.unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let mut ids: Vec<&str> = reports
+        .iter()
+        .filter_map(|r| r.invalidation_id.as_deref())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut paths: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.invalidation_id.is_some())
+        .flat_map(|r| r.invalidation_paths.iter().map(|(p, _)| p.as_str()))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    vec![
+        ("environment", environment.to_owned()),
+        ("skipped", "false".to_owned()),
+        ("version", same(|r| Some(r.version.clone()))),
+        ("invalidation-id", ids.join(" ")),
+        (
+            "invalidation-paths",
+            serde_json::to_string(&paths).unwrap_or_else(|_| "[]".to_owned()),
+        ),
+        ("uploaded", sent(sum(|r| r.uploaded as u64))),
+        ("headers-updated", sent(sum(|r| r.headers_updated as u64))),
+        ("unchanged", sum(|r| r.unchanged as u64)),
+        ("deleted", sum(|r| r.deleted as u64)),
+        ("bytes-uploaded", sent(sum(|r| r.bytes_uploaded))),
+        ("entry-url", String::new()),
+        ("manifest-url", same(|r| r.manifest_url.clone())),
+        ("previous-version", String::new()),
+        (
+            "environment-url",
+            environment_url.unwrap_or_default().to_owned(),
+        ),
+        ("results", results_json(results)),
+    ]
+}
+
 /// The `results` output: one object per module.
 pub fn results_json(results: &[serde_json::Value]) -> String {
     serde_json::to_string(results).unwrap_or_else(|_| "[]".to_owned())

@@ -12,6 +12,7 @@
 mod finish;
 mod in_place;
 mod integrity;
+pub mod many;
 pub mod prune;
 mod rollback;
 mod steps;

@@ -76,6 +76,16 @@ pub fn add_mask(mut out: impl Write, secret: &str) -> io::Result<()> {
     writeln!(out, "::add-mask::{}", escape_data(secret))
 }
 
+/// An error annotation for one module of a run.
+pub fn error(mut out: impl Write, title: &str, message: &str) -> io::Result<()> {
+    writeln!(
+        out,
+        "::error title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
 /// A warning annotation, attached to `file` when given.
 pub fn warning(
     mut out: impl Write,

@@ -4,8 +4,9 @@
 use crate::request::RawInputs;
 
 /// Every input of `action.yml`, in its order.
-pub const INPUT_NAMES: [&str; 21] = [
+pub const INPUT_NAMES: [&str; 22] = [
     "package",
+    "packages",
     "dist",
     "config",
     "environment",
@@ -43,6 +44,7 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
     };
     RawInputs {
         package: input("package"),
+        packages: input("packages"),
         dist: input("dist"),
         config: input("config"),
         environment: input("environment"),
@@ -67,7 +69,7 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
             get("GITHUB_WORKSPACE")
                 .filter(|w| !w.is_empty())
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
-            "check the `package` and `dist` inputs",
+            "check the `package`, `packages` and `dist` inputs",
         )),
     }
 }

@@ -148,6 +148,84 @@ pub fn render(report: &Report) -> String {
     md
 }
 
+/// One module of a `packages` run: its report, or why it stopped before it had one.
+pub enum ModuleEnd<'a> {
+    Report(&'a Report),
+    Failed { package: &'a str, error: &'a str },
+}
+
+/// Renders the summary of a `packages` run: one table of the modules, then each
+/// module's own summary, folded.
+pub fn render_many(environment: &str, modules: &[ModuleEnd<'_>]) -> String {
+    let mut md = String::new();
+    let failed = modules
+        .iter()
+        .filter(|m| match m {
+            ModuleEnd::Report(r) => r.status == crate::report::Status::Failed,
+            ModuleEnd::Failed { .. } => true,
+        })
+        .count();
+    let _ = writeln!(
+        md,
+        "### mfe-deploy · {} modules → {environment}{}\n",
+        modules.len(),
+        if failed > 0 {
+            format!(" · {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        md,
+        "| Module | Status | Version | Uploaded | Unchanged | References | Invalidation |\n|---|---|---|---|---|---|---|"
+    );
+    for module in modules {
+        match module {
+            ModuleEnd::Report(r) => {
+                let _ = writeln!(
+                    md,
+                    "| `{}` | {} | `{}` | {} ({}) | {} | {} | {} |",
+                    code(&r.package),
+                    r.status.as_str(),
+                    code(&r.version),
+                    r.uploaded,
+                    human_bytes(r.bytes_uploaded),
+                    r.unchanged,
+                    r.references
+                        .as_ref()
+                        .map_or("-".to_owned(), |c| code(&c.line())),
+                    r.invalidation_id
+                        .as_deref()
+                        .map_or("-".to_owned(), |id| format!("`{id}`")),
+                );
+            }
+            ModuleEnd::Failed { package, error } => {
+                let _ = writeln!(
+                    md,
+                    "| `{}` | failed: {} | - | 0 | 0 | - | - |",
+                    code(package),
+                    code(&error.replace('\n', " "))
+                );
+            }
+        }
+    }
+    for module in modules {
+        if let ModuleEnd::Report(r) = module {
+            let _ = writeln!(
+                md,
+                "\n<details><summary>{}</summary>\n\n{}{}\n</details>",
+                code(&r.package),
+                r.error.as_deref().map_or(String::new(), |e| format!(
+                    "> [!CAUTION]\n> {}\n\n",
+                    e.replace('\n', "\n> ")
+                )),
+                render(r)
+            );
+        }
+    }
+    md
+}
+
 /// Renders the summary of a run that deployed nothing, with the reason.
 pub fn render_skipped(package: &str, reason: &str) -> String {
     format!(

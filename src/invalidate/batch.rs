@@ -256,3 +256,75 @@ fn merged<'a>(plans: impl Iterator<Item = &'a InvalidationPlan>) -> Invalidation
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdn::fake::FakeCdn;
+
+    fn sending() -> Sending {
+        Sending {
+            run_identity: "acme/shop/1/1".to_owned(),
+            policy: RetryPolicy::default(),
+            wait: None,
+        }
+    }
+
+    fn plan(url: &str) -> InvalidationPlan {
+        InvalidationPlan::of_urls(vec![(url.to_owned(), "changed".to_owned())])
+    }
+
+    #[tokio::test]
+    async fn modules_sharing_a_distribution_share_one_invalidation() {
+        let cdn = FakeCdn::default();
+        let batch = Batch::new(3);
+        let (a, b, c) = (batch.ticket(), batch.ticket(), batch.ticket());
+        let s = sending();
+        let (pa, pb) = (plan("/a/remoteEntry.js"), plan("/b/remoteEntry.js"));
+        let (ra, rb, ()) = tokio::join!(
+            a.submit(&cdn, "E1", &pa, "a/", &s),
+            b.submit(&cdn, "E1", &pb, "b/", &s),
+            c.leave(Some(&cdn), &s),
+        );
+        let created = cdn.created.lock().unwrap().clone();
+        assert_eq!(created.len(), 1);
+        let mut paths = created[0].1.clone();
+        paths.sort();
+        assert_eq!(paths, ["/a/remoteEntry.js", "/b/remoteEntry.js"]);
+        assert_eq!(ra.unwrap().id, "I1");
+        assert_eq!(rb.unwrap().id, "I1");
+    }
+
+    #[tokio::test]
+    async fn each_distribution_gets_its_own_and_a_failure_reaches_its_submitters() {
+        let cdn = FakeCdn::default();
+        cdn.create_errors
+            .lock()
+            .unwrap()
+            .push_back(crate::cdn::CdnError::AccessDenied {
+                operation: "CreateInvalidation",
+                message: "no".to_owned(),
+            });
+        let batch = Batch::new(2);
+        let (a, b) = (batch.ticket(), batch.ticket());
+        let s = sending();
+        let (pa, pb) = (plan("/a/x"), plan("/b/x"));
+        let (ra, rb) = tokio::join!(
+            a.submit(&cdn, "E1", &pa, "a/", &s),
+            b.submit(&cdn, "E2", &pb, "b/", &s),
+        );
+        assert!(ra.is_err(), "E1 was sent first and refused");
+        assert_eq!(rb.unwrap().paths, ["/b/x"]);
+    }
+
+    #[tokio::test]
+    async fn a_module_that_ends_without_leaving_does_not_hold_the_others() {
+        let cdn = FakeCdn::default();
+        let batch = Batch::new(2);
+        let a = batch.ticket();
+        let s = sending();
+        drop(batch.ticket());
+        let done = a.submit(&cdn, "E1", &plan("/a/x"), "a/", &s).await.unwrap();
+        assert_eq!(done.paths, ["/a/x"]);
+    }
+}

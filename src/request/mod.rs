@@ -2,6 +2,7 @@
 //! config file, validated before anything touches the network.
 
 pub mod confine;
+mod packages;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ use crate::environment::Environments;
 #[derive(Default, Clone)]
 pub struct RawInputs {
     pub package: Option<String>,
+    /// Several module folders or globs (`packages/*`), instead of `package`.
+    pub packages: Option<String>,
     pub dist: Option<String>,
     pub config: Option<String>,
     pub environment: Option<String>,
@@ -46,6 +49,7 @@ impl fmt::Debug for RawInputs {
         let set = |s: &Option<String>| s.as_ref().map(|_| "<set>");
         f.debug_struct("RawInputs")
             .field("package", &self.package)
+            .field("packages", &self.packages)
             .field("dist", &self.dist)
             .field("config", &self.config)
             .field("environment", &self.environment)

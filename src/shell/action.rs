@@ -22,7 +22,7 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn file(&self, name: &str) -> Option<PathBuf> {
+    pub(super) fn file(&self, name: &str) -> Option<PathBuf> {
         (self.env)(name)
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
@@ -35,6 +35,9 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
     let raw = inputs::read(runner.env);
     for secret in raw.secrets() {
         commands::add_mask(&mut *stdout, secret).map_err(Error::stdout)?;
+    }
+    if raw.packages.is_some() {
+        return super::many::run(&raw, runner, stdout).await;
     }
     let package = raw.package.clone().unwrap_or_default();
     match deploy_from(&raw, runner, stdout).await {
@@ -65,7 +68,7 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
     }
 }
 
-fn write_runner_files(
+pub(super) fn write_runner_files(
     runner: &Runner<'_>,
     outputs: &[(&str, String)],
     summary: &str,

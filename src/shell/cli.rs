@@ -149,6 +149,7 @@ impl DeployArgs {
     pub fn into_raw(self, force_dry_run: bool) -> RawInputs {
         RawInputs {
             package: self.package,
+            packages: None,
             dist: Some(self.dist),
             config: self.config,
             environment: self.environment,

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod cli;
 mod commands;
+mod many;
 pub mod target;
 
 use crate::error::Error;

@@ -30,6 +30,7 @@ fn names(section: &str) -> BTreeSet<String> {
 fn field<'a>(raw: &'a RawInputs, name: &str) -> Option<&'a str> {
     let value = match name {
         "package" => &raw.package,
+        "packages" => &raw.packages,
         "dist" => &raw.dist,
         "config" => &raw.config,
         "environment" => &raw.environment,

@@ -14,6 +14,7 @@ mod environments;
 mod failures;
 mod faults;
 mod integrity;
+mod packages;
 mod records;
 mod retention;
 mod timeouts;

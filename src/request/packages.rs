@@ -1,0 +1,183 @@
+//! `packages`: several modules in one run, named as folders or matched by globs
+//! (`packages/*`), each becoming the `package` of its own deploy.
+
+use std::path::Path;
+
+use globset::{Glob, GlobMatcher};
+
+use super::{InputError, RawInputs};
+
+/// Folders deeper than this below the working directory are not searched.
+const MAX_DEPTH: usize = 6;
+
+impl RawInputs {
+    /// One set of inputs per module: `packages` expanded (each with its own
+    /// `package`), or these inputs alone when `packages` is not set.
+    pub fn per_module(&self, root: &Path) -> Result<Vec<Self>, InputError> {
+        let Some(spec) = self.packages.as_deref() else {
+            return Ok(vec![self.clone()]);
+        };
+        for (name, value) in [
+            ("package", &self.package),
+            ("prefix", &self.prefix),
+            ("rollback-to", &self.rollback_to),
+        ] {
+            if let Some(value) = value {
+                return Err(InputError::Invalid {
+                    name,
+                    value: value.clone(),
+                    hint: format!(
+                        "`{name}` names one module, `packages` several: set one of them ({})",
+                        match name {
+                            "package" => "`packages` alone deploys each folder it names",
+                            "prefix" => "with `packages` each module's prefix is its folder name",
+                            _ => "a rollback repoints one module at a time",
+                        }
+                    ),
+                });
+            }
+        }
+        let dist = self.dist.as_deref().unwrap_or("dist");
+        let folders = expand(spec, root, dist)?;
+        Ok(folders
+            .into_iter()
+            .map(|package| Self {
+                package: Some(package),
+                packages: None,
+                ..self.clone()
+            })
+            .collect())
+    }
+}
+
+/// The module folders `spec` names (newline- or space-separated), relative to
+/// `root`, in the order given and without duplicates. A folder named as is must
+/// exist; a glob keeps the folders that hold a `dist` folder (a library without a
+/// build is not a module), and must match at least one.
+pub fn expand(spec: &str, root: &Path, dist: &str) -> Result<Vec<String>, InputError> {
+    let invalid = |value: &str, hint: String| InputError::Invalid {
+        name: "packages",
+        value: value.to_owned(),
+        hint,
+    };
+    let mut folders: Vec<String> = Vec::new();
+    let push = |folder: String, folders: &mut Vec<String>| {
+        if !folders.contains(&folder) {
+            folders.push(folder);
+        }
+    };
+    for entry in spec.split_whitespace() {
+        let entry = entry.trim_end_matches('/');
+        if !entry.contains(['*', '?', '[', '{']) {
+            if !root.join(entry).is_dir() {
+                return Err(invalid(
+                    entry,
+                    "no such folder: name module folders relative to the repository root, e.g. `packages/checkout`, or a glob such as `packages/*`".to_owned(),
+                ));
+            }
+            push(entry.to_owned(), &mut folders);
+            continue;
+        }
+        let matcher = glob(entry).map_err(|e| invalid(entry, format!("not a glob: {e}")))?;
+        let depth = entry.split('/').count().min(MAX_DEPTH);
+        let mut matched: Vec<String> = walkdir::WalkDir::new(root)
+            .min_depth(1)
+            .max_depth(if entry.contains("**") {
+                MAX_DEPTH
+            } else {
+                depth
+            })
+            .into_iter()
+            .filter_entry(|e| {
+                let name = e.file_name().to_string_lossy();
+                !name.starts_with('.') && name != "node_modules"
+            })
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_dir())
+            .filter_map(|e| {
+                let rel = e.path().strip_prefix(root).ok()?;
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                (matcher.is_match(&rel) && e.path().join(dist).is_dir()).then_some(rel)
+            })
+            .collect();
+        matched.sort();
+        if matched.is_empty() {
+            return Err(invalid(
+                entry,
+                format!(
+                    "no folder matching it holds a `{dist}` folder: build the modules first, or check the glob"
+                ),
+            ));
+        }
+        for folder in matched {
+            push(folder, &mut folders);
+        }
+    }
+    if folders.is_empty() {
+        return Err(invalid(
+            spec,
+            "it names no module folder: list folders or globs, separated by spaces or new lines"
+                .to_owned(),
+        ));
+    }
+    Ok(folders)
+}
+
+fn glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(Glob::new(pattern)?.compile_matcher())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(dirs: &[&str]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for dir in dirs {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn globs_keep_built_folders_in_order_and_names_are_kept_as_given() {
+        let root = tree(&[
+            "packages/b/dist",
+            "packages/a/dist",
+            "packages/lib/src",
+            "packages/node_modules/x/dist",
+            "apps/shell/dist",
+        ]);
+        let got = expand("apps/shell\npackages/*  packages/a", root.path(), "dist").unwrap();
+        assert_eq!(got, ["apps/shell", "packages/a", "packages/b"]);
+    }
+
+    #[test]
+    fn a_missing_folder_or_an_empty_glob_is_bad_input() {
+        let root = tree(&["packages/a/src"]);
+        for spec in ["packages/missing", "packages/*", "  \n "] {
+            assert!(
+                expand(spec, root.path(), "dist").is_err(),
+                "{spec:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn packages_excludes_the_single_module_inputs() {
+        let root = tree(&["packages/a/dist"]);
+        let raw = RawInputs {
+            packages: Some("packages/*".to_owned()),
+            prefix: Some("x/".to_owned()),
+            ..RawInputs::default()
+        };
+        assert!(raw.per_module(root.path()).is_err());
+        let raw = RawInputs {
+            packages: Some("packages/*".to_owned()),
+            ..RawInputs::default()
+        };
+        let modules = raw.per_module(root.path()).unwrap();
+        assert_eq!(modules.len(), 1);
+        assert_eq!(modules[0].package.as_deref(), Some("packages/a"));
+    }
+}

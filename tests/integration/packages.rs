@@ -1,0 +1,178 @@
+//! `packages`: every module of the example monorepo in one run, against moto: each
+//! deploys on its own, they share one CloudFront invalidation, and one module's
+//! failure leaves the others deployed.
+
+use crate::common::*;
+
+/// A push deploying every example module with `packages`.
+fn all<'a>(ws: &'a Workspace, moto: &Moto, bucket: &str) -> ActionStep<'a> {
+    ActionStep::push(ws, moto, "main", bucket)
+        .input("package", "")
+        .input("packages", "packages/*")
+        .input("public-url", "https://www.example.com")
+}
+
+fn results(step: &StepResult) -> Vec<serde_json::Value> {
+    serde_json::from_str(step.out("results"))
+        .unwrap_or_else(|e| panic!("{e}: {}", step.out("results")))
+}
+
+fn edit(ws: &Workspace, rel: &str) {
+    let path = ws.path().join(rel);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"\n/* edited */\n");
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn one_run_deploys_every_module_and_shares_one_invalidation() {
+    let (moto, bucket, ws) = setup("packages-all");
+    let distribution = create_distribution(moto, &bucket, "");
+    let first = all(&ws, moto, &bucket)
+        .input("distribution-id", &distribution)
+        .run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let modules = results(&first);
+    let packages: Vec<&str> = modules
+        .iter()
+        .map(|m| m["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            "packages/checkout",
+            "packages/main",
+            "packages/subscriptions"
+        ]
+    );
+    assert!(
+        modules.iter().all(|m| m["status"] == "deployed"),
+        "{modules:?}"
+    );
+    let keys = keys(moto, &bucket);
+    for prefix in ["checkout/", "main/", "subscriptions/"] {
+        assert!(
+            keys.iter().any(|k| k.starts_with(prefix)),
+            "{prefix}: {keys:?}"
+        );
+        // Each module has its own record.
+        let records = format!(
+            "_mfe-deploy/modules/{}/records/",
+            prefix.trim_end_matches('/')
+        );
+        assert!(
+            keys.iter().any(|k| k.starts_with(&records)),
+            "{records}: {keys:?}"
+        );
+    }
+    let uploaded: u64 = first.out("uploaded").parse().unwrap();
+    let summed: u64 = modules
+        .iter()
+        .map(|m| m["uploaded"].as_u64().unwrap())
+        .sum();
+    assert_eq!(uploaded, summed);
+    assert!(
+        first
+            .summary
+            .contains("### mfe-deploy · 3 modules → production"),
+        "{}",
+        first.summary
+    );
+    assert!(
+        invalidations(moto, &distribution).is_empty(),
+        "a first deploy invalidates nothing"
+    );
+
+    // Two modules change their entries: one invalidation carries both.
+    edit(&ws, "packages/checkout/dist/remoteEntry.js");
+    edit(&ws, "packages/subscriptions/dist/remoteEntry.js");
+    let second = all(&ws, moto, &bucket)
+        .input("distribution-id", &distribution)
+        .run();
+    assert_eq!(second.code(), 0, "{}", second.all_text());
+    let created = invalidations(moto, &distribution);
+    assert_eq!(created.len(), 1, "{created:?}");
+    let mut sent = created[0].1.clone();
+    sent.sort();
+    assert_eq!(
+        sent,
+        ["/checkout/remoteEntry.js", "/subscriptions/remoteEntry.js"]
+    );
+    assert_eq!(second.out("invalidation-id"), created[0].0);
+    let modules = results(&second);
+    let status = |package: &str| {
+        modules
+            .iter()
+            .find(|m| m["package"] == package)
+            .map(|m| {
+                (
+                    m["status"].as_str().unwrap().to_owned(),
+                    m["invalidation-id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        status("packages/checkout"),
+        ("deployed".to_owned(), created[0].0.clone())
+    );
+    assert_eq!(
+        status("packages/subscriptions"),
+        ("deployed".to_owned(), created[0].0.clone())
+    );
+    assert_eq!(
+        status("packages/main"),
+        ("unchanged".to_owned(), String::new())
+    );
+}
+
+#[test]
+fn one_failing_module_leaves_the_others_deployed_and_exits_1() {
+    let (moto, bucket, ws) = setup("packages-one-fails");
+    // checkout's manifest names a chunk its build lacks: refused before it writes.
+    std::fs::remove_file(ws.dist("checkout").join("items.2738bcefd8210fa92271.js")).unwrap();
+    let step = all(&ws, moto, &bucket).run();
+    assert_eq!(step.code(), 1, "{}", step.all_text());
+    let modules = results(&step);
+    let status = |package: &str| {
+        modules
+            .iter()
+            .find(|m| m["package"] == package)
+            .unwrap_or_else(|| panic!("{package} in {modules:?}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(status("packages/checkout"), "failed");
+    assert_eq!(status("packages/main"), "deployed");
+    assert_eq!(status("packages/subscriptions"), "deployed");
+    let keys = keys(moto, &bucket);
+    assert!(!keys.iter().any(|k| k.starts_with("checkout/")), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k == "subscriptions/remoteEntry.js"),
+        "{keys:?}"
+    );
+    let text = step.all_text();
+    assert!(
+        text.contains("1 of 3 module(s) failed: packages/checkout"),
+        "{text}"
+    );
+    assert!(
+        step.summary.contains("items.2738bcefd8210fa92271.js"),
+        "{}",
+        step.summary
+    );
+}
+
+#[test]
+fn packages_with_package_or_a_glob_matching_nothing_is_bad_input() {
+    let (moto, bucket, ws) = setup("packages-bad");
+    let both = all(&ws, moto, &bucket)
+        .input("package", "packages/main")
+        .run();
+    assert_eq!(both.code(), 2, "{}", both.all_text());
+    let none = all(&ws, moto, &bucket).input("packages", "apps/*").run();
+    assert_eq!(none.code(), 2, "{}", none.all_text());
+    assert!(none.all_text().contains("apps/*"), "{}", none.all_text());
+    assert!(keys(moto, &bucket).is_empty());
+}
