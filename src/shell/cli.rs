@@ -80,6 +80,10 @@ pub struct ResolveArgs {
     /// Print JSON (for a workflow step that picks the job's `environment:`).
     #[arg(long)]
     pub json: bool,
+    /// Also write `environment`, `environment-url`, `skipped` and `reason` to
+    /// `$GITHUB_OUTPUT`, for a job's `environment: {name, url}`.
+    #[arg(long)]
+    pub github_output: bool,
 }
 
 /// Flags mirror the action's inputs, with the same names.

@@ -85,7 +85,50 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
 pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
     let trigger = cli::trigger()?;
     let (target, _) = decide(&args.deploy.into_raw(true), &trigger)?;
+    if args.github_output {
+        write_resolution_outputs(&target)?;
+    }
     cli::print_resolution(&target, &trigger, args.json, stdout)
+}
+
+/// `resolve --github-output`: the outputs a resolve job hands to the deploy job's
+/// `environment: {name, url}`.
+fn write_resolution_outputs(target: &Target) -> Result<(), Error> {
+    let path = std::env::var_os("GITHUB_OUTPUT")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| InputError::Missing {
+            name: "GITHUB_OUTPUT",
+            hint: "`--github-output` writes the runner's step outputs: run it in a workflow step"
+                .to_owned(),
+        })?;
+    let outputs: Vec<(&str, String)> = match target {
+        Target::Skip { reason } => vec![
+            ("environment", String::new()),
+            ("environment-url", String::new()),
+            ("skipped", "true".to_owned()),
+            ("reason", reason.clone()),
+        ],
+        Target::Deploy { request, reason } => vec![
+            ("environment", request.environment.clone()),
+            (
+                "environment-url",
+                request.public_url.clone().unwrap_or_default(),
+            ),
+            ("skipped", "false".to_owned()),
+            ("reason", reason.clone()),
+        ],
+    };
+    let path = std::path::PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|source| Error::Output {
+            path: path.clone(),
+            source,
+        })?;
+    crate::github::outputs::write_outputs(&mut file, &outputs)
+        .map_err(|source| Error::Output { path, source })
 }
 
 /// `history`: the module's deploy records, newest first, with the manifest

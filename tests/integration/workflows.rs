@@ -29,12 +29,7 @@ fn the_reusable_workflow_queues_deploys_per_module_and_environment() {
         group.starts_with("mfe-deploy-${{ inputs.package }}-"),
         "{group}"
     );
-    for key in [
-        "inputs.environment",
-        "github.base_ref",
-        "github.ref",
-        "inputs.dry-run",
-    ] {
+    for key in ["needs.resolve.outputs.environment", "inputs.dry-run"] {
         assert!(group.contains(key), "{key} missing in {group}");
     }
     assert!(
@@ -76,4 +71,83 @@ fn example_callers_queue_per_module_and_never_reuse_the_reusable_workflows_group
             "{path}: the called job's group would equal its caller's: {group}"
         );
     }
+}
+
+/// Runs the reusable workflow's resolve step as the runner would: its `args` with
+/// `inputs.package` filled in, the event's variables, and a `$GITHUB_OUTPUT` file.
+fn resolve_as_the_workflow_does(
+    event: &str,
+    git_ref: &str,
+    fixture: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let reusable = workflow(".github/workflows/deploy-module.yml");
+    let step = &reusable["jobs"]["resolve"]["steps"][1];
+    assert_eq!(step["id"].as_str(), Some("resolve"));
+    let args = step["with"]["args"]
+        .as_str()
+        .unwrap()
+        .replace("${{ inputs.package }}", "packages/checkout")
+        // A run without the `environment` input.
+        .replace(
+            "${{ inputs.environment && format('--environment {0}', inputs.environment) || '' }}",
+            "",
+        );
+    assert!(!args.contains("${{"), "{args}");
+    let ws = crate::common::Workspace::example();
+    ws.write(
+        "mfe-deploy.yml",
+        b"environments:\n  production:\n    branches: [master]\n    bucket: prod\n    public-url: https://www.example.com\n",
+    );
+    let output = ws.path().join("github_output");
+    let event_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events")
+        .join(fixture);
+    let ran = crate::common::cli_command(&ws)
+        .args(args.split_whitespace())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_REF", git_ref)
+        .env("GITHUB_EVENT_PATH", event_path)
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let written = std::fs::read_to_string(&output).unwrap();
+    mfe_deploy::github::outputs::parse_outputs(&written)
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn the_resolve_job_feeds_the_deploy_jobs_environment_name_and_url() {
+    let outputs = resolve_as_the_workflow_does("push", "refs/heads/master", "push_master.json");
+    assert_eq!(outputs["environment"], "production");
+    assert_eq!(outputs["environment-url"], "https://www.example.com");
+    assert_eq!(outputs["skipped"], "false");
+    let reusable = workflow(".github/workflows/deploy-module.yml");
+    let deploy = &reusable["jobs"]["deploy"];
+    assert_eq!(
+        deploy["environment"]["name"].as_str(),
+        Some("${{ needs.resolve.outputs.environment }}")
+    );
+    assert_eq!(
+        deploy["environment"]["url"].as_str(),
+        Some("${{ needs.resolve.outputs.environment-url }}")
+    );
+    assert_eq!(
+        deploy["if"].as_str(),
+        Some("needs.resolve.outputs.skipped != 'true'")
+    );
+}
+
+#[test]
+fn a_skipped_event_resolves_to_no_deploy_job() {
+    let outputs = resolve_as_the_workflow_does("push", "refs/tags/v1.0.0", "push_tag.json");
+    assert_eq!(outputs["skipped"], "true");
+    assert_eq!(outputs["environment"], "");
+    assert!(!outputs["reason"].is_empty());
 }
