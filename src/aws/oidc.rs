@@ -27,9 +27,16 @@ pub enum OidcError {
     TokenRequest(String),
     /// STS refused the token for this role.
     #[error(
-        "AWS STS refused to let this job assume {role}: {message}. Check the role's trust policy: its principal must be the GitHub OIDC provider, `token.actions.githubusercontent.com:aud` must be `sts.amazonaws.com`, and `token.actions.githubusercontent.com:sub` must match this repository and ref or environment"
+        "AWS STS refused to let this job assume {role}: {message}. The token's claims that trust policies match on: {claims}. Most likely: {likely}. The trust policy's principal must be the GitHub OIDC provider, and its `token.actions.githubusercontent.com:aud` and `token.actions.githubusercontent.com:sub` conditions must match these claims"
     )]
-    Denied { role: String, message: String },
+    Denied {
+        role: String,
+        message: String,
+        /// `name=value` of the claims trust policies match on (never the token).
+        claims: String,
+        /// The condition that most likely failed.
+        likely: String,
+    },
     /// Another STS failure.
     #[error("AssumeRoleWithWebIdentity for {role} failed: {message}")]
     Sts { role: String, message: String },
@@ -94,6 +101,90 @@ fn token_from(body: &[u8]) -> Result<String, OidcError> {
         .ok_or_else(|| OidcError::TokenRequest("the answer has no `value`".to_owned()))
 }
 
+/// The claims of a GitHub OIDC token that trust policies match on.
+const MATCHED_CLAIMS: [&str; 6] = [
+    "sub",
+    "aud",
+    "repository",
+    "ref",
+    "environment",
+    "job_workflow_ref",
+];
+
+/// The matched claims of `id_token` as `name=value` (the payload only: a JWT's
+/// claims are not secret, its signature is what would let anyone use it), and the
+/// trust condition that most likely refused it.
+pub fn explain(id_token: &str) -> (String, String) {
+    let payload = id_token
+        .split('.')
+        .nth(1)
+        .and_then(base64url)
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+    let Some(payload) = payload else {
+        return (
+            "none readable (the token is not a JWT)".to_owned(),
+            "the token endpoint did not hand out a GitHub OIDC token".to_owned(),
+        );
+    };
+    let claim = |name: &str| match &payload[name] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => String::new(),
+    };
+    let shown: Vec<String> = MATCHED_CLAIMS
+        .iter()
+        .map(|name| {
+            let value = claim(name);
+            format!(
+                "{name}={}",
+                if value.is_empty() { "(none)" } else { &value }
+            )
+        })
+        .collect();
+    let (sub, aud, environment) = (claim("sub"), claim("aud"), claim("environment"));
+    let likely = if !aud.split(',').any(|a| a == AUDIENCE) {
+        format!(
+            "the `aud` condition: the token's audience is `{aud}`, the trust policy expects `{AUDIENCE}`"
+        )
+    } else if environment.is_empty() && !sub.contains(":environment:") {
+        format!(
+            "the `sub` condition: this job runs without a GitHub environment, so `sub` is `{sub}`; a trust policy scoped to `repo:<owner>/<repo>:environment:<name>` refuses it (run the job with `environment:`, as the reusable workflow does, or trust this `sub`)"
+        )
+    } else {
+        format!(
+            "the `sub` condition: it must match `{sub}` exactly (or with `StringLike` wildcards)"
+        )
+    };
+    (shown.join(", "), likely)
+}
+
+/// Decodes unpadded base64url (a JWT segment).
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' | b'+' => Some(62),
+        b'_' | b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.trim_end_matches('=').bytes() {
+        buffer = (buffer << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xFF).ok()?);
+        }
+    }
+    Some(out)
+}
+
 /// Exchanges the ID token for credentials of `role`. The request is unsigned, so
 /// `config` needs no credentials.
 pub async fn assume_role(
@@ -118,7 +209,13 @@ pub async fn assume_role(
             ) || matches!(&e, SdkError::ServiceError(s) if s.raw().status().as_u16() == 403);
             let role = role.to_owned();
             if denied {
-                OidcError::Denied { role, message }
+                let (claims, likely) = explain(id_token);
+                OidcError::Denied {
+                    role,
+                    message,
+                    claims,
+                    likely,
+                }
             } else {
                 OidcError::Sts { role, message }
             }
@@ -161,7 +258,58 @@ pub fn session_name(repository: &str, run_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::session_name;
+    use super::{base64url, explain, session_name};
+
+    /// A token with these claims (the signature is not checked here).
+    fn token(claims: &str) -> String {
+        const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = claims.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
+                << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        format!("eyJhbGciOiJSUzI1NiJ9.{out}.c2lnbmF0dXJl")
+    }
+
+    #[test]
+    fn base64url_reads_what_jwts_carry() {
+        assert_eq!(base64url("eyJhIjoxfQ").unwrap(), br#"{"a":1}"#);
+        assert_eq!(base64url("-_8").unwrap(), [0xfb, 0xff]);
+        assert!(base64url("not base64!").is_none());
+    }
+
+    #[test]
+    fn a_job_without_an_environment_is_told_that_sub_names_its_ref() {
+        let id = token(
+            r#"{"sub":"repo:acme/shop:ref:refs/heads/master","aud":"sts.amazonaws.com","repository":"acme/shop","ref":"refs/heads/master","job_workflow_ref":"acme/shop/.github/workflows/deploy.yml@refs/heads/master"}"#,
+        );
+        let (claims, likely) = explain(&id);
+        assert_eq!(
+            claims,
+            "sub=repo:acme/shop:ref:refs/heads/master, aud=sts.amazonaws.com, repository=acme/shop, ref=refs/heads/master, environment=(none), job_workflow_ref=acme/shop/.github/workflows/deploy.yml@refs/heads/master"
+        );
+        assert!(likely.contains("without a GitHub environment"), "{likely}");
+        assert!(!claims.contains("c2lnbmF0dXJl") && !likely.contains("c2lnbmF0dXJl"));
+    }
+
+    #[test]
+    fn a_wrong_audience_or_sub_is_named() {
+        let (_, likely) = explain(&token(r#"{"sub":"x","aud":"https://github.com/acme"}"#));
+        assert!(likely.starts_with("the `aud` condition"), "{likely}");
+        let (_, likely) = explain(&token(
+            r#"{"sub":"repo:acme/shop:environment:production","aud":"sts.amazonaws.com","environment":"production"}"#,
+        ));
+        assert!(
+            likely.contains("repo:acme/shop:environment:production"),
+            "{likely}"
+        );
+        let (claims, _) = explain("opaque-token");
+        assert!(claims.starts_with("none readable"));
+    }
 
     #[test]
     fn session_names_name_repo_and_run_within_sts_rules() {

@@ -134,3 +134,74 @@ fn with_full_tracing_the_oidc_tokens_and_the_assumed_keys_appear_only_in_masks()
         );
     }
 }
+
+#[test]
+fn a_denied_role_prints_the_claims_trust_policies_match_on_and_never_the_token() {
+    let (moto, bucket, ws) = setup("oidc-denied");
+    // A GitHub-shaped token of a job that runs without a GitHub environment.
+    let payload = r#"{"sub":"repo:acme/storefront:ref:refs/heads/master","aud":"sts.amazonaws.com","repository":"acme/storefront","ref":"refs/heads/master","job_workflow_ref":"acme/storefront/.github/workflows/deploy.yml@refs/heads/master"}"#;
+    let id_token = format!(
+        "eyJhbGciOiJSUzI1NiJ9.{}.c2lnbmF0dXJlLWRlbmllZC10ZXN0",
+        base64url(payload.as_bytes())
+    );
+    let tokens = TokenServer::start(&id_token);
+    // STS (through a proxy in front of moto) refuses AssumeRoleWithWebIdentity, as AWS
+    // does when the trust policy's conditions do not match.
+    let proxy = FaultProxy::start(&moto.endpoint);
+    proxy.add(Rule {
+        method: "POST",
+        target_prefix: "/".to_owned(),
+        fault: Fault::Answer {
+            status: 403,
+            body: "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>1</RequestId></ErrorResponse>".to_owned(),
+        },
+        times: Some(1),
+    });
+    let run = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("endpoint-url", &proxy.endpoint)
+        .input("aws-access-key-id", "")
+        .input("aws-secret-access-key", "")
+        .input("role-to-assume", ROLE)
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &tokens.url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+        .env("RUST_LOG", "trace")
+        .run();
+    assert_eq!(run.code(), 2, "{}", run.all_text());
+    assert_eq!(proxy.faulted().len(), 1, "{:?}", proxy.seen());
+    let text = run.all_text();
+    for claim in [
+        "sub=repo:acme/storefront:ref:refs/heads/master",
+        "aud=sts.amazonaws.com",
+        "repository=acme/storefront",
+        "ref=refs/heads/master",
+        "environment=(none)",
+        "job_workflow_ref=acme/storefront/.github/workflows/deploy.yml@refs/heads/master",
+    ] {
+        assert!(text.contains(claim), "{claim} missing: {text}");
+    }
+    assert!(text.contains("without a GitHub environment"), "{text}");
+    // Masked, and nowhere else: not in the error, the summary, the outputs or the trace.
+    let unmasked = text.replace(&format!("::add-mask::{id_token}"), "");
+    assert!(
+        !unmasked.contains(&id_token),
+        "the token leaked: {unmasked}"
+    );
+    assert!(
+        !unmasked.contains("c2lnbmF0dXJlLWRlbmllZC10ZXN0"),
+        "the signature leaked"
+    );
+    assert!(keys(moto, &bucket).is_empty());
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
