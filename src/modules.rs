@@ -39,6 +39,11 @@ pub fn changed_modules(
     Ok(modules.into_iter().collect())
 }
 
+/// Every module folder under `root`.
+pub fn every_module(config: &ModulesConfig, root: &Path) -> Result<Vec<String>, globset::Error> {
+    Ok(all_modules(&glob_set(&config.folders)?, root))
+}
+
 /// Every folder under `root` that is a module (node_modules and hidden folders skipped).
 fn all_modules(folders: &GlobSet, root: &Path) -> Vec<String> {
     walkdir::WalkDir::new(root)

@@ -62,8 +62,12 @@ pub struct HistoryArgs {
 pub struct ModulesArgs {
     /// File listing changed paths, one per line (`-` for standard input), e.g. the
     /// output of `git diff --name-only BASE HEAD`.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub changed_files: Option<String>,
+    /// Every module folder, whatever changed: for a run with no usable base to
+    /// diff against (a branch's first push, a force push, a tag).
     #[arg(long)]
-    pub changed_files: String,
+    pub all: bool,
     /// Config file (its `modules:` section).
     #[arg(long)]
     pub config: Option<String>,

@@ -308,19 +308,39 @@ pub fn modules(args: &ModulesArgs, stdout: &mut dyn Write) -> Result<(), Error> 
     };
     let (config_path, explicit) = raw.config_path();
     let config = Config::load(&config_path, explicit)?;
-    let list = if args.changed_files == "-" {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(&args.changed_files)
-    }
-    .map_err(|e| InputError::Invalid {
-        name: "changed-files",
-        value: args.changed_files.clone(),
-        hint: format!("cannot read it ({e}); give a file with one changed path per line, or `-` for standard input"),
-    })?;
-    let changed: Vec<String> = list.lines().map(str::to_owned).collect();
-    let found = modules::changed_modules(&changed, &config.modules, Path::new("."))
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let found = match args.changed_files.as_deref() {
+        None => modules::every_module(&config.modules, Path::new("."))
+            .map_err(|e| Error::Internal(e.to_string()))?,
+        Some(source) => {
+            let list = if source == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(source)
+            }
+            .map_err(|e| InputError::Invalid {
+                name: "changed-files",
+                value: source.to_owned(),
+                hint: format!("cannot read it ({e}); give a file with one changed path per line, or `-` for standard input"),
+            })?;
+            let changed: Vec<String> = list.lines().map(str::to_owned).collect();
+            // The config decides every module's deploy: a change to it is a change
+            // to all of them, whatever `all-when-changed` lists.
+            let config_file = config_path
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_owned();
+            if changed
+                .iter()
+                .any(|c| c.trim().trim_start_matches("./") == config_file)
+            {
+                modules::every_module(&config.modules, Path::new("."))
+                    .map_err(|e| Error::Internal(e.to_string()))?
+            } else {
+                modules::changed_modules(&changed, &config.modules, Path::new("."))
+                    .map_err(|e| Error::Internal(e.to_string()))?
+            }
+        }
+    };
     let json = serde_json::to_string(&found).map_err(|e| Error::Internal(e.to_string()))?;
     writeln!(stdout, "{json}").map_err(Error::stdout)?;
     if args.github_output {

@@ -376,3 +376,117 @@ fn modules_maps_changed_files_to_a_matrix_and_writes_the_step_output() {
         r#"["packages/checkout","packages/main","packages/subscriptions"]"#
     );
 }
+
+#[test]
+fn a_change_to_the_config_deploys_every_module_whatever_all_when_changed_says() {
+    let ws = Workspace::example();
+    ws.write(
+        "mfe-deploy.yml",
+        b"modules:\n  folders: [\"packages/*\"]\n  all-when-changed: [\"package-lock.json\"]\n",
+    );
+    ws.write("changed.txt", b"./mfe-deploy.yml\n");
+    let all = cli_command(&ws)
+        .args(["modules", "--changed-files", "changed.txt"])
+        .output()
+        .unwrap();
+    let every = r#"["packages/checkout","packages/main","packages/subscriptions"]"#;
+    assert_eq!(String::from_utf8_lossy(&all.stdout).trim(), every);
+    let listed = cli_command(&ws)
+        .args(["modules", "--all"])
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), every);
+}
+
+/// Runs the example workflow's "List changed files" script in a real repository.
+fn changed_files_step(
+    repo: &std::path::Path,
+    base: &str,
+    head: &str,
+    ref_type: &str,
+) -> (String, String) {
+    let workflow: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/workflows/deploy-changed-modules.yml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let steps = workflow["jobs"]["detect"]["steps"].as_sequence().unwrap();
+    let script = steps
+        .iter()
+        .find(|s| s["id"].as_str() == Some("diff"))
+        .and_then(|s| s["run"].as_str())
+        .unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let output = temp.path().join("output");
+    let ran = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(repo)
+        .env("BASE", base)
+        .env("HEAD", head)
+        .env("DEFAULT_BRANCH", "")
+        .env("REF_TYPE", ref_type)
+        .env("GITHUB_OUTPUT", &output)
+        .env("RUNNER_TEMP", temp.path())
+        .output()
+        .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    (
+        std::fs::read_to_string(&output).unwrap(),
+        std::fs::read_to_string(temp.path().join("changed.txt")).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn the_changed_files_step_falls_back_to_every_module_without_a_usable_base() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    std::fs::create_dir_all(repo.path().join("packages/a")).unwrap();
+    std::fs::write(repo.path().join("packages/a/x.js"), "1").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "one"]);
+    let first = git(&["rev-parse", "HEAD"]);
+    std::fs::write(repo.path().join("packages/a/x.js"), "2").unwrap();
+    git(&["commit", "-qam", "two"]);
+    let second = git(&["rev-parse", "HEAD"]);
+
+    let (outputs, changed) = changed_files_step(repo.path(), &first, &second, "branch");
+    assert_eq!(outputs.trim(), "all=false");
+    assert_eq!(changed.trim(), "packages/a/x.js");
+    for (base, ref_type) in [
+        // A branch's first push.
+        ("0000000000000000000000000000000000000000", "branch"),
+        // A force push whose `before` is no longer in the history.
+        ("1234567890abcdef1234567890abcdef12345678", "branch"),
+        // A tag push.
+        (first.as_str(), "tag"),
+    ] {
+        let (outputs, _) = changed_files_step(repo.path(), base, &second, ref_type);
+        assert_eq!(outputs.trim(), "all=true", "{base} {ref_type}");
+    }
+}
