@@ -173,7 +173,24 @@ def rclone(ctx, name, bucket):
     return run(cmd, ctx.env, ctx.root)
 
 
+def mfe_all(ctx, names, bucket, stats=None, rss=None):
+    # The whole monorepo in one process: `--packages` (one invalidation, one client).
+    cmd = [ctx.mfe, "deploy", "--packages", "packages/*", "--bucket", bucket, "--endpoint-url", ctx.endpoint]
+    return run(cmd, ctx.env, ctx.root, stats, rss)
+
+
+def rclone_all(ctx, names, bucket):
+    # One rclone over the whole tree: every module's dist (keys keep the
+    # `packages/<name>/dist/` path; the objects and bytes are the same).
+    remote = f":s3,provider=Other,endpoint='{ctx.endpoint}',access_key_id={ACCESS_KEY},secret_access_key={SECRET_KEY},force_path_style=true:{bucket}"
+    cmd = ["rclone", "copy", "--checksum", "--transfers", "32", "--checkers", "64", "--s3-no-check-bucket",
+           "--s3-no-head-object", "--include", "packages/*/dist/**", ".", remote]
+    return run(cmd, ctx.env, ctx.root)
+
+
 TOOLS = {"mfe-deploy": mfe, "aws s3 sync x2": aws_two_pass, "rclone": rclone}
+#: The one-run scenarios: the whole monorepo per tool invocation.
+WHOLE = {"mfe-deploy": mfe_all, "rclone": rclone_all}
 BUCKETS = {"mfe-deploy": "bench-mfe", "aws s3 sync x2": "bench-aws", "rclone": "bench-rclone"}
 
 
@@ -211,6 +228,24 @@ def scenario(ctx, title, names, reps, prepare, per_tool_prepare=None, collect_st
             os.sync()
             want = collect_stats and tool == "mfe-deploy"
             times[tool].append(deploy_all(ctx, tool, names, stats if want else None, rss if want else None))
+    medians = {t: statistics.median(v) for t, v in times.items()}
+    print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
+    return {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
+
+
+def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
+    times = {t: [] for t in WHOLE}
+    stats, rss = [], []
+    for r in range(reps):
+        prepare(r)
+        for tool in (list(WHOLE) if r % 2 == 0 else list(WHOLE)[::-1]):
+            if per_tool_prepare:
+                per_tool_prepare(tool)
+            os.sync()
+            if tool == "mfe-deploy":
+                times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool], stats, rss))
+            else:
+                times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool]))
     medians = {t: statistics.median(v) for t, v in times.items()}
     print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
     return {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
@@ -316,6 +351,14 @@ def main():
         results.append(scenario(ctx, "one change", [names[1]], 3 * args.reps, lambda r: one_change(ctx.root, names[1], r), None, True))
         results.append(scenario(ctx, "big module, cold", ["big"], args.reps, lambda r: None, lambda t: reset_bucket(data, BUCKETS[t]), True))
         results.append(scenario(ctx, "big module, rebuild", ["big"], args.reps, lambda r: rebuild(ctx.root, ["big"]), None, True))
+        # Every module of the tree, the big one included (`packages/*` names it too).
+        everything = names + ["big"]
+        whole = []
+        for bucket in BUCKETS.values():
+            reset_bucket(data, bucket)
+        whole.append(whole_scenario(ctx, "whole monorepo, one run: cold", everything, args.reps, lambda r: None, lambda t: reset_bucket(data, BUCKETS[t])))
+        whole.append(whole_scenario(ctx, "whole monorepo, one run: rebuild", everything, args.reps, lambda r: rebuild(ctx.root, everything)))
+        whole.append(whole_scenario(ctx, "whole monorepo, one run: one change", everything, 3 * args.reps, lambda r: one_change(ctx.root, names[1], r)))
         hashed, hash_seconds = hashing_baseline(ctx.root, names)
         peaks = memory_by_file_size(ctx, data, args.large_mb, random.Random(args.seed))
     finally:
@@ -337,6 +380,17 @@ def main():
         res["requests"] = totals
         res["first_request_ms"] = first
         res["scan_ms"] = scan_ms
+    print()
+    print("| one run over the whole monorepo | mfe-deploy --packages | rclone copy (whole tree) | mfe / rclone | mfe requests (per run) |")
+    print("|---|---|---|---|---|")
+    for res in whole:
+        m = res["medians"]
+        totals, _, _ = parse_stats(res["stats"])
+        runs = max(1, len(res["runs"]["mfe-deploy"]))
+        req = ", ".join(f"{k} {v // runs}" for k, v in totals.items() if k != "bytes" and v)
+        print(f"| {res['title'].split(': ')[1]} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['mfe-deploy'] / m['rclone']:.2f} | {req or 'none'} |")
+        res["requests"] = totals
+    results.extend(whole)
     cold = results[0]
     _, first, scan_ms = parse_stats(cold["stats"])
     per_run_scan = scan_ms / max(1, len(cold["runs"]["mfe-deploy"]))

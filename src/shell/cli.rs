@@ -96,6 +96,9 @@ pub struct DeployArgs {
     /// Module folder, e.g. packages/subscriptions.
     #[arg(long)]
     pub package: Option<String>,
+    /// Several module folders or globs (`packages/*`), deployed together.
+    #[arg(long)]
+    pub packages: Option<String>,
     /// Build output folder inside the package.
     #[arg(long, default_value = "dist")]
     pub dist: String,
@@ -157,7 +160,7 @@ impl DeployArgs {
     pub fn into_raw(self, force_dry_run: bool) -> RawInputs {
         RawInputs {
             package: self.package,
-            packages: None,
+            packages: self.packages,
             dist: Some(self.dist),
             config: self.config,
             environment: self.environment,

@@ -26,6 +26,9 @@ fn identity() -> (RunnerIdentity, bool) {
 
 /// `deploy` and `plan`.
 pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
+    if raw.packages.is_some() {
+        return deploy_many(raw, stdout).await;
+    }
     let (target, config) = decide(&raw, &cli::trigger()?)?;
     let request = match target {
         Target::Skip { reason } => {
@@ -79,6 +82,69 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
         .map_err(Error::stdout)?;
     }
     Ok(())
+}
+
+/// `deploy --packages`: every module at once, one line each, exit 1 when any failed.
+async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
+    let trigger = cli::trigger()?;
+    let modules = raw.per_module(std::path::Path::new("."))?;
+    let mut requests = Vec::new();
+    let mut config = None;
+    for module in &modules {
+        match decide(module, &trigger)? {
+            (Target::Skip { reason }, _) => {
+                writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
+                return Ok(());
+            }
+            (Target::Deploy { request, .. }, loaded) => {
+                requests.push(*request);
+                config = Some(loaded);
+            }
+        }
+    }
+    let Some(config) = config else {
+        return Ok(());
+    };
+    let (identity, on_runner) = identity();
+    let provenance = Provenance::from_env(&|name| std::env::var(name).ok());
+    let finished = deploy::many::deploy_all(
+        &requests,
+        &config,
+        &identity,
+        &provenance,
+        on_runner,
+        cli::presentation(),
+        stdout,
+    )
+    .await?;
+    let mut failed = Vec::new();
+    let mut bad_input = true;
+    for end in finished {
+        match end.result {
+            Ok(r) => {
+                bad_input &= r.uploaded + r.headers_updated == 0;
+                writeln!(
+                stdout,
+                "{} → {}: {} uploaded ({} bytes), {} header update(s), {} unchanged; version {}",
+                r.package, r.environment, r.uploaded, r.bytes_uploaded, r.headers_updated, r.unchanged, r.version
+            )
+            .map_err(Error::stdout)?;
+            }
+            Err(f) => {
+                bad_input &= f.error.exit_code() == 2;
+                writeln!(stdout, "{}: failed: {}", end.package, f.error).map_err(Error::stdout)?;
+                failed.push(end.package);
+            }
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Modules {
+        total: requests.len(),
+        failed,
+        bad_input,
+    })
 }
 
 /// `resolve`: where this run would deploy, without calling AWS.

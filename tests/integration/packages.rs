@@ -176,3 +176,37 @@ fn packages_with_package_or_a_glob_matching_nothing_is_bad_input() {
     assert!(none.all_text().contains("apps/*"), "{}", none.all_text());
     assert!(keys(moto, &bucket).is_empty());
 }
+
+#[test]
+fn the_cli_deploys_every_module_with_packages_too() {
+    let (moto, bucket, ws) = setup("packages-cli");
+    let output = cli_command(&ws)
+        .args([
+            "deploy",
+            "--packages",
+            "packages/*",
+            "--bucket",
+            &bucket,
+            "--endpoint-url",
+            &moto.endpoint,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for package in [
+        "packages/checkout",
+        "packages/main",
+        "packages/subscriptions",
+    ] {
+        assert!(
+            stdout.contains(&format!("{package} → ")),
+            "{package}: {stdout}"
+        );
+    }
+    assert!(keys(moto, &bucket).iter().any(|k| k == "main/index.html"));
+}
