@@ -1,0 +1,82 @@
+//! What the S3 client sends: bodies (in memory when small, streamed from disk when
+//! large), conditional-write headers, copy sources and user metadata.
+
+use aws_sdk_s3::primitives::{ByteStream, Length};
+
+use crate::store::{Body, Condition, ObjectMeta, StoreError};
+
+/// Bodies up to this size are read into memory: one read, a plain request with a
+/// Content-Length. Larger ones stream from disk. In flight at once: at most the
+/// upload concurrency times this.
+const IN_MEMORY_BODY: u64 = 256 * 1024;
+
+pub(super) async fn byte_stream(body: Body<'_>) -> Result<ByteStream, StoreError> {
+    match body {
+        Body::Bytes(bytes) => Ok(ByteStream::from(bytes)),
+        Body::File {
+            path,
+            offset: 0,
+            len,
+            ..
+        } if len <= IN_MEMORY_BODY => {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|e| StoreError::LocalRead {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+            if bytes.len() as u64 != len {
+                return Err(StoreError::LocalRead {
+                    path: path.to_owned(),
+                    message: format!(
+                        "it changed since it was scanned ({len} bytes then, {} now)",
+                        bytes.len()
+                    ),
+                });
+            }
+            Ok(ByteStream::from(bytes))
+        }
+        Body::File {
+            path, offset, len, ..
+        } => ByteStream::read_from()
+            .path(path)
+            .offset(offset)
+            .length(Length::Exact(len))
+            .build()
+            .await
+            .map_err(|e| StoreError::LocalRead {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }),
+    }
+}
+
+pub(super) fn unquote(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim_matches('"').to_owned()
+}
+
+/// `CopySource` is `bucket/key` with the key URL-encoded (slashes kept).
+pub(super) fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `(If-Match, If-None-Match)` for a condition.
+pub(super) fn condition_headers(condition: &Condition) -> (Option<String>, Option<String>) {
+    match condition {
+        Condition::None => (None, None),
+        Condition::Absent => (None, Some("*".to_owned())),
+        Condition::Matches(etag) => (Some(format!("\"{etag}\"")), None),
+    }
+}
+
+pub(super) fn metadata_map(meta: &ObjectMeta) -> Option<std::collections::HashMap<String, String>> {
+    (!meta.metadata.is_empty()).then(|| meta.metadata.clone().into_iter().collect())
+}
