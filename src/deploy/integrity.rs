@@ -35,8 +35,9 @@ pub async fn check<S: ObjectStore>(
             misplaced: references.misplaced,
         });
     }
-    let in_build = |key: &str| plan.files.iter().any(|f| f.key == key);
-    let unknown = references.unresolved(|key| in_build(key) || remote.etag(key).is_some());
+    let in_build: std::collections::HashSet<&str> =
+        plan.files.iter().map(|f| f.key.as_str()).collect();
+    let unknown = references.unresolved(|key| in_build.contains(key) || remote.etag(key).is_some());
     let (listed, elsewhere): (Vec<&Reference>, Vec<&Reference>) = unknown
         .into_iter()
         .partition(|reference| reference.key.starts_with(plan.prefix.as_str()));

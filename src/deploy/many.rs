@@ -3,13 +3,11 @@
 //! paths), sharing the clients and one CloudFront invalidation per distribution.
 
 use std::io::Write;
-use std::time::Duration;
 
 use super::{Context, Failed, PendingScan, Presentation, connect, deploy};
 use crate::aws::RunnerIdentity;
 use crate::config::Config;
 use crate::error::Error;
-use crate::invalidate::RetryPolicy;
 use crate::invalidate::batch::{Batch, Sending};
 use crate::record::Provenance;
 use crate::report::Report;
@@ -39,13 +37,11 @@ pub async fn deploy_all(
     let scans: Vec<PendingScan> = requests.iter().map(PendingScan::start).collect();
     let (store, cloudfront) = connect(first, identity, on_runner, &mut *out).await?;
     let batch = Batch::new(requests.len());
-    let sending = Sending {
-        run_identity: identity.run_identity(),
-        policy: RetryPolicy::default(),
-        wait: first
-            .wait
-            .then(|| Duration::from_secs(config.invalidation.wait_timeout)),
-    };
+    let sending = Sending::new(
+        identity.run_identity(),
+        first.wait,
+        config.invalidation.wait_timeout,
+    );
     let runs = requests.iter().zip(scans).map(|(request, scan)| {
         let (store, cloudfront, batch, sending) = (&store, cloudfront.as_ref(), &batch, &sending);
         async move {

@@ -2,7 +2,7 @@
 //! applying it, and invalidating with what earlier runs still owe.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{Context, Presentation, finish};
 use crate::apply::{self, Applied, Progress};
@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::github::commands;
 use crate::invalidate::batch::Sending;
-use crate::invalidate::{InvalidationPlan, RetryPolicy, caller_reference, invalidate};
+use crate::invalidate::{InvalidationPlan, caller_reference, invalidate};
 use crate::layout::Layout;
 use crate::plan::{Detail, Plan};
 use crate::record::{History, Invalidation};
@@ -149,14 +149,11 @@ pub async fn invalidate_and_confirm<S: ObjectStore, C: Cdn>(
         distribution_id: d.id.clone(),
         paths: invalidation.decoded(),
     });
-    let wait = request
-        .wait
-        .then(|| Duration::from_secs(config.invalidation.wait_timeout));
-    let sending = Sending {
-        run_identity: ctx.run_identity.clone(),
-        policy: RetryPolicy::default(),
-        wait,
-    };
+    let sending = Sending::new(
+        ctx.run_identity.clone(),
+        request.wait,
+        config.invalidation.wait_timeout,
+    );
     let invalidated = match (ctx.cdn, distribution, invalidation.is_empty()) {
         (Some(cdn), Some(d), false) => {
             let result = match ctx.batch {
@@ -171,7 +168,15 @@ pub async fn invalidate_and_confirm<S: ObjectStore, C: Cdn>(
                         layout.prefix(),
                         &invalidation.encoded(),
                     );
-                    invalidate(cdn, &d.id, invalidation, &reference, sending.policy, wait).await
+                    invalidate(
+                        cdn,
+                        &d.id,
+                        invalidation,
+                        &reference,
+                        sending.policy,
+                        sending.wait,
+                    )
+                    .await
                 }
             };
             if let Ok(done) = &result {

@@ -48,6 +48,18 @@ pub struct Sending {
     pub wait: Option<Duration>,
 }
 
+impl Sending {
+    /// The standard retry policy; `wait` (the `wait` input) for `wait_timeout`
+    /// seconds (config `invalidation.wait-timeout`).
+    pub fn new(run_identity: String, wait: bool, wait_timeout: u64) -> Self {
+        Self {
+            run_identity,
+            policy: RetryPolicy::default(),
+            wait: wait.then(|| Duration::from_secs(wait_timeout)),
+        }
+    }
+}
+
 impl Batch {
     /// A batch for `modules` participants.
     pub fn new(modules: usize) -> Arc<Self> {

@@ -251,23 +251,21 @@ impl Plan {
     /// writes is guarded in that file's phase, unless this plan writes its target in
     /// the same phase or before.
     pub fn guard(&mut self, references: &[Reference]) {
-        let written: BTreeMap<&str, Phase> = self
-            .files
-            .iter()
-            .filter(|f| f.action != Action::Unchanged)
+        let written = self.files.iter().filter(|f| f.action != Action::Unchanged);
+        // The phase each written file goes up in, by key and by path.
+        let by_key: BTreeMap<&str, Phase> = written
+            .clone()
             .map(|f| (f.key.as_str(), f.class.phase()))
+            .collect();
+        let by_path: BTreeMap<&str, Phase> = written
+            .map(|f| (f.rel_path.as_str(), f.class.phase()))
             .collect();
         let mut guards: BTreeMap<Phase, Vec<Reference>> = BTreeMap::new();
         for reference in references {
-            let Some(from) = self
-                .files
-                .iter()
-                .find(|f| f.rel_path == reference.from && f.action != Action::Unchanged)
-            else {
+            let Some(&phase) = by_path.get(reference.from.as_str()) else {
                 continue;
             };
-            let phase = from.class.phase();
-            if written
+            if by_key
                 .get(reference.key.as_str())
                 .is_some_and(|p| *p <= phase)
             {

@@ -119,6 +119,14 @@ enum Value {
 }
 
 impl Value {
+    /// A number literal whose leading zeros were all trimmed is `0`.
+    fn normalized(self) -> Self {
+        match self {
+            Self::Num(n) if n.is_empty() => Self::Num("0".to_owned()),
+            v => v,
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Self::Str(s) | Self::Num(s) => s.clone(),
@@ -407,15 +415,6 @@ impl<'a> Parser<'a> {
                 return Some(entries);
             }
             self.eat(",").then_some(())?;
-        }
-    }
-}
-
-impl Value {
-    fn normalized(self) -> Self {
-        match self {
-            Self::Num(n) if n.is_empty() => Self::Num("0".to_owned()),
-            v => v,
         }
     }
 }

@@ -125,8 +125,8 @@ async fn deploy_from(
     .map(Some)
 }
 
-fn append(
-    path: &PathBuf,
+pub(super) fn append(
+    path: &std::path::Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(), Error> {
     let mut file = OpenOptions::new()
@@ -134,11 +134,11 @@ fn append(
         .create(true)
         .open(path)
         .map_err(|source| Error::Output {
-            path: path.clone(),
+            path: path.to_owned(),
             source,
         })?;
     write(&mut file).map_err(|source| Error::Output {
-        path: path.clone(),
+        path: path.to_owned(),
         source,
     })
 }

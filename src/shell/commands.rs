@@ -15,7 +15,7 @@ use crate::modules;
 use crate::record::Provenance;
 use crate::request::{InputError, RawInputs};
 use crate::shell::cli::{self, HistoryArgs, ModulesArgs, ResolveArgs};
-use crate::shell::target::{Target, decide};
+use crate::shell::target::{Modules, Target, decide, decide_all};
 use crate::store::ObjectStore as _;
 
 fn identity() -> (RunnerIdentity, bool) {
@@ -88,20 +88,22 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
 async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
     let trigger = cli::trigger()?;
     let modules = raw.per_module(std::path::Path::new("."))?;
-    let mut requests = Vec::new();
-    let mut config = None;
-    for module in &modules {
-        match decide(module, &trigger)? {
-            (Target::Skip { reason }, _) => {
-                writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
-                return Ok(());
-            }
-            (Target::Deploy { request, .. }, loaded) => {
-                requests.push(*request);
-                config = Some(loaded);
-            }
+    let (requests, config) = match decide_all(&modules, &trigger) {
+        Modules::Skip { reason } => {
+            writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
+            return Ok(());
         }
-    }
+        Modules::Deploy {
+            requests,
+            config,
+            failed,
+        } => {
+            if let Some((_, e)) = failed.into_iter().next() {
+                return Err(e);
+            }
+            (requests, config)
+        }
+    };
     let Some(config) = config else {
         return Ok(());
     };
@@ -160,13 +162,6 @@ pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
 /// `resolve --github-output`: the outputs a resolve job hands to the deploy job's
 /// `environment: {name, url}`.
 fn write_resolution_outputs(target: &Target) -> Result<(), Error> {
-    let path = std::env::var_os("GITHUB_OUTPUT")
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| InputError::Missing {
-            name: "GITHUB_OUTPUT",
-            hint: "`--github-output` writes the runner's step outputs: run it in a workflow step"
-                .to_owned(),
-        })?;
     let outputs: Vec<(&str, String)> = match target {
         Target::Skip { reason } => vec![
             ("environment", String::new()),
@@ -184,17 +179,20 @@ fn write_resolution_outputs(target: &Target) -> Result<(), Error> {
             ("reason", reason.clone()),
         ],
     };
-    let path = std::path::PathBuf::from(path);
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)
-        .map_err(|source| Error::Output {
-            path: path.clone(),
-            source,
+    github_output(&outputs)
+}
+
+/// `--github-output`: appends `outputs` to the runner's `$GITHUB_OUTPUT`.
+fn github_output(outputs: &[(&str, String)]) -> Result<(), Error> {
+    let path = std::env::var_os("GITHUB_OUTPUT")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| InputError::Missing {
+            name: "GITHUB_OUTPUT",
+            hint: "`--github-output` writes the runner's step outputs: run it in a workflow step"
+                .to_owned(),
         })?;
-    crate::github::outputs::write_outputs(&mut file, &outputs)
-        .map_err(|source| Error::Output { path, source })
+    super::action::append(&path, |f| outputs::write_outputs(f, outputs))
 }
 
 /// `history`: the module's deploy records, newest first, with the manifest
@@ -410,24 +408,7 @@ pub fn modules(args: &ModulesArgs, stdout: &mut dyn Write) -> Result<(), Error> 
     let json = serde_json::to_string(&found).map_err(|e| Error::Internal(e.to_string()))?;
     writeln!(stdout, "{json}").map_err(Error::stdout)?;
     if args.github_output {
-        let path = std::env::var("GITHUB_OUTPUT").map_err(|_| InputError::Missing {
-            name: "GITHUB_OUTPUT",
-            hint: "`--github-output` works inside a GitHub Actions step".to_owned(),
-        })?;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|source| Error::Output {
-                path: path.clone().into(),
-                source,
-            })?;
-        outputs::write_outputs(&mut file, &[("packages", json)]).map_err(|source| {
-            Error::Output {
-                path: path.into(),
-                source,
-            }
-        })?;
+        github_output(&[("packages", json)])?;
     }
     Ok(())
 }

@@ -15,8 +15,8 @@ use crate::github::commands;
 use crate::github::summary::{self, ModuleEnd};
 use crate::record::Provenance;
 use crate::report::{Report, failed_outputs, failed_result, many_outputs, skipped_outputs};
-use crate::request::{DeployRequest, RawInputs};
-use crate::shell::target::{Target, decide};
+use crate::request::RawInputs;
+use crate::shell::target::{Modules, decide_all};
 
 /// What the summary and the outputs call a `packages` run before it has modules.
 const NAME: &str = "packages";
@@ -47,32 +47,30 @@ pub async fn run(
     };
     let total = modules.len();
 
-    // Where each module goes: the trigger is one, so they all deploy or all skip.
-    let mut requests: Vec<DeployRequest> = Vec::new();
-    let mut early: Vec<(String, String, bool)> = Vec::new();
-    let mut config = None;
-    for module in &modules {
-        let package = module.package.clone().unwrap_or_default();
-        match decide(module, &trigger) {
-            Ok((Target::Skip { reason }, _)) => {
-                tracing::info!("skipped: {reason}");
-                return write_runner_files(
-                    runner,
-                    &skipped_outputs(NAME, &reason),
-                    &summary::render_skipped(NAME, &reason),
-                );
-            }
-            Ok((Target::Deploy { request, reason }, loaded)) => {
-                tracing::info!("{package}: {reason}");
-                requests.push(*request);
-                config = Some(loaded);
-            }
-            Err(e) => {
-                let bad_input = e.exit_code() == 2;
-                early.push((package, super::redact(&e.to_string(), &secrets), bad_input));
-            }
+    let (requests, config, mut early) = match decide_all(&modules, &trigger) {
+        Modules::Skip { reason } => {
+            tracing::info!("skipped: {reason}");
+            return write_runner_files(
+                runner,
+                &skipped_outputs(NAME, &reason),
+                &summary::render_skipped(NAME, &reason),
+            );
         }
-    }
+        Modules::Deploy {
+            requests,
+            config,
+            failed,
+        } => {
+            let early: Vec<(String, String, bool)> = failed
+                .into_iter()
+                .map(|(package, e)| {
+                    let bad_input = e.exit_code() == 2;
+                    (package, super::redact(&e.to_string(), &secrets), bad_input)
+                })
+                .collect();
+            (requests, config, early)
+        }
+    };
     let environment = requests
         .first()
         .map(|r| r.environment.clone())

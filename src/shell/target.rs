@@ -49,3 +49,42 @@ pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Er
     };
     Ok((target, config))
 }
+
+/// Where the modules of a `packages` run go. The trigger is one, so they all deploy
+/// or all skip; a module whose inputs do not hold fails alone.
+pub enum Modules {
+    Skip {
+        reason: String,
+    },
+    Deploy {
+        requests: Vec<DeployRequest>,
+        /// The config, once a module loaded it.
+        config: Option<Box<Config>>,
+        /// Each module that cannot deploy (its folder as given) with why.
+        failed: Vec<(String, Error)>,
+    },
+}
+
+/// [`decide`] for every module of a `packages` run.
+pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Modules {
+    let mut requests = Vec::new();
+    let mut failed = Vec::new();
+    let mut config = None;
+    for module in modules {
+        let package = module.package.clone().unwrap_or_default();
+        match decide(module, trigger) {
+            Ok((Target::Skip { reason }, _)) => return Modules::Skip { reason },
+            Ok((Target::Deploy { request, reason }, loaded)) => {
+                tracing::info!("{package}: {reason}");
+                requests.push(*request);
+                config = Some(Box::new(loaded));
+            }
+            Err(e) => failed.push((package, e)),
+        }
+    }
+    Modules::Deploy {
+        requests,
+        config,
+        failed,
+    }
+}
