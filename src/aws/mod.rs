@@ -137,6 +137,7 @@ where
 fn base_loader(settings: &AwsSettings) -> ConfigLoader {
     let bounds = settings.bounds;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .region(Region::new(settings.region.clone()))
         .retry_config(bounds.retry_config())
         .timeout_config(bounds.client_timeouts());
@@ -144,6 +145,15 @@ fn base_loader(settings: &AwsSettings) -> ConfigLoader {
         loader = loader.endpoint_url(url);
     }
     loader
+}
+
+/// The SDK's hyper client over rustls with the `ring` provider (a smaller binary
+/// than the SDK's default, aws-lc-rs; docs/performance.md has the sizes).
+fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// S3 client; path-style addressing when an endpoint is given (emulators and most

@@ -149,8 +149,18 @@ pub fn client(endpoint: &str, key: &str, secret: &str) -> Client {
         .credentials_provider(Credentials::new(key, secret, None, None, "test"))
         .endpoint_url(endpoint)
         .force_path_style(true)
+        .http_client(https_client())
         .build();
     Client::from_conf(config)
+}
+
+/// The SDK's hyper client with rustls over `ring`, as the binary builds it (the SDK
+/// crates come without their default client).
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// One recorded request.
