@@ -6,18 +6,83 @@
 //! the bucket's `AbortIncompleteMultipartUpload` lifecycle rule is the belt to these
 //! braces (docs/reliability.md).
 
-use crate::clock::Utc;
-use crate::store::{ObjectStore, PendingUpload};
+use tokio::sync::OnceCell;
 
-/// The uploads under `prefix` started `older_than_secs` or more before `now`.
+use crate::clock::Utc;
+use crate::store::{ObjectStore, PendingUpload, StoreError};
+
+/// The incomplete uploads of a `packages` run: listed once, under the folder every
+/// module's prefix shares (the bucket root, usually), when the first module asks;
+/// each module then takes those under its own prefix. One `ListMultipartUploads`
+/// for the run instead of one per module.
+pub struct SharedUploads {
+    prefix: String,
+    listed: OnceCell<Result<Vec<PendingUpload>, StoreError>>,
+}
+
+impl SharedUploads {
+    /// For the modules at `prefixes` (each empty or ending with `/`).
+    pub fn new<'p>(prefixes: impl IntoIterator<Item = &'p str>) -> Self {
+        let mut common: Option<&str> = None;
+        for prefix in prefixes {
+            common = Some(match common {
+                None => prefix,
+                Some(c) => {
+                    let same = c
+                        .char_indices()
+                        .zip(prefix.chars())
+                        .find(|((_, a), b)| a != b)
+                        .map_or(c.len().min(prefix.len()), |((i, _), _)| i);
+                    &c[..same]
+                }
+            });
+        }
+        let common = common.unwrap_or_default();
+        let folder = common.rfind('/').map_or("", |i| &common[..=i]);
+        Self {
+            prefix: folder.to_owned(),
+            listed: OnceCell::new(),
+        }
+    }
+
+    /// The folder listed.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    async fn under<S: ObjectStore>(
+        &self,
+        store: &S,
+        prefix: &str,
+    ) -> Result<Vec<PendingUpload>, StoreError> {
+        let listed = self
+            .listed
+            .get_or_init(|| store.list_uploads(&self.prefix))
+            .await;
+        listed.clone().map(|uploads| {
+            uploads
+                .into_iter()
+                .filter(|u| u.key.starts_with(prefix))
+                .collect()
+        })
+    }
+}
+
+/// The uploads under `prefix` started `older_than_secs` or more before `now`; from
+/// the run's `shared` listing when there is one.
 pub async fn find<S: ObjectStore>(
     store: &S,
+    shared: Option<&SharedUploads>,
     prefix: &str,
     now: Utc,
     older_than_secs: u64,
 ) -> Vec<PendingUpload> {
     let cutoff = now.millis / 1_000 - i64::try_from(older_than_secs).unwrap_or(i64::MAX);
-    match store.list_uploads(prefix).await {
+    let listed = match shared {
+        Some(shared) => shared.under(store, prefix).await,
+        None => store.list_uploads(prefix).await,
+    };
+    match listed {
         Ok(uploads) => uploads
             .into_iter()
             .filter(|u| u.initiated.is_some_and(|t| t <= cutoff))
@@ -61,7 +126,7 @@ mod tests {
         store.insert_upload("shop/big.bin", 10_000 - 7_200);
         store.insert_upload("shop/fresh.bin", 10_000 - 60);
         store.insert_upload("other/big.bin", 10_000 - 7_200);
-        let found = find(&store, "shop/", now, 3_600).await;
+        let found = find(&store, None, "shop/", now, 3_600).await;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].key, "shop/big.bin");
         assert_eq!(abort(&store, &found).await, 1);
@@ -77,9 +142,37 @@ mod tests {
         let store = MemoryStore::new();
         store.fail_on("list_uploads", "shop/");
         assert!(
-            find(&store, "shop/", Utc::from_millis(0), 0)
+            find(&store, None, "shop/", Utc::from_millis(0), 0)
                 .await
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn a_shared_listing_is_one_request_for_every_module() {
+        let store = MemoryStore::new();
+        let now = Utc::from_millis(10_000_000);
+        store.insert_upload("shop/big.bin", 10_000 - 7_200);
+        store.insert_upload("shopping/big.bin", 10_000 - 7_200);
+        store.insert_upload("cart/big.bin", 10_000 - 7_200);
+        let shared = SharedUploads::new(["shop/", "shopping/", "cart/"]);
+        assert_eq!(shared.prefix(), "");
+        let shop = find(&store, Some(&shared), "shop/", now, 3_600).await;
+        let cart = find(&store, Some(&shared), "cart/", now, 3_600).await;
+        assert_eq!(shop.len(), 1, "not the uploads of shopping/");
+        assert_eq!(shop[0].key, "shop/big.bin");
+        assert_eq!(cart[0].key, "cart/big.bin");
+        assert_eq!(store.calls("list_uploads"), 1);
+    }
+
+    #[test]
+    fn the_shared_listing_is_of_the_folder_the_prefixes_share() {
+        assert_eq!(
+            SharedUploads::new(["apps/a/", "apps/ab/"]).prefix(),
+            "apps/"
+        );
+        assert_eq!(SharedUploads::new(["apps/a/"]).prefix(), "apps/a/");
+        assert_eq!(SharedUploads::new(["apps/a/", ""]).prefix(), "");
+        assert_eq!(SharedUploads::new(["é/a/", "é/b/"]).prefix(), "é/");
     }
 }

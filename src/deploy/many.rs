@@ -6,6 +6,7 @@ use std::io::Write;
 
 use super::{Context, Failed, PendingScan, Presentation, connect, deploy};
 use crate::aws::RunnerIdentity;
+use crate::cleanup::SharedUploads;
 use crate::config::Config;
 use crate::error::Error;
 use crate::invalidate::batch::{Batch, Sending};
@@ -37,13 +38,15 @@ pub async fn deploy_all(
     let scans: Vec<PendingScan> = requests.iter().map(PendingScan::start).collect();
     let (store, cloudfront) = connect(first, identity, on_runner, &mut *out).await?;
     let batch = Batch::new(requests.len());
+    let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));
     let sending = Sending::new(
         identity.run_identity(),
         first.wait,
         config.invalidation.wait_timeout,
     );
     let runs = requests.iter().zip(scans).map(|(request, scan)| {
-        let (store, cloudfront, batch, sending) = (&store, cloudfront.as_ref(), &batch, &sending);
+        let (store, cloudfront, batch, sending, uploads) =
+            (&store, cloudfront.as_ref(), &batch, &sending, &uploads);
         async move {
             let ticket = batch.ticket();
             let ctx = Context {
@@ -53,6 +56,7 @@ pub async fn deploy_all(
                 provenance: provenance.clone(),
                 presentation,
                 batch: Some(&ticket),
+                uploads: Some(uploads),
             };
             let mut printed = Vec::new();
             let result = deploy(&ctx, request, config, scan, &mut printed).await;

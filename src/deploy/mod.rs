@@ -57,6 +57,8 @@ pub struct Context<'a, S, C> {
     /// In a `packages` run: this module's place in the run's one invalidation per
     /// distribution.
     pub batch: Option<&'a crate::invalidate::batch::Ticket>,
+    /// In a `packages` run: the run's one listing of incomplete uploads.
+    pub uploads: Option<&'a crate::cleanup::SharedUploads>,
 }
 
 /// A deploy that stopped, with what it did before (`None` when it stopped before
@@ -167,6 +169,7 @@ pub async fn deploy_to_aws(
         provenance,
         presentation,
         batch: None,
+        uploads: None,
     };
     let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());

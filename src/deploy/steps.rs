@@ -290,6 +290,7 @@ pub async fn abandoned_uploads<S: ObjectStore, C: Cdn>(
 ) -> Vec<crate::store::PendingUpload> {
     crate::cleanup::find(
         ctx.store,
+        ctx.uploads,
         layout.prefix(),
         crate::clock::Utc::now(),
         config.requests.abort_incomplete_after,
