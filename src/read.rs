@@ -22,9 +22,16 @@ const READ_CONCURRENCY: usize = 4;
 #[derive(Debug)]
 pub struct Listed {
     pub view: RemoteView,
-    /// The state was read from the legacy key inside the module prefix: the next
-    /// state write goes to the reserved prefix and the legacy object is removed.
-    pub legacy_state: Option<String>,
+    /// How the state was read, for the conditional write that replaces it.
+    pub state: StateRead,
+}
+
+/// How the deploy state was read: the object's ETag (`None`: there was none), and
+/// the legacy key it was read from instead, if so.
+#[derive(Debug, Clone, Default)]
+pub struct StateRead {
+    pub etag: Option<String>,
+    pub legacy: Option<String>,
 }
 
 /// Lists the module prefix and reads the deploy state; independent of the build, so
@@ -43,6 +50,7 @@ pub async fn list_with_state<S: ObjectStore>(
     let legacy_listed = listing.iter().any(|o| o.key == legacy_key);
     listing.retain(|o| !layout.is_reserved(&o.key));
     let mut fetched = fetched?.map(|f| (f, key));
+    let etag = fetched.as_ref().map(|(f, _)| f.etag.clone());
     let mut legacy_state = None;
     if legacy_listed {
         legacy_state = Some(legacy_key.clone());
@@ -69,7 +77,10 @@ pub async fn list_with_state<S: ObjectStore>(
     };
     Ok(Listed {
         view: RemoteView::new(layout.prefix(), listing, state).with_state_modified(modified),
-        legacy_state,
+        state: StateRead {
+            etag,
+            legacy: legacy_state,
+        },
     })
 }
 
@@ -180,7 +191,7 @@ mod tests {
         let listed = list_with_state(&store, &layout).await.unwrap();
 
         assert_eq!(listed.view.state(), &state());
-        assert_eq!(listed.legacy_state, None);
+        assert_eq!(listed.state.legacy, None);
         let keys: Vec<_> = listed.view.keys().collect();
         assert_eq!(keys, ["shop/remoteEntry.js"]);
         assert_eq!((store.calls("list"), store.calls("get")), (1, 1));
@@ -197,7 +208,7 @@ mod tests {
 
         assert_eq!(listed.view.state(), &state());
         assert_eq!(
-            listed.legacy_state.as_deref(),
+            listed.state.legacy.as_deref(),
             Some("shop/.mfe-deploy/state.json")
         );
         let keys: Vec<_> = listed.view.keys().collect();

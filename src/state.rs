@@ -27,6 +27,12 @@ pub struct DeployState {
     pub version: String,
     /// Per path relative to the prefix; kept for files no longer in the build.
     pub files: BTreeMap<String, FileRecord>,
+    /// The deploy record this state's writer went on to write, or knew as the newest
+    /// when it wrote none. When the pointer names the same record, no record came
+    /// after it and the next deploy need not list the records (docs/records.md).
+    /// Absent: the records are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
 }
 
 /// One object as mfe-deploy left it.

@@ -7,40 +7,70 @@ use crate::clock::Utc;
 use crate::layout::Layout;
 use crate::model::Headers;
 use crate::plan::{Plan, RemoteView};
+use crate::read::StateRead;
 use crate::record::{
     self, DeployRecord, History, Invalidation, Pointer, Provenance, RECORD_SCHEMA, RecordKind,
     RecordedFile,
 };
-use crate::store::{Body, Condition, ObjectMeta, ObjectStore};
+use crate::state::DeployState;
+use crate::store::{Body, Condition, Fetched, ObjectMeta, ObjectStore};
 
-/// Writes the deploy state when it changed (or moves it out of the module prefix).
-/// A failure here does not fail the deploy (everything is live): the state is a
-/// cache, and the next run re-reads what it does not cover.
+/// Writes the deploy state when it changed (or moves it out of the module prefix),
+/// naming `record` (the record this run writes next, or the newest it knew). The
+/// write is conditional on the state read: when another run wrote the state
+/// meanwhile, this one is written without a record, so the next deploy lists the
+/// records rather than trust either run's. A failure here does not fail the deploy
+/// (everything is live): the state is a cache, and the next run re-reads what it
+/// does not cover.
 pub async fn save_state<S: ObjectStore>(
     store: &S,
     layout: &Layout,
     plan: &Plan,
     etags: &BTreeMap<String, String>,
     remote: &RemoteView,
-    legacy: Option<&str>,
+    read: &StateRead,
+    record: Option<&str>,
 ) {
-    let next = plan.next_state(etags, remote);
+    let mut next = plan.next_state(etags, remote);
+    next.record = record.map(str::to_owned);
     let key = layout.state_key();
-    if next != plan.previous_state || legacy.is_some() {
-        let meta = ObjectMeta::plain(Headers {
-            cache_control: "no-store".to_owned(),
-            content_type: "application/json".to_owned(),
-        });
-        let body = Body::Bytes(next.to_json());
-        if let Err(e) = store.put(&key, body, &meta, &Condition::None).await {
+    if next != plan.previous_state || read.legacy.is_some() {
+        let condition = match &read.etag {
+            Some(etag) => Condition::Matches(etag.clone()),
+            None => Condition::Absent,
+        };
+        let written = match store
+            .put(&key, Body::Bytes(next.to_json()), &state_meta(), &condition)
+            .await
+        {
+            Err(e) if e.is_precondition() => {
+                tracing::info!(
+                    "another deploy of this module wrote {key} meanwhile; writing it without a record, so the next deploy lists the records"
+                );
+                next.record = None;
+                store
+                    .put(
+                        &key,
+                        Body::Bytes(next.to_json()),
+                        &state_meta(),
+                        &Condition::None,
+                    )
+                    .await
+            }
+            written => written,
+        };
+        if let Err(e) = written {
             tracing::warn!(
                 "deployed, but could not write the deploy state cache at {key}: {e}; the next deploy will re-read object headers"
             );
+            // NOTE: a state left as it was could name the pointer's record while this
+            // run goes on to write a newer one; without it, the next run lists.
+            forget_state(store, layout).await;
             return;
         }
     }
-    if let Some(legacy) = legacy {
-        match store.delete(&[legacy.to_owned()]).await {
+    if let Some(legacy) = &read.legacy {
+        match store.delete(std::slice::from_ref(legacy)).await {
             Ok(outcome) if outcome.failed.is_empty() => {
                 tracing::info!("moved the deploy state from {legacy} to {key}");
             }
@@ -53,6 +83,49 @@ pub async fn save_state<S: ObjectStore>(
             ),
         }
     }
+}
+
+/// Removes the deploy state (best effort) when it could not be rewritten: left as it
+/// was, it could name the pointer's record while this run goes on to write a newer
+/// one, and the next deploy would not list the records.
+async fn forget_state<S: ObjectStore>(store: &S, layout: &Layout) {
+    let key = layout.state_key();
+    let failed = match store.delete(std::slice::from_ref(&key)).await {
+        Ok(outcome) => outcome.failed.into_iter().next().map(|(_, why)| why),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = failed {
+        tracing::warn!(
+            "could not remove the deploy state {key} ({why}); if this run stops before it updates the pointer, the next deploy may not see its record"
+        );
+    }
+}
+
+/// Before a run that keeps no state (a versioned deploy, a rollback) writes its
+/// record: a state that an in-place deploy of the module left (`left`, as read with
+/// the history) could name the pointer's record, and the next in-place deploy would
+/// then not list the records, and miss this one if the run stopped before its
+/// pointer. Such a state is rewritten without its record; nothing is sent otherwise.
+pub async fn unmark_state<S: ObjectStore>(store: &S, layout: &Layout, left: Option<&Fetched>) {
+    let Some(mut state) = left.and_then(|f| DeployState::from_json(&f.bytes)) else {
+        return;
+    };
+    if state.record.take().is_none() {
+        return;
+    }
+    let key = layout.state_key();
+    let body = Body::Bytes(state.to_json());
+    if let Err(e) = store.put(&key, body, &state_meta(), &Condition::None).await {
+        tracing::warn!("could not rewrite the deploy state {key} ({e})");
+        forget_state(store, layout).await;
+    }
+}
+
+fn state_meta() -> ObjectMeta {
+    ObjectMeta::plain(Headers {
+        cache_control: "no-store".to_owned(),
+        content_type: "application/json".to_owned(),
+    })
 }
 
 /// Whether this run must write a record: it changed something, or the newest record

@@ -38,11 +38,11 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     // Read. Everything before the first write is a read, and they go out together.
     // The distribution is read before any write: a wrong id or a missing permission
     // stops the deploy while nothing has changed.
-    let (distribution, files, listed, history, abandoned) = tokio::join!(
+    let (distribution, files, listed, pointer, abandoned) = tokio::join!(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         scan.finish(),
         read::list_with_state(store, &layout),
-        record::read_history(store, &layout),
+        record::read_pointer(store, &layout),
         steps::abandoned_uploads(ctx, config, &layout),
     );
     let distribution = distribution?;
@@ -51,7 +51,10 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         layout.file_key(&file.rel_path)?;
     }
     let listed = listed.map_err(Error::Remote)?;
-    let history = history.map_err(Error::Remote)?;
+    let confirmed = listed.view.state().record.as_deref();
+    let history = record::with_newer(store, &layout, pointer.map_err(Error::Remote)?, confirmed)
+        .await
+        .map_err(Error::Remote)?;
     let remote = read::complete(store, listed.view, &files)
         .await
         .map_err(Error::Remote)?;
@@ -129,13 +132,28 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;
     let changed = applied.uploaded + applied.headers_updated > 0;
+    // The record's name is chosen before the state, which names it.
+    let next_record = finish::needs_record(changed, &history, &version).then(|| {
+        let time = finish::record_time(&layout, &history, Utc::now());
+        let nonce = record::new_nonce();
+        (
+            time,
+            layout.record_key(&time.compact(), &version, &nonce),
+            nonce,
+        )
+    });
+    let newest = match &next_record {
+        Some((_, key, _)) => Some(key.as_str()),
+        None => history.latest().map(|(key, _)| key),
+    };
     finish::save_state(
         store,
         &layout,
         &plan,
         &applied.etags,
         &remote,
-        listed.legacy_state.as_deref(),
+        &listed.state,
+        newest,
     )
     .await;
 
@@ -144,21 +162,21 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         distribution_id: d.id.clone(),
         paths: invalidation.decoded(),
     });
-    let record_key = if finish::needs_record(changed, &history, &version) {
-        let time = finish::record_time(&layout, &history, Utc::now());
-        let stamp = finish::Stamp {
-            environment: &request.environment,
-            provenance: &ctx.provenance,
-            time,
-        };
-        let record = finish::record_of(&plan, &layout, &history, &stamp, owes.clone());
-        Some(
-            record::write_record(store, &layout, &record, time)
-                .await
-                .map_err(Error::Record)?,
-        )
-    } else {
-        None
+    let record_key = match next_record {
+        Some((time, _, nonce)) => {
+            let stamp = finish::Stamp {
+                environment: &request.environment,
+                provenance: &ctx.provenance,
+                time,
+            };
+            let record = finish::record_of(&plan, &layout, &history, &stamp, owes.clone());
+            Some(
+                record::write_record(store, &layout, &record, time, &nonce)
+                    .await
+                    .map_err(Error::Record)?,
+            )
+        }
+        None => None,
     };
     r.record.clone_from(&record_key);
     r.status = if changed {

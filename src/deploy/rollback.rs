@@ -33,13 +33,16 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     let store = ctx.store;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
     let records_dir = layout.records_dir();
-    let (distribution, history, live, records) = tokio::join!(
+    let state_key = layout.state_key();
+    let (distribution, history, live, records, state) = tokio::join!(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         record::read_history(store, &layout),
         current_live(store, &request.manifest, &layout),
         store.list(&records_dir),
+        store.get(&state_key),
     );
     let distribution = distribution?;
+    let state = state.map_err(Error::Remote)?;
     let history = history.map_err(Error::Remote)?;
     let live = live?;
     let records = records.map_err(Error::Remote)?;
@@ -157,7 +160,8 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             paths: invalidation.decoded(),
         }),
     );
-    let record_key = record::write_record(store, &layout, &rollback, time)
+    finish::unmark_state(store, &layout, state.as_ref()).await;
+    let record_key = record::write_record(store, &layout, &rollback, time, &record::new_nonce())
         .await
         .map_err(Error::Record)?;
     r.record = Some(record_key.clone());

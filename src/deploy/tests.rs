@@ -11,7 +11,7 @@ use crate::config::RequestsConfig;
 use crate::layout::Layout;
 use crate::record::{DeployRecord, Pointer};
 use crate::request::{AwsSettings, ManifestKeys, Mode};
-use crate::store::memory::MemoryStore;
+use crate::store::memory::{Injected, MemoryStore};
 
 const POINTER: &str = "_mfe-deploy/modules/shop/latest.json";
 const STATE: &str = "_mfe-deploy/modules/shop/state.json";
@@ -113,6 +113,7 @@ async fn run(
             progress: ProgressMode::Quiet,
         },
         batch: None,
+        uploads: None,
     };
     let mut out = Vec::new();
     deploy(
@@ -344,11 +345,87 @@ async fn a_rebuild_writes_nothing_at_all() {
     let report = run(&store, &cdn, &build.request()).await.unwrap();
     assert_eq!(report.status, Status::Unchanged);
     assert!(store.writes().is_empty(), "{:?}", store.writes());
+    assert_eq!(
+        store.calls("list"),
+        1,
+        "the module's listing alone: the state names the record the pointer names"
+    );
     assert_eq!(records(&store).len(), 1);
     assert_eq!(
         report.previous_version.as_deref(),
         Some(report.version.as_str())
     );
+}
+
+fn state(store: &MemoryStore) -> crate::state::DeployState {
+    crate::state::DeployState::from_json(&store.object(STATE).unwrap().bytes).unwrap()
+}
+
+#[tokio::test]
+async fn a_changing_deploy_names_its_record_in_the_state_and_the_next_lists_no_records() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &build.request()).await.unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    store.reset_counts();
+    let report = run(&store, &cdn, &build.request()).await.unwrap();
+    assert_eq!(report.status, Status::Deployed);
+    assert_eq!(store.calls("list"), 1, "the module's listing alone");
+    assert_eq!(state(&store).record, report.record);
+    assert_eq!(Some(pointer(&store).latest), report.record);
+}
+
+#[tokio::test]
+async fn a_state_another_run_wrote_meanwhile_is_written_without_a_record() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &build.request()).await.unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    let theirs = store.object(STATE).unwrap();
+    store.before("put", STATE, move |s| {
+        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
+        other.version = "theirs".to_owned();
+        s.insert(STATE, &other.to_json(), theirs.headers.clone());
+    });
+    run(&store, &cdn, &build.request()).await.unwrap();
+    assert_eq!(state(&store).record, None);
+    store.reset_counts();
+    run(&store, &cdn, &build.request()).await.unwrap();
+    assert_eq!(
+        store.calls("list"),
+        2,
+        "the module and the records after the pointer"
+    );
+}
+
+#[tokio::test]
+async fn a_state_that_cannot_be_written_is_removed_so_the_next_run_finds_the_record() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &build.request()).await.unwrap();
+    let confirmed = store.object(POINTER).unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    store.inject("put", STATE, &[Injected::ServiceError]);
+    cdn.create_errors
+        .lock()
+        .unwrap()
+        .push_back(CdnError::Other {
+            operation: "CreateInvalidation",
+            message: "killed here".to_owned(),
+        });
+    run(&store, &cdn, &build.request()).await.unwrap_err();
+    assert!(
+        store.object(STATE).is_none(),
+        "the old state would name the pointer's record"
+    );
+    // As if the run had died before it wrote the pointer.
+    store.insert(POINTER, &confirmed.bytes, confirmed.headers.clone());
+    run(&store, &cdn, &build.request()).await.unwrap();
+    let created = cdn.created.lock().unwrap().clone();
+    assert_eq!(created.last().unwrap().1, ["/shop/remoteEntry.js"]);
 }
 
 #[tokio::test]
@@ -451,9 +528,29 @@ async fn a_versioned_deploy_writes_the_version_then_the_manifest_and_invalidates
     let created = cdn.created.lock().unwrap().clone();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].1, ["/mfe-manifest.json"]);
+    assert!(
+        store.object(STATE).is_none(),
+        "a versioned deploy keeps no state"
+    );
     assert_eq!(
         report.entry_url.as_deref(),
         Some(format!("https://example.com/shop/{version}/remoteEntry.js").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_versioned_deploy_after_an_in_place_one_leaves_the_state_naming_no_record() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &build.request()).await.unwrap();
+    assert!(state(&store).record.is_some());
+    let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(Some(pointer(&store).latest), report.record);
+    assert_eq!(
+        state(&store).record,
+        None,
+        "the in-place state would vouch for a pointer this run may never confirm"
     );
 }
 

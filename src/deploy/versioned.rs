@@ -117,15 +117,18 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         Classifier::new(&config.caching).map_err(|e| Error::Internal(e.to_string()))?;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
 
+    let state_key = layout.state_key();
     // Read: the distribution, the build, the history, the live entry.
-    let (distribution, files, history, live, abandoned) = tokio::join!(
+    let (distribution, files, history, live, abandoned, state) = tokio::join!(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         scan.finish(),
         record::read_history(store, &layout),
         current_live(store, &request.manifest, &layout),
         steps::abandoned_uploads(ctx, config, &layout),
+        store.get(&state_key),
     );
     let distribution = distribution?;
+    let state = state.map_err(Error::Remote)?;
     let files = files?;
     let history = history.map_err(Error::Remote)?;
     let live = live?;
@@ -252,8 +255,9 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             paths: invalidation.decoded(),
         });
         let record = finish::record_of(&plan, &layout, &history, &stamp, owes);
+        finish::unmark_state(store, &layout, state.as_ref()).await;
         Some(
-            record::write_record(store, &layout, &record, time)
+            record::write_record(store, &layout, &record, time, &record::new_nonce())
                 .await
                 .map_err(Error::Record)?,
         )

@@ -337,6 +337,7 @@ impl Plan {
             format: FORMAT,
             version: self.version.clone(),
             files,
+            record: None,
         }
     }
 }

@@ -36,6 +36,15 @@ pub async fn read_history<S: ObjectStore>(
     store: &S,
     layout: &Layout,
 ) -> Result<History, StoreError> {
+    let pointer = read_pointer(store, layout).await?;
+    with_newer(store, layout, pointer, None).await
+}
+
+/// The pointer alone (`unconfirmed` is `None`): one GET.
+pub async fn read_pointer<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+) -> Result<History, StoreError> {
     let key = layout.pointer_key();
     let fetched = store.get(&key).await?;
     let pointer_etag = fetched.as_ref().map(|f| f.etag.clone());
@@ -46,14 +55,35 @@ pub async fn read_history<S: ObjectStore>(
         }
         pointer
     });
-    let after = pointer.as_ref().map(|p| p.latest.as_str());
+    Ok(History {
+        pointer,
+        pointer_etag,
+        unconfirmed: None,
+    })
+}
+
+/// Completes the history `read_pointer` returned with the newest record after the
+/// one the pointer names: the records after it are listed and the newest is read.
+/// The listing is skipped when `confirmed` (the deploy state's `record`) is the
+/// record the pointer names: the run that wrote the state wrote or knew that record
+/// last, and its pointer update confirms that nothing came after it (docs/records.md).
+pub async fn with_newer<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    mut history: History,
+    confirmed: Option<&str>,
+) -> Result<History, StoreError> {
+    let after = history.pointer.as_ref().map(|p| p.latest.as_str());
+    if after.is_some() && after == confirmed {
+        return Ok(history);
+    }
     let newer = store.list_from(&layout.records_dir(), after).await?;
     let newest = newer
         .iter()
         .map(|o| o.key.as_str())
         .filter(|k| k.ends_with(".json"))
         .max();
-    let unconfirmed = match newest {
+    history.unconfirmed = match newest {
         Some(key) => store
             .get(key)
             .await?
@@ -61,27 +91,32 @@ pub async fn read_history<S: ObjectStore>(
             .map(|record| (key.to_owned(), record)),
         None => None,
     };
-    Ok(History {
-        pointer,
-        pointer_etag,
-        unconfirmed,
-    })
+    Ok(history)
 }
 
-/// Writes `record` under a key no other record has (`If-None-Match: *`); returns
-/// the key.
+/// The nonce of a new record's key (eight hex digits).
+pub fn new_nonce() -> String {
+    random_hex()[..8].to_owned()
+}
+
+/// Writes `record` under a key no other record has (`If-None-Match: *`), named by
+/// `time` and first by `nonce` (a clash is retried with a new one); returns the key.
 pub async fn write_record<S: ObjectStore>(
     store: &S,
     layout: &Layout,
     record: &DeployRecord,
     time: Utc,
+    nonce: &str,
 ) -> Result<String, StoreError> {
     let body = record.to_json();
     let mut attempt = 0;
+    let mut nonce = nonce.to_owned();
     loop {
         attempt += 1;
-        let nonce = &random_hex()[..8];
-        let key = layout.record_key(&time.compact(), &record.version, nonce);
+        if attempt > 1 {
+            nonce = new_nonce();
+        }
+        let key = layout.record_key(&time.compact(), &record.version, &nonce);
         match store
             .put(
                 &key,

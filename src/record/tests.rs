@@ -114,9 +114,15 @@ fn owed_paths_are_the_unconfirmed_records_else_the_pointers() {
 async fn a_written_record_is_found_as_unconfirmed_until_a_pointer_names_it() {
     let store = MemoryStore::new();
     let l = layout();
-    let key = write_record(&store, &l, &record("v1", &["/shop/a"]), Utc::from_millis(0))
-        .await
-        .unwrap();
+    let key = write_record(
+        &store,
+        &l,
+        &record("v1", &["/shop/a"]),
+        Utc::from_millis(0),
+        &new_nonce(),
+    )
+    .await
+    .unwrap();
     assert!(key.starts_with("_mfe-deploy/modules/shop/records/19700101T000000.000Z-v1-"));
     let history = read_history(&store, &l).await.unwrap();
     assert_eq!(history.unconfirmed.as_ref().unwrap().0, key);
@@ -135,12 +141,24 @@ async fn a_written_record_is_found_as_unconfirmed_until_a_pointer_names_it() {
 async fn records_are_never_overwritten() {
     let store = MemoryStore::new();
     let l = layout();
-    let a = write_record(&store, &l, &record("v1", &[]), Utc::from_millis(0))
-        .await
-        .unwrap();
-    let b = write_record(&store, &l, &record("v1", &[]), Utc::from_millis(0))
-        .await
-        .unwrap();
+    let a = write_record(
+        &store,
+        &l,
+        &record("v1", &[]),
+        Utc::from_millis(0),
+        &new_nonce(),
+    )
+    .await
+    .unwrap();
+    let b = write_record(
+        &store,
+        &l,
+        &record("v1", &[]),
+        Utc::from_millis(0),
+        &new_nonce(),
+    )
+    .await
+    .unwrap();
     assert_ne!(a, b, "the nonce keeps same-millisecond records apart");
     assert_eq!(store.keys().len(), 2);
 }

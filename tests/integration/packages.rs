@@ -86,10 +86,28 @@ fn one_run_deploys_every_module_and_shares_one_invalidation() {
     // Two modules change their entries: one invalidation carries both.
     edit(&ws, "packages/checkout/dist/remoteEntry.js");
     edit(&ws, "packages/subscriptions/dist/remoteEntry.js");
+    let before = moto.requests(&bucket).len();
     let second = all(&ws, moto, &bucket)
         .input("distribution-id", &distribution)
         .run();
     assert_eq!(second.code(), 0, "{}", second.all_text());
+    // Per module one LIST page (each has fewer than 1,000 objects); for the run one
+    // listing of incomplete uploads. No module lists its records: each state names
+    // the record its pointer names.
+    let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
+    let lists: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.is_list())
+        .map(|r| r.query.as_str())
+        .collect();
+    assert_eq!(lists.len(), 3, "{lists:?}");
+    assert!(lists.iter().all(|q| !q.contains("records")), "{lists:?}");
+    let uploads: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.query.starts_with("uploads"))
+        .map(|r| r.query.as_str())
+        .collect();
+    assert_eq!(uploads.len(), 1, "one for the run: {uploads:?}");
     let created = invalidations(moto, &distribution);
     assert_eq!(created.len(), 1, "{created:?}");
     let mut sent = created[0].1.clone();
