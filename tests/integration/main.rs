@@ -18,6 +18,7 @@ mod packages;
 mod records;
 mod retention;
 mod timeouts;
+mod tls;
 mod verify_cache;
 mod versioned;
 mod workflow_commands;

@@ -22,36 +22,20 @@ pub enum Behaviour {
 /// An nginx master process and its workers, all inside one temporary prefix. They
 /// die with the test process: a shell wrapper waits on a pipe from us and stops
 /// nginx when the pipe closes, even if we never drop.
-pub struct Cache {
-    /// Where the bucket's root is served: `http://127.0.0.1:<port>`.
-    pub url: String,
-    dir: tempfile::TempDir,
+pub struct Nginx {
+    /// The prefix: its configuration, logs and cache.
+    pub dir: tempfile::TempDir,
+    /// The port its configuration was given.
+    pub port: u16,
     child: Child,
     lifeline: Option<ChildStdin>,
 }
 
-/// One answer through the cache.
-#[derive(Debug)]
-pub struct Fetched {
-    pub status: u16,
-    /// Names in lower case.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Fetched {
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-impl Cache {
-    /// Starts nginx in front of `bucket` on `moto`; fails the test loudly, with
-    /// nginx's error log, if it cannot.
-    pub fn start(moto: &Moto, bucket: &str, behaviour: Behaviour) -> Self {
+impl Nginx {
+    /// Starts nginx with the configuration `render(prefix, port)` returns, which must
+    /// answer `GET /-/ready` with 204 in plain HTTP on `port`; fails the test loudly,
+    /// with nginx's error log, if it cannot.
+    pub fn start(render: impl Fn(&Path, u16) -> String) -> Self {
         let nginx = nginx_binary();
         let mut last_error = String::new();
         // NOTE: the port is free when chosen and may be taken before nginx binds it;
@@ -60,8 +44,7 @@ impl Cache {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_loopback_port();
             let conf = dir.path().join("nginx.conf");
-            std::fs::write(&conf, config(dir.path(), port, moto, bucket, behaviour))
-                .expect("nginx.conf");
+            std::fs::write(&conf, render(dir.path(), port)).expect("nginx.conf");
             let error_log = dir.path().join("error.log");
             let mut child = Command::new("sh")
                 .arg("-c")
@@ -78,13 +61,13 @@ impl Cache {
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot spawn nginx through sh: {e}"));
             let lifeline = child.stdin.take().expect("piped stdin");
-            let url = format!("http://127.0.0.1:{port}");
+            let ready = format!("http://127.0.0.1:{port}");
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
-                if http("GET", &url, "/-/ready", "").is_ok_and(|(status, _)| status == 204) {
+                if http("GET", &ready, "/-/ready", "").is_ok_and(|(status, _)| status == 204) {
                     return Self {
-                        url,
                         dir,
+                        port,
                         child,
                         lifeline: Some(lifeline),
                     };
@@ -108,6 +91,55 @@ impl Cache {
         );
     }
 
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // Closing the pipe makes the wrapper stop nginx (SIGTERM: the master takes
+        // its workers down with it); the wrapper ends when nginx has.
+        drop(self.lifeline.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// nginx as a caching reverse proxy in front of one bucket.
+pub struct Cache {
+    /// Where the bucket's root is served: `http://127.0.0.1:<port>`.
+    pub url: String,
+    nginx: Nginx,
+}
+
+/// One answer through the cache.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    /// Names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl Cache {
+    /// Starts nginx in front of `bucket` on `moto`.
+    pub fn start(moto: &Moto, bucket: &str, behaviour: Behaviour) -> Self {
+        let nginx = Nginx::start(|dir, port| config(dir, port, moto, bucket, behaviour));
+        Self {
+            url: format!("http://127.0.0.1:{}", nginx.port),
+            nginx,
+        }
+    }
+
     /// GETs `path` (from the bucket's root) through the cache, as a browser would.
     pub fn get(&self, path: &str) -> Fetched {
         fetch(&self.url, path).unwrap_or_else(|e| {
@@ -120,16 +152,7 @@ impl Cache {
     }
 
     pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Cache {
-    fn drop(&mut self) {
-        // Closing the pipe makes the wrapper stop nginx (SIGTERM: the master takes
-        // its workers down with it); the wrapper ends when nginx has.
-        drop(self.lifeline.take());
-        let _ = self.child.wait();
+        self.nginx.error_log()
     }
 }
 
@@ -150,8 +173,7 @@ fn config(dir: &Path, port: u16, moto: &Moto, bucket: &str, behaviour: Behaviour
     // NOTE: a master running as root hands requests to workers running as `nobody`,
     // which cannot enter the (0700, root-owned) temporary prefix to write the cache;
     // as root the workers stay root. Any other user's workers run as that user.
-    let as_root = dir.metadata().is_ok_and(|m| m.uid() == 0);
-    let user = if as_root { "user root;" } else { "" };
+    let user = user_line(dir);
     let dir = dir.display();
     let policy = match behaviour {
         Behaviour::Honest => "proxy_cache_revalidate on;",
@@ -193,7 +215,16 @@ http {{
     )
 }
 
-fn free_loopback_port() -> u16 {
+/// `user root;` when nginx runs as root (see [`config`]).
+pub fn user_line(dir: &Path) -> &'static str {
+    if dir.metadata().is_ok_and(|m| m.uid() == 0) {
+        "user root;"
+    } else {
+        ""
+    }
+}
+
+pub fn free_loopback_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -22,6 +22,7 @@ pub mod cache;
 mod moto;
 mod proxy;
 mod runner;
+pub mod tls;
 
 pub use aws::*;
 pub use moto::*;
