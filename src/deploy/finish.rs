@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use crate::clock::Utc;
 use crate::layout::Layout;
-use crate::model::Headers;
 use crate::plan::{Plan, RemoteView};
 use crate::read::StateRead;
 use crate::record::{
@@ -35,12 +34,14 @@ pub async fn save_state<S: ObjectStore>(
     next.record = record.map(str::to_owned);
     let key = layout.state_key();
     if next != plan.previous_state || read.legacy.is_some() {
-        let condition = match &read.etag {
-            Some(etag) => Condition::Matches(etag.clone()),
-            None => Condition::Absent,
-        };
+        let condition = Condition::replacing(read.etag.as_deref());
         let written = match store
-            .put(&key, Body::Bytes(next.to_json()), &state_meta(), &condition)
+            .put(
+                &key,
+                Body::Bytes(next.to_json()),
+                &ObjectMeta::private_json(),
+                &condition,
+            )
             .await
         {
             Err(e) if e.is_precondition() => {
@@ -52,7 +53,7 @@ pub async fn save_state<S: ObjectStore>(
                     .put(
                         &key,
                         Body::Bytes(next.to_json()),
-                        &state_meta(),
+                        &ObjectMeta::private_json(),
                         &Condition::None,
                     )
                     .await
@@ -115,17 +116,13 @@ pub async fn unmark_state<S: ObjectStore>(store: &S, layout: &Layout, left: Opti
     }
     let key = layout.state_key();
     let body = Body::Bytes(state.to_json());
-    if let Err(e) = store.put(&key, body, &state_meta(), &Condition::None).await {
+    if let Err(e) = store
+        .put(&key, body, &ObjectMeta::private_json(), &Condition::None)
+        .await
+    {
         tracing::warn!("could not rewrite the deploy state {key} ({e})");
         forget_state(store, layout).await;
     }
-}
-
-fn state_meta() -> ObjectMeta {
-    ObjectMeta::plain(Headers {
-        cache_control: "no-store".to_owned(),
-        content_type: "application/json".to_owned(),
-    })
 }
 
 /// Whether this run must write a record: it changed something, or the newest record

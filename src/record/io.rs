@@ -3,7 +3,6 @@
 use super::{DeployRecord, History, Pointer};
 use crate::clock::{Utc, random_hex};
 use crate::layout::Layout;
-use crate::model::Headers;
 use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
 
 /// Conditional pointer updates tried before giving up (each lost race re-reads).
@@ -20,13 +19,6 @@ pub enum RecordError {
         "the deploy pointer `{key}` changed under every one of {POINTER_ATTEMPTS} conditional writes (other deploys of this module are running): the deploy itself is complete and recorded; the next deploy repairs the pointer"
     )]
     Contended { key: String },
-}
-
-fn json_meta() -> ObjectMeta {
-    ObjectMeta::plain(Headers {
-        cache_control: "no-store".to_owned(),
-        content_type: "application/json".to_owned(),
-    })
 }
 
 /// Reads the pointer, then lists the records after the one it names and reads the
@@ -121,7 +113,7 @@ pub async fn write_record<S: ObjectStore>(
             .put(
                 &key,
                 Body::Bytes(body.clone()),
-                &json_meta(),
+                &ObjectMeta::private_json(),
                 &Condition::Absent,
             )
             .await
@@ -151,15 +143,12 @@ pub async fn update_pointer<S: ObjectStore>(
     let mut etag = read_etag.map(str::to_owned);
     let mut pointer = pointer;
     for attempt in 1..=POINTER_ATTEMPTS {
-        let condition = match &etag {
-            Some(etag) => Condition::Matches(etag.clone()),
-            None => Condition::Absent,
-        };
+        let condition = Condition::replacing(etag.as_deref());
         match store
             .put(
                 &key,
                 Body::Bytes(pointer.to_json()),
-                &json_meta(),
+                &ObjectMeta::private_json(),
                 &condition,
             )
             .await

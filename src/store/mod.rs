@@ -80,6 +80,14 @@ impl ObjectMeta {
             metadata: Metadata::new(),
         }
     }
+
+    /// The tool's own JSON documents (records, the pointer, the state): never cached.
+    pub fn private_json() -> Self {
+        Self::plain(Headers {
+            cache_control: "no-store".to_owned(),
+            content_type: "application/json".to_owned(),
+        })
+    }
 }
 
 /// When a write may happen (S3 conditional writes).
@@ -92,6 +100,17 @@ pub enum Condition {
     /// Only when the key holds the object with this ETag (`If-Match`; for a copy,
     /// `x-amz-copy-source-if-match`).
     Matches(String),
+}
+
+impl Condition {
+    /// Replaces the object as it was read: `If-Match` its ETag, or `If-None-Match: *`
+    /// when there was none.
+    pub fn replacing(read_etag: Option<&str>) -> Self {
+        match read_etag {
+            Some(etag) => Self::Matches(etag.to_owned()),
+            None => Self::Absent,
+        }
+    }
 }
 
 /// A multipart upload that was started and neither completed nor aborted.
