@@ -32,9 +32,9 @@ pub struct Nginx {
 }
 
 impl Nginx {
-    /// Starts nginx with the configuration `render(prefix, port)` returns, which must
-    /// answer `GET /-/ready` with 204 in plain HTTP on `port`; fails the test loudly,
-    /// with nginx's error log, if it cannot.
+    /// Starts nginx with the `http` block's servers `render(prefix, port)` returns
+    /// (one must answer `GET /-/ready` with 204 in plain HTTP on `port`); fails the
+    /// test loudly, with nginx's error log, if it cannot.
     pub fn start(render: impl Fn(&Path, u16) -> String) -> Self {
         let nginx = nginx_binary();
         let mut last_error = String::new();
@@ -44,7 +44,8 @@ impl Nginx {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_loopback_port();
             let conf = dir.path().join("nginx.conf");
-            std::fs::write(&conf, render(dir.path(), port)).expect("nginx.conf");
+            std::fs::write(&conf, whole_config(dir.path(), &render(dir.path(), port)))
+                .expect("nginx.conf");
             let error_log = dir.path().join("error.log");
             let mut child = Command::new("sh")
                 .arg("-c")
@@ -169,19 +170,17 @@ fn nginx_binary() -> PathBuf {
         })
 }
 
-fn config(dir: &Path, port: u16, moto: &Moto, bucket: &str, behaviour: Behaviour) -> String {
+/// A configuration whose every path is inside the prefix `dir`, around `servers`.
+fn whole_config(dir: &Path, servers: &str) -> String {
     // NOTE: a master running as root hands requests to workers running as `nobody`,
     // which cannot enter the (0700, root-owned) temporary prefix to write the cache;
     // as root the workers stay root. Any other user's workers run as that user.
-    let user = user_line(dir);
-    let dir = dir.display();
-    let policy = match behaviour {
-        Behaviour::Honest => "proxy_cache_revalidate on;",
-        Behaviour::Stale => {
-            "proxy_cache_valid 200 10m;\n            proxy_ignore_headers Cache-Control Expires;"
-        }
+    let user = if dir.metadata().is_ok_and(|m| m.uid() == 0) {
+        "user root;"
+    } else {
+        ""
     };
-    let origin = moto.endpoint.trim_start_matches("http://");
+    let dir = dir.display();
     format!(
         r#"{user}
 worker_processes 1;
@@ -197,7 +196,23 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    proxy_cache_path {dir}/cache levels=1:2 keys_zone=mfe:1m max_size=64m inactive=10m use_temp_path=off;
+{servers}
+}}
+"#
+    )
+}
+
+fn config(dir: &Path, port: u16, moto: &Moto, bucket: &str, behaviour: Behaviour) -> String {
+    let dir = dir.display();
+    let policy = match behaviour {
+        Behaviour::Honest => "proxy_cache_revalidate on;",
+        Behaviour::Stale => {
+            "proxy_cache_valid 200 10m;\n            proxy_ignore_headers Cache-Control Expires;"
+        }
+    };
+    let origin = moto.endpoint.trim_start_matches("http://");
+    format!(
+        r#"    proxy_cache_path {dir}/cache levels=1:2 keys_zone=mfe:1m max_size=64m inactive=10m use_temp_path=off;
     server {{
         listen 127.0.0.1:{port};
         location = /-/ready {{
@@ -209,19 +224,8 @@ http {{
             {policy}
             add_header X-Cache $upstream_cache_status always;
         }}
-    }}
-}}
-"#
+    }}"#
     )
-}
-
-/// `user root;` when nginx runs as root (see [`config`]).
-pub fn user_line(dir: &Path) -> &'static str {
-    if dir.metadata().is_ok_and(|m| m.uid() == 0) {
-        "user root;"
-    } else {
-        ""
-    }
 }
 
 pub fn free_loopback_port() -> u16 {

@@ -2,7 +2,7 @@
 //! test (by the `openssl` command-line tool), so the binary's own TLS stack (rustls
 //! over `ring`, with the system's roots or `SSL_CERT_FILE`) is what connects.
 
-use super::cache::{Nginx, free_loopback_port, user_line};
+use super::cache::{Nginx, free_loopback_port};
 use super::*;
 
 /// moto's whole S3 API over HTTPS.
@@ -49,25 +49,10 @@ impl TlsFront {
         let tls_port = free_loopback_port();
         let origin = moto.endpoint.trim_start_matches("http://").to_owned();
         let (cert, key_path) = (certificate.clone(), key.clone());
-        let nginx = Nginx::start(move |dir, port| {
-            let user = user_line(dir);
-            let (cert, key_path, dir) = (cert.display(), key_path.display(), dir.display());
+        let nginx = Nginx::start(move |_, port| {
+            let (cert, key_path) = (cert.display(), key_path.display());
             format!(
-                r#"{user}
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{
-    worker_connections 64;
-}}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    client_max_body_size 0;
+                r#"    client_max_body_size 0;
     server {{
         listen 127.0.0.1:{port};
         location = /-/ready {{
@@ -83,9 +68,7 @@ http {{
             proxy_set_header Host $http_host;
             proxy_request_buffering off;
         }}
-    }}
-}}
-"#
+    }}"#
             )
         });
         Self {
