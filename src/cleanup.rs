@@ -6,6 +6,8 @@
 //! the bucket's `AbortIncompleteMultipartUpload` lifecycle rule is the belt to these
 //! braces (docs/reliability.md).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::OnceCell;
 
 use crate::clock::Utc;
@@ -18,6 +20,8 @@ use crate::store::{ObjectStore, PendingUpload, StoreError};
 pub struct SharedUploads {
     prefix: String,
     listed: OnceCell<Result<Vec<PendingUpload>, StoreError>>,
+    /// The listing's failure was handed to a module, which warned of it.
+    reported: AtomicBool,
 }
 
 impl SharedUploads {
@@ -42,6 +46,7 @@ impl SharedUploads {
         Self {
             prefix: folder.to_owned(),
             listed: OnceCell::new(),
+            reported: AtomicBool::new(false),
         }
     }
 
@@ -59,12 +64,16 @@ impl SharedUploads {
             .listed
             .get_or_init(|| store.list_uploads(&self.prefix))
             .await;
-        listed.clone().map(|uploads| {
-            uploads
-                .into_iter()
+        match listed {
+            Ok(uploads) => Ok(uploads
+                .iter()
                 .filter(|u| u.key.starts_with(prefix))
-                .collect()
-        })
+                .cloned()
+                .collect()),
+            // One failure of the run's one listing: the first module warns of it.
+            Err(e) if !self.reported.swap(true, Ordering::Relaxed) => Err(e.clone()),
+            Err(_) => Ok(Vec::new()),
+        }
     }
 }
 
@@ -162,6 +171,16 @@ mod tests {
         assert_eq!(shop.len(), 1, "not the uploads of shopping/");
         assert_eq!(shop[0].key, "shop/big.bin");
         assert_eq!(cart[0].key, "cart/big.bin");
+        assert_eq!(store.calls("list_uploads"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_shared_listing_that_fails_is_reported_to_one_module_only() {
+        let store = MemoryStore::new();
+        store.fail_on("list_uploads", "");
+        let shared = SharedUploads::new(["shop/", "cart/"]);
+        assert!(shared.under(&store, "shop/").await.is_err());
+        assert!(shared.under(&store, "cart/").await.unwrap().is_empty());
         assert_eq!(store.calls("list_uploads"), 1);
     }
 
