@@ -9,7 +9,7 @@ use crate::layout::Layout;
 use crate::plan::RemoteView;
 use crate::scan::{LocalFile, hex};
 use crate::state::DeployState;
-use crate::store::{Fetched, HeadInfo, ObjectStore, StoreError};
+use crate::store::{Fetched, HeadInfo, ObjectStore, StoreError, listing};
 
 /// Reads to learn object headers, in flight at once (only before the state exists).
 const HEAD_CONCURRENCY: usize = 32;
@@ -35,53 +35,65 @@ pub struct StateRead {
 }
 
 /// Lists the module prefix and reads the deploy state; independent of the build, so
-/// it runs while the build is scanned. The LIST and the GET go out together: a
-/// rebuild waits for one round trip, not two. The tool's own keys never count as
-/// part of the module (for a module at the bucket root, the reserved prefix is
-/// inside its listing).
+/// it runs while the build is scanned. The first LIST page and the GET go out
+/// together: a rebuild waits for one round trip, not two. A prefix longer than a
+/// page is then listed in ranges split where the state says its keys are, all at
+/// once, so a module of 6,000 files waits for two pages, not six; a stale or missing
+/// state changes only how many pages go out together, never what is listed. The
+/// tool's own keys never count as part of the module (for a module at the bucket
+/// root, the reserved prefix is inside its listing).
 pub async fn list_with_state<S: ObjectStore>(
     store: &S,
     layout: &Layout,
 ) -> Result<Listed, StoreError> {
     let key = layout.state_key();
-    let (listing, fetched) = futures::join!(store.list(layout.prefix()), store.get(&key));
-    let mut listing = listing?;
+    let prefix = layout.prefix();
+    let (first, fetched) = futures::join!(store.list_page(prefix, None), store.get(&key));
+    let (first, fetched) = (first?, fetched?);
+    let etag = fetched.as_ref().map(|f| f.etag.clone());
+    let mut state = fetched.map(|f| (read_state(&f.bytes, &key), f.last_modified));
+    let mut listing = first.objects;
+    if first.truncated
+        && let Some(after) = listing.last().map(|o| o.key.clone())
+    {
+        let expected: Vec<String> = state
+            .as_ref()
+            .and_then(|(s, _)| s.as_ref())
+            .map(|s| s.files.keys().map(|rel| format!("{prefix}{rel}")).collect())
+            .unwrap_or_default();
+        let splits = listing::splits(&expected, &after);
+        listing.extend(listing::in_ranges(store, prefix, Some(&after), &splits).await?);
+    }
     let legacy_key = layout.legacy_state_key();
     let legacy_listed = listing.iter().any(|o| o.key == legacy_key);
     listing.retain(|o| !layout.is_reserved(&o.key));
-    let mut fetched = fetched?.map(|f| (f, key));
-    let etag = fetched.as_ref().map(|(f, _)| f.etag.clone());
     let mut legacy_state = None;
     if legacy_listed {
         legacy_state = Some(legacy_key.clone());
-        if fetched.is_none() {
-            fetched = store.get(&legacy_key).await?.map(|f| (f, legacy_key));
+        if state.is_none() {
+            state = store
+                .get(&legacy_key)
+                .await?
+                .map(|f| (read_state(&f.bytes, &legacy_key), f.last_modified));
         }
     }
-    let (state, modified) = match fetched {
-        Some((
-            Fetched {
-                bytes,
-                last_modified,
-                ..
-            },
-            key,
-        )) => {
-            let state = DeployState::from_json(&bytes);
-            if state.is_none() {
-                tracing::warn!("ignoring unreadable deploy state at {key}; it will be rewritten");
-            }
-            (state, last_modified)
-        }
-        None => (None, None),
-    };
+    let (state, modified) = state.unwrap_or((None, None));
     Ok(Listed {
-        view: RemoteView::new(layout.prefix(), listing, state).with_state_modified(modified),
+        view: RemoteView::new(prefix, listing, state).with_state_modified(modified),
         state: StateRead {
             etag,
             legacy: legacy_state,
         },
     })
+}
+
+/// A stored deploy state, or `None` (with a warning) when it cannot be read.
+fn read_state(bytes: &[u8], key: &str) -> Option<DeployState> {
+    let state = DeployState::from_json(bytes);
+    if state.is_none() {
+        tracing::warn!("ignoring unreadable deploy state at {key}; it will be rewritten");
+    }
+    state
 }
 
 /// Completes the view with what the state cannot vouch for: a HEAD per object whose
@@ -228,6 +240,68 @@ mod tests {
         let listed = list_with_state(&store, &layout).await.unwrap();
         let keys: Vec<_> = listed.view.keys().collect();
         assert_eq!(keys, ["index.html"]);
+    }
+
+    fn sorted_keys(listed: &Listed) -> Vec<String> {
+        let mut keys: Vec<String> = listed.view.keys().map(str::to_owned).collect();
+        keys.sort();
+        keys
+    }
+
+    /// A bucket holding `n` files under `shop/`, and a state that knows them.
+    fn big_module(n: usize) -> (MemoryStore, Layout, Vec<String>) {
+        let store = MemoryStore::new();
+        let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "shop/").unwrap();
+        let mut state = state();
+        let mut keys = Vec::new();
+        for i in 0..n {
+            let rel = format!("assets/{i:05}.js");
+            store.insert(&format!("shop/{rel}"), b"x", headers());
+            keys.push(format!("shop/{rel}"));
+            state.files.insert(
+                rel,
+                crate::state::FileRecord {
+                    etag: String::new(),
+                    sha256: String::new(),
+                    size: 1,
+                    headers: headers(),
+                    last_version: "v1".to_owned(),
+                },
+            );
+        }
+        store.insert(&layout.state_key(), &state.to_json(), headers());
+        store.overlap_lists();
+        (store, layout, keys)
+    }
+
+    #[tokio::test]
+    async fn a_prefix_longer_than_a_page_is_listed_in_ranges_the_state_foresees_at_once() {
+        let (store, layout, keys) = big_module(4_500);
+
+        let listed = list_with_state(&store, &layout).await.unwrap();
+
+        assert!(sorted_keys(&listed) == keys, "every key, once");
+        assert_eq!(store.calls("list"), 5, "one page per 1,000 objects");
+        assert_eq!(
+            store.most_lists_at_once(),
+            4,
+            "after the first page, the other four went out together"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_state_a_long_prefix_is_listed_page_after_page_and_completely() {
+        let (store, layout, keys) = big_module(2_500);
+        store.remove(&layout.state_key());
+        store.insert("shop/assets/00001.js.map", b"x", headers());
+
+        let listed = list_with_state(&store, &layout).await.unwrap();
+
+        let mut expected = keys;
+        expected.push("shop/assets/00001.js.map".to_owned());
+        expected.sort();
+        assert!(sorted_keys(&listed) == expected, "every key, once");
+        assert_eq!((store.calls("list"), store.most_lists_at_once()), (3, 1));
     }
 
     #[tokio::test]

@@ -11,10 +11,7 @@ use std::sync::Mutex;
 
 use md5::{Digest as _, Md5};
 
-use super::{
-    Body, Condition, DELETE_BATCH, Deleted, Fetched, HeadInfo, Metadata, ObjectMeta, ObjectStore,
-    PendingUpload, RemoteObject, StoreError,
-};
+use super::{Condition, Metadata, ObjectMeta, PAGE_SIZE, StoreError};
 use crate::model::Headers;
 use crate::scan::hex;
 
@@ -62,6 +59,12 @@ struct Inner {
     hooks: Vec<(&'static str, String, Hook)>,
     hold_list_until_get: bool,
     refuse_delete: Vec<String>,
+    page_size: usize,
+    /// Yields each listing makes before it answers, so that listings sent together
+    /// are in flight together.
+    list_overlap: usize,
+    lists_in_flight: usize,
+    most_lists_at_once: usize,
 }
 
 impl std::fmt::Debug for Inner {
@@ -114,9 +117,20 @@ impl Inner {
 }
 
 /// The fake store.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                page_size: PAGE_SIZE,
+                ..Inner::default()
+            }),
+        }
+    }
 }
 
 fn etag_of(bytes: &[u8]) -> String {
@@ -165,6 +179,35 @@ impl MemoryStore {
     /// fail when it never is: proves that a caller sends the two together.
     pub fn hold_list_until_get(&self) {
         self.lock().hold_list_until_get = true;
+    }
+
+    /// Lists at most `size` keys a page (S3: [`PAGE_SIZE`]).
+    pub fn set_page_size(&self, size: usize) {
+        self.lock().page_size = size.max(1);
+    }
+
+    /// Makes each listing yield before it answers, so that listings sent together
+    /// overlap; [`most_lists_at_once`](Self::most_lists_at_once) then tells how many
+    /// were sent together.
+    pub fn overlap_lists(&self) {
+        self.lock().list_overlap = 64;
+    }
+
+    /// The most listings that were in flight at one time.
+    pub fn most_lists_at_once(&self) -> usize {
+        self.lock().most_lists_at_once
+    }
+
+    /// A listing starts: returns how many times it is to yield.
+    fn enter_list(&self) -> usize {
+        let mut inner = self.lock();
+        inner.lists_in_flight += 1;
+        inner.most_lists_at_once = inner.most_lists_at_once.max(inner.lists_in_flight);
+        inner.list_overlap
+    }
+
+    fn leave_list(&self) {
+        self.lock().lists_in_flight -= 1;
     }
 
     pub fn insert(&self, key: &str, bytes: &[u8], headers: Headers) {
@@ -306,216 +349,7 @@ impl MemoryStore {
     }
 }
 
-fn read(body: Body<'_>) -> Result<Vec<u8>, StoreError> {
-    match body {
-        Body::Bytes(bytes) => Ok(bytes),
-        Body::File {
-            path, offset, len, ..
-        } => {
-            let all = std::fs::read(path).map_err(|e| StoreError::LocalRead {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
-            let end = start
-                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
-                .min(all.len());
-            Ok(all[start..end].to_vec())
-        }
-    }
-}
-
-fn no_such(operation: &'static str, key: &str, what: &str) -> StoreError {
-    StoreError::Service {
-        bucket: "memory".to_owned(),
-        key: key.to_owned(),
-        operation,
-        message: what.to_owned(),
-    }
-}
-
-impl ObjectStore for MemoryStore {
-    async fn list_from(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-    ) -> Result<Vec<RemoteObject>, StoreError> {
-        if self.lock().hold_list_until_get {
-            for _ in 0..1_000 {
-                if self.calls("get") > 0 {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
-            if self.calls("get") == 0 {
-                return Err(no_such(
-                    "list",
-                    prefix,
-                    "the listing was awaited before the GET was sent",
-                ));
-            }
-        }
-        let inner = self.enter("list", prefix)?;
-        Ok(inner
-            .objects
-            .range(prefix.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(k, _)| start_after.is_none_or(|after| k.as_str() > after))
-            .map(|(key, o)| RemoteObject {
-                key: key.clone(),
-                etag: o.etag.clone(),
-                size: o.bytes.len() as u64,
-                last_modified: None,
-            })
-            .collect())
-    }
-
-    async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {
-        let inner = self.enter("head", key)?;
-        Ok(inner.objects.get(key).map(|o| HeadInfo {
-            headers: o.headers.clone(),
-            etag: o.etag.clone(),
-            size: o.bytes.len() as u64,
-            metadata: o.metadata.clone(),
-        }))
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
-        let inner = self.enter("get", key)?;
-        Ok(inner.objects.get(key).map(|o| Fetched {
-            bytes: o.bytes.clone(),
-            etag: o.etag.clone(),
-            last_modified: None,
-        }))
-    }
-
-    async fn put(
-        &self,
-        key: &str,
-        body: Body<'_>,
-        meta: &ObjectMeta,
-        condition: &Condition,
-    ) -> Result<String, StoreError> {
-        drop(self.enter("put", key)?);
-        let bytes = read(body)?;
-        let etag = etag_of(&bytes);
-        let mut inner = self.lock();
-        inner.check("PutObject", key, condition)?;
-        inner.store(key, bytes, etag.clone(), meta.clone());
-        Ok(etag)
-    }
-
-    async fn replace_headers(
-        &self,
-        key: &str,
-        meta: &ObjectMeta,
-        source_etag: Option<&str>,
-    ) -> Result<String, StoreError> {
-        let mut inner = self.enter("copy", key)?;
-        if let Some(etag) = source_etag {
-            inner.check("CopyObject", key, &Condition::Matches(etag.to_owned()))?;
-        }
-        inner.writes.push(key.to_owned());
-        let object = inner
-            .objects
-            .get_mut(key)
-            .ok_or_else(|| no_such("CopyObject", key, "NoSuchKey"))?;
-        object.headers = meta.headers.clone();
-        // `REPLACE`: the old metadata is gone; only what was sent remains.
-        object.metadata = meta.metadata.clone();
-        Ok(object.etag.clone())
-    }
-
-    async fn create_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, StoreError> {
-        drop(self.enter("create_multipart", key)?);
-        let id = self.insert_upload(key, 0);
-        if let Some(upload) = self.lock().uploads.get_mut(&id) {
-            upload.meta = meta.clone();
-        }
-        Ok(id)
-    }
-
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part_number: i32,
-        body: Body<'_>,
-    ) -> Result<String, StoreError> {
-        drop(self.enter("upload_part", key)?);
-        let bytes = read(body)?;
-        let etag = etag_of(&bytes);
-        if let Some(upload) = self.lock().uploads.get_mut(upload_id) {
-            upload.parts.insert(part_number, bytes);
-        }
-        Ok(etag)
-    }
-
-    async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: &[(i32, String)],
-        condition: &Condition,
-    ) -> Result<String, StoreError> {
-        let mut inner = self.enter("complete_multipart", key)?;
-        inner.check("CompleteMultipartUpload", key, condition)?;
-        let upload = inner
-            .uploads
-            .remove(upload_id)
-            .ok_or_else(|| no_such("CompleteMultipartUpload", key, "NoSuchUpload"))?;
-        let mut bytes = Vec::new();
-        let mut outer = Md5::new();
-        for (n, _) in parts {
-            let part = upload.parts.get(n).cloned().unwrap_or_default();
-            outer.update(Md5::digest(&part));
-            bytes.extend_from_slice(&part);
-        }
-        let etag = format!("{}-{}", hex(&outer.finalize()), parts.len());
-        inner.store(key, bytes, etag.clone(), upload.meta);
-        Ok(etag)
-    }
-
-    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
-        let mut inner = self.enter("abort_multipart", key)?;
-        inner.uploads.remove(upload_id);
-        Ok(())
-    }
-
-    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
-        let inner = self.enter("list_uploads", prefix)?;
-        Ok(inner
-            .uploads
-            .iter()
-            .filter(|(_, u)| u.key.starts_with(prefix))
-            .map(|(id, u)| PendingUpload {
-                key: u.key.clone(),
-                upload_id: id.clone(),
-                initiated: Some(u.initiated),
-            })
-            .collect())
-    }
-
-    async fn delete(&self, keys: &[String]) -> Result<Deleted, StoreError> {
-        let mut outcome = Deleted::default();
-        for batch in keys.chunks(DELETE_BATCH) {
-            let mut inner = self.enter("delete", &batch[0])?;
-            for key in batch {
-                if inner.refuse_delete.contains(key) {
-                    outcome
-                        .failed
-                        .push((key.clone(), "AccessDenied".to_owned()));
-                } else {
-                    // Deleting a key that does not exist succeeds, as on S3.
-                    inner.objects.remove(key);
-                    inner.deletes.push(key.clone());
-                    outcome.deleted.push(key.clone());
-                }
-            }
-        }
-        Ok(outcome)
-    }
-}
+mod ops;
 
 #[cfg(test)]
 mod tests;

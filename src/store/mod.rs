@@ -2,6 +2,7 @@
 //! that counts calls and injects failures for unit tests.
 
 pub mod counts;
+pub mod listing;
 #[cfg(test)]
 pub mod memory;
 pub mod s3;
@@ -9,6 +10,8 @@ pub mod s3;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+
+pub use listing::{PAGE_SIZE, Page};
 
 use crate::model::Headers;
 
@@ -175,13 +178,22 @@ impl Body<'_> {
 
 /// Operations the deploy needs, named as S3 names them.
 pub trait ObjectStore: Sync {
+    /// One page of the objects under `prefix` whose keys sort after `start_after`
+    /// (from the first when `None`): at most [`PAGE_SIZE`], in key order.
+    fn list_page(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
     /// Every object under `prefix` whose key sorts after `start_after` (all of them
     /// when `None`), all pages.
     fn list_from(
         &self,
         prefix: &str,
         start_after: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<RemoteObject>, StoreError>> + Send {
+        listing::all_after(self, prefix, start_after)
+    }
     /// Every object under `prefix`, all pages.
     fn list(
         &self,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::{Body, ObjectStore};
 
 fn meta() -> ObjectMeta {
     ObjectMeta::with_sha256(

@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
 
 use super::counts::{Op, RequestCounts};
 use super::{
-    Body, Condition, DELETE_BATCH, Deleted, Fetched, HeadInfo, ObjectMeta, ObjectStore,
+    Body, Condition, DELETE_BATCH, Deleted, Fetched, HeadInfo, ObjectMeta, ObjectStore, Page,
     PendingUpload, RemoteObject, StoreError,
 };
 use crate::aws::timeouts::Bounds;
@@ -102,40 +102,34 @@ mod wire;
 use wire::{byte_stream, condition_headers, copy_source, metadata_map, unquote};
 
 impl ObjectStore for S3Store {
-    async fn list_from(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-    ) -> Result<Vec<RemoteObject>, StoreError> {
-        let mut pages = self
+    async fn list_page(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
+        self.counts.record(Op::List, 0);
+        let page = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
             .set_start_after(start_after.map(str::to_owned))
-            .into_paginator()
-            .send();
-        let mut objects = Vec::new();
-        self.counts.record(Op::List, 0);
-        let mut first = true;
-        while let Some(page) = pages.next().await {
-            if !std::mem::take(&mut first) {
-                self.counts.record(Op::List, 0);
-            }
-            let page = page.map_err(|e| self.error("ListObjectsV2", prefix, &e))?;
-            for object in page.contents() {
-                objects.push(RemoteObject {
-                    key: object.key().unwrap_or_default().to_owned(),
-                    etag: unquote(object.e_tag()),
-                    last_modified: object.last_modified().map(|t| t.secs()),
-                    size: object
-                        .size()
-                        .and_then(|s| u64::try_from(s).ok())
-                        .unwrap_or(0),
-                });
-            }
-        }
-        Ok(objects)
+            .send()
+            .await
+            .map_err(|e| self.error("ListObjectsV2", prefix, &e))?;
+        let objects = page
+            .contents()
+            .iter()
+            .map(|object| RemoteObject {
+                key: object.key().unwrap_or_default().to_owned(),
+                etag: unquote(object.e_tag()),
+                last_modified: object.last_modified().map(|t| t.secs()),
+                size: object
+                    .size()
+                    .and_then(|s| u64::try_from(s).ok())
+                    .unwrap_or(0),
+            })
+            .collect();
+        Ok(Page {
+            objects,
+            truncated: page.is_truncated().unwrap_or(false),
+        })
     }
 
     async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {

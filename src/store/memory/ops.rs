@@ -1,0 +1,228 @@
+//! The fake store's operations, with S3's semantics.
+
+use md5::{Digest as _, Md5};
+
+use super::{MemoryStore, etag_of};
+use crate::scan::hex;
+use crate::store::{
+    Body, Condition, DELETE_BATCH, Deleted, Fetched, HeadInfo, ObjectMeta, ObjectStore, Page,
+    PendingUpload, RemoteObject, StoreError,
+};
+
+fn read(body: Body<'_>) -> Result<Vec<u8>, StoreError> {
+    match body {
+        Body::Bytes(bytes) => Ok(bytes),
+        Body::File {
+            path, offset, len, ..
+        } => {
+            let all = std::fs::read(path).map_err(|e| StoreError::LocalRead {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+            let end = start
+                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                .min(all.len());
+            Ok(all[start..end].to_vec())
+        }
+    }
+}
+
+fn no_such(operation: &'static str, key: &str, what: &str) -> StoreError {
+    StoreError::Service {
+        bucket: "memory".to_owned(),
+        key: key.to_owned(),
+        operation,
+        message: what.to_owned(),
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    async fn list_page(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
+        if self.lock().hold_list_until_get {
+            for _ in 0..1_000 {
+                if self.calls("get") > 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            if self.calls("get") == 0 {
+                return Err(no_such(
+                    "list",
+                    prefix,
+                    "the listing was awaited before the GET was sent",
+                ));
+            }
+        }
+        let overlap = self.enter_list();
+        for _ in 0..overlap {
+            tokio::task::yield_now().await;
+        }
+        let result = self.enter("list", prefix).map(|inner| {
+            let mut objects: Vec<RemoteObject> = inner
+                .objects
+                .range(prefix.to_owned()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .filter(|(k, _)| start_after.is_none_or(|after| k.as_str() > after))
+                .take(inner.page_size + 1)
+                .map(|(key, o)| RemoteObject {
+                    key: key.clone(),
+                    etag: o.etag.clone(),
+                    size: o.bytes.len() as u64,
+                    last_modified: None,
+                })
+                .collect();
+            let truncated = objects.len() > inner.page_size;
+            objects.truncate(inner.page_size);
+            Page { objects, truncated }
+        });
+        self.leave_list();
+        result
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {
+        let inner = self.enter("head", key)?;
+        Ok(inner.objects.get(key).map(|o| HeadInfo {
+            headers: o.headers.clone(),
+            etag: o.etag.clone(),
+            size: o.bytes.len() as u64,
+            metadata: o.metadata.clone(),
+        }))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
+        let inner = self.enter("get", key)?;
+        Ok(inner.objects.get(key).map(|o| Fetched {
+            bytes: o.bytes.clone(),
+            etag: o.etag.clone(),
+            last_modified: None,
+        }))
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Body<'_>,
+        meta: &ObjectMeta,
+        condition: &Condition,
+    ) -> Result<String, StoreError> {
+        drop(self.enter("put", key)?);
+        let bytes = read(body)?;
+        let etag = etag_of(&bytes);
+        let mut inner = self.lock();
+        inner.check("PutObject", key, condition)?;
+        inner.store(key, bytes, etag.clone(), meta.clone());
+        Ok(etag)
+    }
+
+    async fn replace_headers(
+        &self,
+        key: &str,
+        meta: &ObjectMeta,
+        source_etag: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let mut inner = self.enter("copy", key)?;
+        if let Some(etag) = source_etag {
+            inner.check("CopyObject", key, &Condition::Matches(etag.to_owned()))?;
+        }
+        inner.writes.push(key.to_owned());
+        let object = inner
+            .objects
+            .get_mut(key)
+            .ok_or_else(|| no_such("CopyObject", key, "NoSuchKey"))?;
+        object.headers = meta.headers.clone();
+        // `REPLACE`: the old metadata is gone; only what was sent remains.
+        object.metadata = meta.metadata.clone();
+        Ok(object.etag.clone())
+    }
+
+    async fn create_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, StoreError> {
+        drop(self.enter("create_multipart", key)?);
+        let id = self.insert_upload(key, 0);
+        if let Some(upload) = self.lock().uploads.get_mut(&id) {
+            upload.meta = meta.clone();
+        }
+        Ok(id)
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: Body<'_>,
+    ) -> Result<String, StoreError> {
+        drop(self.enter("upload_part", key)?);
+        let bytes = read(body)?;
+        let etag = etag_of(&bytes);
+        if let Some(upload) = self.lock().uploads.get_mut(upload_id) {
+            upload.parts.insert(part_number, bytes);
+        }
+        Ok(etag)
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+        condition: &Condition,
+    ) -> Result<String, StoreError> {
+        let mut inner = self.enter("complete_multipart", key)?;
+        inner.check("CompleteMultipartUpload", key, condition)?;
+        let upload = inner
+            .uploads
+            .remove(upload_id)
+            .ok_or_else(|| no_such("CompleteMultipartUpload", key, "NoSuchUpload"))?;
+        let mut bytes = Vec::new();
+        let mut outer = Md5::new();
+        for (n, _) in parts {
+            let part = upload.parts.get(n).cloned().unwrap_or_default();
+            outer.update(Md5::digest(&part));
+            bytes.extend_from_slice(&part);
+        }
+        let etag = format!("{}-{}", hex(&outer.finalize()), parts.len());
+        inner.store(key, bytes, etag.clone(), upload.meta);
+        Ok(etag)
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        let mut inner = self.enter("abort_multipart", key)?;
+        inner.uploads.remove(upload_id);
+        Ok(())
+    }
+
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        let inner = self.enter("list_uploads", prefix)?;
+        Ok(inner
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.key.starts_with(prefix))
+            .map(|(id, u)| PendingUpload {
+                key: u.key.clone(),
+                upload_id: id.clone(),
+                initiated: Some(u.initiated),
+            })
+            .collect())
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<Deleted, StoreError> {
+        let mut outcome = Deleted::default();
+        for batch in keys.chunks(DELETE_BATCH) {
+            let mut inner = self.enter("delete", &batch[0])?;
+            for key in batch {
+                if inner.refuse_delete.contains(key) {
+                    outcome
+                        .failed
+                        .push((key.clone(), "AccessDenied".to_owned()));
+                } else {
+                    // Deleting a key that does not exist succeeds, as on S3.
+                    inner.objects.remove(key);
+                    inner.deletes.push(key.clone());
+                    outcome.deleted.push(key.clone());
+                }
+            }
+        }
+        Ok(outcome)
+    }
+}
