@@ -36,9 +36,10 @@ pub struct StateRead {
 
 /// Lists the module prefix and reads the deploy state; independent of the build, so
 /// it runs while the build is scanned. The first LIST page and the GET go out
-/// together: a rebuild waits for one round trip, not two. A prefix longer than a
-/// page is then listed in ranges split where the state says its keys are, all at
-/// once, so a module of 6,000 files waits for two pages, not six; a stale or missing
+/// together: a rebuild waits for one round trip, not two. When the state knows more
+/// keys than a page holds, the rest of the prefix is listed while the first page is
+/// still on its way, in ranges split where the state says its keys are, all at once:
+/// a module of 6,000 files waits for about one page, not six. A stale or missing
 /// state changes only how many pages go out together, never what is listed. The
 /// tool's own keys never count as part of the module (for a module at the bucket
 /// root, the reserved prefix is inside its listing).
@@ -48,22 +49,23 @@ pub async fn list_with_state<S: ObjectStore>(
 ) -> Result<Listed, StoreError> {
     let key = layout.state_key();
     let prefix = layout.prefix();
-    let (first, fetched) = futures::join!(store.list_page(prefix, None), store.get(&key));
-    let (first, fetched) = (first?, fetched?);
-    let etag = fetched.as_ref().map(|f| f.etag.clone());
-    let mut state = fetched.map(|f| (read_state(&f.bytes, &key), f.last_modified));
-    let mut listing = first.objects;
-    if first.truncated
-        && let Some(after) = listing.last().map(|o| o.key.clone())
-    {
+    let state_then_ahead = async {
+        let fetched = store.get(&key).await?;
+        let etag = fetched.as_ref().map(|f| f.etag.clone());
+        let state = fetched.map(|f| (read_state(&f.bytes, &key), f.last_modified));
         let expected: Vec<String> = state
             .as_ref()
             .and_then(|(s, _)| s.as_ref())
             .map(|s| s.files.keys().map(|rel| format!("{prefix}{rel}")).collect())
             .unwrap_or_default();
-        let splits = listing::splits(&expected, &after);
-        listing.extend(listing::in_ranges(store, prefix, Some(&after), &splits).await?);
-    }
+        let ahead = listing::ahead(store, prefix, &expected).await?;
+        Ok::<_, StoreError>((etag, state, ahead))
+    };
+    let (first, read) = futures::join!(store.list_page(prefix, None), state_then_ahead);
+    // The listing's error first: it names the permission a denied run lacks.
+    let first = first?;
+    let (etag, mut state, ahead) = read?;
+    let mut listing = listing::join(store, prefix, first, ahead).await?;
     let legacy_key = layout.legacy_state_key();
     let legacy_listed = listing.iter().any(|o| o.key == legacy_key);
     listing.retain(|o| !layout.is_reserved(&o.key));
@@ -275,7 +277,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_prefix_longer_than_a_page_is_listed_in_ranges_the_state_foresees_at_once() {
+    async fn a_prefix_longer_than_a_page_is_listed_in_ranges_the_state_foresees_all_at_once() {
         let (store, layout, keys) = big_module(4_500);
 
         let listed = list_with_state(&store, &layout).await.unwrap();
@@ -284,8 +286,8 @@ mod tests {
         assert_eq!(store.calls("list"), 5, "one page per 1,000 objects");
         assert_eq!(
             store.most_lists_at_once(),
-            4,
-            "after the first page, the other four went out together"
+            5,
+            "the other four pages went out with the first, once the state was read"
         );
     }
 

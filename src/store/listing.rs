@@ -67,12 +67,16 @@ async fn range<S: ObjectStore + ?Sized>(
 /// sorted) that sorts after `after`, but never the last (the final range is open).
 /// When the guess is right, each range is exactly one page.
 pub fn splits<'a>(expected: &'a [String], after: &str) -> Vec<&'a str> {
+    splits_every(expected, after, PAGE_SIZE)
+}
+
+fn splits_every<'a>(expected: &'a [String], after: &str, every: usize) -> Vec<&'a str> {
     let start = expected.partition_point(|k| k.as_str() <= after);
     let tail = &expected[start..];
     tail[..tail.len().saturating_sub(1)]
         .iter()
-        .skip(PAGE_SIZE - 1)
-        .step_by(PAGE_SIZE)
+        .skip(every - 1)
+        .step_by(every)
         .map(String::as_str)
         .collect()
 }
@@ -99,6 +103,78 @@ pub async fn in_ranges<S: ObjectStore + ?Sized>(
         .try_collect()
         .await?;
     Ok(ranges.into_iter().flatten().collect())
+}
+
+/// What was listed ahead of the first page: everything after `from`, a key the
+/// caller expected the first page to reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ahead {
+    from: String,
+    objects: Vec<RemoteObject>,
+}
+
+/// Lists, in ranges at once, what follows the first page the caller expects
+/// (`expected`: the keys it believes are under `prefix`, sorted), while that page is
+/// still being listed; `None` when `expected` fits in one page.
+pub async fn ahead<S: ObjectStore + ?Sized>(
+    store: &S,
+    prefix: &str,
+    expected: &[String],
+) -> Result<Option<Ahead>, StoreError> {
+    ahead_every(store, prefix, expected, PAGE_SIZE).await
+}
+
+/// [`ahead`] for a store whose pages hold `every` keys.
+async fn ahead_every<S: ObjectStore + ?Sized>(
+    store: &S,
+    prefix: &str,
+    expected: &[String],
+    every: usize,
+) -> Result<Option<Ahead>, StoreError> {
+    let cut = splits_every(expected, "", every);
+    let Some((from, rest)) = cut.split_first() else {
+        return Ok(None);
+    };
+    let objects = in_ranges(store, prefix, Some(from), rest).await?;
+    Ok(Some(Ahead {
+        from: (*from).to_owned(),
+        objects,
+    }))
+}
+
+/// The whole listing of `prefix` from its first page and what was listed ahead of
+/// it: the first page up to where the ranges ahead begin, the keys between them
+/// when the page stopped short (more keys than expected), and the rest.
+pub async fn join<S: ObjectStore + ?Sized>(
+    store: &S,
+    prefix: &str,
+    first: Page,
+    ahead: Option<Ahead>,
+) -> Result<Vec<RemoteObject>, StoreError> {
+    let mut objects = first.objects;
+    let last = objects.last().map(|o| o.key.clone());
+    match ahead {
+        Some(Ahead {
+            from,
+            objects: rest,
+        }) => {
+            objects.retain(|o| o.key <= from);
+            if first.truncated
+                && let Some(last) = last.filter(|last| *last < from)
+            {
+                objects.extend(range(store, prefix, Some(&last), Some(&from)).await?);
+            }
+            objects.extend(rest);
+        }
+        None => {
+            if first.truncated
+                && let Some(last) = last
+            {
+                objects.extend(all_after(store, prefix, Some(&last)).await?);
+            }
+        }
+    }
+    Ok(objects)
 }
 
 #[cfg(test)]
@@ -227,6 +303,24 @@ mod tests {
                 .collect();
             prop_assert_eq!(names(&one_by_one), wanted);
             prop_assert_eq!(ranged, one_by_one);
+        }
+
+        #[test]
+        fn the_first_page_joined_with_what_was_listed_ahead_is_the_whole_listing(
+            present in proptest::collection::btree_set("[a-d]{1,4}", 0..80),
+            expected in proptest::collection::btree_set("[a-e]{1,4}", 0..80),
+            page in 1usize..9,
+        ) {
+            let present: Vec<String> = present.into_iter().map(|k| format!("p/{k}")).collect();
+            let expected: Vec<String> = expected.into_iter().map(|k| format!("p/{k}")).collect();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let store = store_with(&present, page);
+            let joined = runtime.block_on(async {
+                let first = store.list_page("p/", None).await.unwrap();
+                let ahead = ahead_every(&store, "p/", &expected, page).await.unwrap();
+                join(&store, "p/", first, ahead).await.unwrap()
+            });
+            prop_assert_eq!(names(&joined), present.iter().map(String::as_str).collect::<Vec<_>>());
         }
     }
 }

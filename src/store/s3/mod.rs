@@ -104,6 +104,7 @@ use wire::{byte_stream, condition_headers, copy_source, metadata_map, unquote};
 impl ObjectStore for S3Store {
     async fn list_page(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
         self.counts.record(Op::List, 0);
+        let started = std::time::Instant::now();
         let page = self
             .client
             .list_objects_v2()
@@ -126,10 +127,18 @@ impl ObjectStore for S3Store {
                     .unwrap_or(0),
             })
             .collect();
-        Ok(Page {
+        let page = Page {
             objects,
             truncated: page.is_truncated().unwrap_or(false),
-        })
+        };
+        tracing::debug!(
+            "LIST s3://{}/{prefix} after {start_after:?}: {} keys{} in {} ms",
+            self.bucket,
+            page.objects.len(),
+            if page.truncated { ", more follow" } else { "" },
+            started.elapsed().as_millis()
+        );
+        Ok(page)
     }
 
     async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {
