@@ -114,6 +114,7 @@ async fn run(
         },
         batch: None,
         uploads: None,
+        listing: None,
     };
     let mut out = Vec::new();
     deploy(
