@@ -27,8 +27,24 @@ pub struct SharedUploads {
 impl SharedUploads {
     /// For the modules at `prefixes` (each empty or ending with `/`).
     pub fn new<'p>(prefixes: impl IntoIterator<Item = &'p str>) -> Self {
+        let mut common: Option<&str> = None;
+        for prefix in prefixes {
+            common = Some(match common {
+                None => prefix,
+                Some(c) => {
+                    let same = c
+                        .char_indices()
+                        .zip(prefix.chars())
+                        .find(|((_, a), b)| a != b)
+                        .map_or(c.len().min(prefix.len()), |((i, _), _)| i);
+                    &c[..same]
+                }
+            });
+        }
+        let common = common.unwrap_or_default();
+        let folder = common.rfind('/').map_or("", |i| &common[..=i]);
         Self {
-            prefix: crate::layout::common_folder(prefixes),
+            prefix: folder.to_owned(),
             listed: OnceCell::new(),
             reported: AtomicBool::new(false),
         }

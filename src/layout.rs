@@ -188,27 +188,6 @@ impl Layout {
     }
 }
 
-/// The deepest folder (empty or ending with `/`) that holds every one of `prefixes`
-/// (each empty or ending with `/`): what one request lists for all of them.
-pub fn common_folder<'p>(prefixes: impl IntoIterator<Item = &'p str>) -> String {
-    let mut common: Option<&str> = None;
-    for prefix in prefixes {
-        common = Some(match common {
-            None => prefix,
-            Some(c) => {
-                let same = c
-                    .char_indices()
-                    .zip(prefix.chars())
-                    .find(|((_, a), b)| a != b)
-                    .map_or(c.len().min(prefix.len()), |((i, _), _)| i);
-                &c[..same]
-            }
-        });
-    }
-    let common = common.unwrap_or_default();
-    common.rfind('/').map_or("", |i| &common[..=i]).to_owned()
-}
-
 /// `"_mfe-deploy"` or `"/x/y/"` → `"x/y/"`: the config's `records-prefix`, checked.
 pub fn normalize_records_prefix(value: &str) -> Option<String> {
     let trimmed = value.trim_matches('/');

@@ -9,10 +9,7 @@ use crate::layout::Layout;
 use crate::plan::RemoteView;
 use crate::scan::{LocalFile, hex};
 use crate::state::DeployState;
-use crate::store::{Fetched, HeadInfo, ObjectStore, RemoteObject, StoreError, listing};
-
-mod shared;
-pub use shared::SharedListing;
+use crate::store::{Fetched, HeadInfo, ObjectStore, StoreError, listing};
 
 /// Reads to learn object headers, in flight at once (only before the state exists).
 const HEAD_CONCURRENCY: usize = 32;
@@ -43,97 +40,48 @@ pub struct StateRead {
 /// keys than a page holds, the rest of the prefix is listed while the first page is
 /// still on its way, in ranges split where the state says its keys are, all at once:
 /// a module of 6,000 files waits for about one page, not six. A stale or missing
-/// state changes only how many pages go out together, never what is listed. In a
-/// `packages` run, `shared` lists the run's modules together instead. The tool's own
-/// keys never count as part of the module (for a module at the bucket root, the
-/// reserved prefix is inside its listing).
+/// state changes only how many pages go out together, never what is listed. The
+/// tool's own keys never count as part of the module (for a module at the bucket
+/// root, the reserved prefix is inside its listing).
 pub async fn list_with_state<S: ObjectStore>(
     store: &S,
     layout: &Layout,
-    shared: Option<&SharedListing>,
 ) -> Result<Listed, StoreError> {
-    let read = match shared {
-        Some(shared) => shared.module(store, layout).await,
-        None => None,
-    };
-    let (listing, state) = match read {
-        Some(read) => read?,
-        None => list_alone(store, layout).await?,
-    };
-    assemble(store, layout, listing, state).await
-}
-
-/// A deploy state as read: its ETag (for the conditional write that replaces it),
-/// the state (`None` when unreadable) and when it was written; `None` when there is
-/// none.
-#[derive(Debug, Clone, Default)]
-struct StoredState {
-    etag: Option<String>,
-    found: Option<(Option<DeployState>, Option<i64>)>,
-}
-
-impl StoredState {
-    async fn fetch<S: ObjectStore>(store: &S, key: &str) -> Result<Self, StoreError> {
-        let fetched = store.get(key).await?;
-        Ok(Self {
-            etag: fetched.as_ref().map(|f| f.etag.clone()),
-            found: fetched.map(|f| (read_state(&f.bytes, key), f.last_modified)),
-        })
-    }
-
-    /// The keys the state says are under `prefix`, sorted.
-    fn expected_keys(&self, prefix: &str) -> Vec<String> {
-        self.found
+    let key = layout.state_key();
+    let prefix = layout.prefix();
+    let state_then_ahead = async {
+        let fetched = store.get(&key).await?;
+        let etag = fetched.as_ref().map(|f| f.etag.clone());
+        let state = fetched.map(|f| (read_state(&f.bytes, &key), f.last_modified));
+        let expected: Vec<String> = state
             .as_ref()
             .and_then(|(s, _)| s.as_ref())
             .map(|s| s.files.keys().map(|rel| format!("{prefix}{rel}")).collect())
-            .unwrap_or_default()
-    }
-}
-
-/// One module's listing and state, on its own.
-async fn list_alone<S: ObjectStore>(
-    store: &S,
-    layout: &Layout,
-) -> Result<(Vec<RemoteObject>, StoredState), StoreError> {
-    let prefix = layout.prefix();
-    let state_then_ahead = async {
-        let state = StoredState::fetch(store, &layout.state_key()).await?;
-        let ahead = listing::ahead(store, prefix, &state.expected_keys(prefix)).await?;
-        Ok::<_, StoreError>((state, ahead))
+            .unwrap_or_default();
+        let ahead = listing::ahead(store, prefix, &expected).await?;
+        Ok::<_, StoreError>((etag, state, ahead))
     };
     let (first, read) = futures::join!(store.list_page(prefix, None), state_then_ahead);
     // The listing's error first: it names the permission a denied run lacks.
     let first = first?;
-    let (state, ahead) = read?;
-    Ok((listing::join(store, prefix, first, ahead).await?, state))
-}
-
-/// The view from a module's listing and state: the tool's own keys dropped, and a
-/// state still kept where earlier releases kept it read and marked for moving.
-async fn assemble<S: ObjectStore>(
-    store: &S,
-    layout: &Layout,
-    mut listing: Vec<RemoteObject>,
-    state: StoredState,
-) -> Result<Listed, StoreError> {
-    let StoredState { etag, mut found } = state;
+    let (etag, mut state, ahead) = read?;
+    let mut listing = listing::join(store, prefix, first, ahead).await?;
     let legacy_key = layout.legacy_state_key();
     let legacy_listed = listing.iter().any(|o| o.key == legacy_key);
     listing.retain(|o| !layout.is_reserved(&o.key));
     let mut legacy_state = None;
     if legacy_listed {
         legacy_state = Some(legacy_key.clone());
-        if found.is_none() {
-            found = store
+        if state.is_none() {
+            state = store
                 .get(&legacy_key)
                 .await?
                 .map(|f| (read_state(&f.bytes, &legacy_key), f.last_modified));
         }
     }
-    let (state, modified) = found.unwrap_or((None, None));
+    let (state, modified) = state.unwrap_or((None, None));
     Ok(Listed {
-        view: RemoteView::new(layout.prefix(), listing, state).with_state_modified(modified),
+        view: RemoteView::new(prefix, listing, state).with_state_modified(modified),
         state: StateRead {
             etag,
             legacy: legacy_state,
@@ -254,7 +202,7 @@ mod tests {
         store.insert("shop/remoteEntry.js", b"entry", headers());
         store.hold_list_until_get();
 
-        let listed = list_with_state(&store, &layout, None).await.unwrap();
+        let listed = list_with_state(&store, &layout).await.unwrap();
 
         assert_eq!(listed.view.state(), &state());
         assert_eq!(listed.state.legacy, None);
@@ -270,7 +218,7 @@ mod tests {
         store.insert("shop/.mfe-deploy/state.json", &state().to_json(), headers());
         store.insert("shop/remoteEntry.js", b"entry", headers());
 
-        let listed = list_with_state(&store, &layout, None).await.unwrap();
+        let listed = list_with_state(&store, &layout).await.unwrap();
 
         assert_eq!(listed.view.state(), &state());
         assert_eq!(
@@ -291,7 +239,7 @@ mod tests {
         let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "").unwrap();
         store.insert("_mfe-deploy/modules/~root/latest.json", b"{}", headers());
         store.insert("index.html", b"<html>", headers());
-        let listed = list_with_state(&store, &layout, None).await.unwrap();
+        let listed = list_with_state(&store, &layout).await.unwrap();
         let keys: Vec<_> = listed.view.keys().collect();
         assert_eq!(keys, ["index.html"]);
     }
@@ -332,7 +280,7 @@ mod tests {
     async fn a_prefix_longer_than_a_page_is_listed_in_ranges_the_state_foresees_all_at_once() {
         let (store, layout, keys) = big_module(4_500);
 
-        let listed = list_with_state(&store, &layout, None).await.unwrap();
+        let listed = list_with_state(&store, &layout).await.unwrap();
 
         assert!(sorted_keys(&listed) == keys, "every key, once");
         assert_eq!(store.calls("list"), 5, "one page per 1,000 objects");
@@ -349,7 +297,7 @@ mod tests {
         store.remove(&layout.state_key());
         store.insert("shop/assets/00001.js.map", b"x", headers());
 
-        let listed = list_with_state(&store, &layout, None).await.unwrap();
+        let listed = list_with_state(&store, &layout).await.unwrap();
 
         let mut expected = keys;
         expected.push("shop/assets/00001.js.map".to_owned());
@@ -363,7 +311,7 @@ mod tests {
         let store = MemoryStore::new();
         let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "shop/").unwrap();
         store.insert("shop/remoteEntry.js", b"entry", headers());
-        let listed = list_with_state(&store, &layout, None).await.unwrap();
+        let listed = list_with_state(&store, &layout).await.unwrap();
         assert_eq!(listed.view.state(), &DeployState::default());
         assert_eq!(listed.view.keys().count(), 1);
     }

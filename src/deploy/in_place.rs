@@ -41,7 +41,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     let (distribution, files, listed, pointer, abandoned) = tokio::join!(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         scan.finish(),
-        read::list_with_state(store, &layout, ctx.listing),
+        read::list_with_state(store, &layout),
         record::read_pointer(store, &layout),
         steps::abandoned_uploads(ctx, config, &layout),
     );

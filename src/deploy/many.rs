@@ -10,11 +10,9 @@ use crate::cleanup::SharedUploads;
 use crate::config::Config;
 use crate::error::Error;
 use crate::invalidate::batch::{Batch, Sending};
-use crate::layout::Layout;
-use crate::read::SharedListing;
 use crate::record::Provenance;
 use crate::report::Report;
-use crate::request::{DeployRequest, Mode};
+use crate::request::DeployRequest;
 
 /// One module's end, with what it printed.
 pub struct Finished {
@@ -41,27 +39,14 @@ pub async fn deploy_all(
     let (store, cloudfront) = connect(first, identity, on_runner, &mut *out).await?;
     let batch = Batch::new(requests.len());
     let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));
-    let records = config.records_prefix();
-    let listing = SharedListing::new(
-        requests
-            .iter()
-            .filter(|r| r.mode == Mode::InPlace && r.rollback_to.is_none())
-            .filter_map(|r| Layout::new(&records, &r.prefix).ok()),
-    );
     let sending = Sending::new(
         identity.run_identity(),
         first.wait,
         config.invalidation.wait_timeout,
     );
     let runs = requests.iter().zip(scans).map(|(request, scan)| {
-        let (store, cloudfront, batch, sending, uploads, listing) = (
-            &store,
-            cloudfront.as_ref(),
-            &batch,
-            &sending,
-            &uploads,
-            listing.as_ref(),
-        );
+        let (store, cloudfront, batch, sending, uploads) =
+            (&store, cloudfront.as_ref(), &batch, &sending, &uploads);
         async move {
             let ticket = batch.ticket();
             let ctx = Context {
@@ -72,7 +57,6 @@ pub async fn deploy_all(
                 presentation,
                 batch: Some(&ticket),
                 uploads: Some(uploads),
-                listing,
             };
             let mut printed = Vec::new();
             let result = deploy(&ctx, request, config, scan, &mut printed).await;

@@ -59,8 +59,6 @@ pub struct Context<'a, S, C> {
     pub batch: Option<&'a crate::invalidate::batch::Ticket>,
     /// In a `packages` run: the run's one listing of incomplete uploads.
     pub uploads: Option<&'a crate::cleanup::SharedUploads>,
-    /// In a `packages` run: the run's one listing of its in-place modules.
-    pub listing: Option<&'a crate::read::SharedListing>,
 }
 
 /// A deploy that stopped, with what it did before (`None` when it stopped before
@@ -172,7 +170,6 @@ pub async fn deploy_to_aws(
         presentation,
         batch: None,
         uploads: None,
-        listing: None,
     };
     let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());

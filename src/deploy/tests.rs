@@ -114,7 +114,6 @@ async fn run(
         },
         batch: None,
         uploads: None,
-        listing: None,
     };
     let mut out = Vec::new();
     deploy(

@@ -32,113 +32,34 @@ pub async fn all_after<S: ObjectStore + ?Sized>(
     prefix: &str,
     start_after: Option<&str>,
 ) -> Result<Vec<RemoteObject>, StoreError> {
-    range(store, prefix, start_after, None, None).await
+    range(store, prefix, start_after, None).await
 }
 
-/// The objects in `(after, up_to]` (unbounded when `None`), one page after another;
-/// with `within`, only those under its prefixes.
+/// The objects in `(after, up_to]` (unbounded when `None`), one page after another.
 async fn range<S: ObjectStore + ?Sized>(
     store: &S,
     prefix: &str,
     after: Option<&str>,
     up_to: Option<&str>,
-    within: Option<&Within<'_>>,
 ) -> Result<Vec<RemoteObject>, StoreError> {
     let mut objects: Vec<RemoteObject> = Vec::new();
     let mut cursor = after.map(str::to_owned);
-    // After a page that ended among keys no prefix holds: the next prefix, listed on
-    // its own until its last key, so that the keys between are never paged through.
-    let mut inside: Option<String> = None;
     loop {
-        let page = store
-            .list_page(inside.as_deref().unwrap_or(prefix), cursor.as_deref())
-            .await?;
-        let last = page.objects.last().map(|o| o.key.clone());
-        let passed = last
-            .as_deref()
-            .zip(up_to)
-            .is_some_and(|(last, bound)| last >= bound);
-        objects.extend(page.objects.into_iter().filter(|o| {
-            up_to.is_none_or(|bound| o.key.as_str() <= bound)
-                && within.is_none_or(|w| w.holds(&o.key))
-        }));
-        if passed {
+        let page = store.list_page(prefix, cursor.as_deref()).await?;
+        let Some(last) = page.objects.last().map(|o| o.key.clone()) else {
+            return Ok(objects);
+        };
+        let passed = up_to.is_some_and(|bound| last.as_str() >= bound);
+        objects.extend(
+            page.objects
+                .into_iter()
+                .filter(|o| up_to.is_none_or(|bound| o.key.as_str() <= bound)),
+        );
+        if passed || !page.truncated {
             return Ok(objects);
         }
-        if !page.truncated {
-            let Some(done) = inside.take() else {
-                return Ok(objects);
-            };
-            // That prefix is listed to its end: back to the folder after it, if a
-            // prefix is left in this range.
-            let end = match last.or(cursor) {
-                Some(key) => key.max(done),
-                None => done,
-            };
-            if within.and_then(|w| w.next_after(&end, up_to)).is_none() {
-                return Ok(objects);
-            }
-            cursor = Some(end);
-            continue;
-        }
-        cursor = last;
-        let Some((w, last)) = within.zip(cursor.as_deref()) else {
-            continue;
-        };
-        if inside.is_none() && !w.holds(last) {
-            match w.next_after(last, up_to) {
-                Some(next) => {
-                    inside = Some(next.to_owned());
-                    cursor = None;
-                }
-                None => return Ok(objects),
-            }
-        }
+        cursor = Some(last);
     }
-}
-
-/// The module prefixes a listing of their common folder is for: keys under none of
-/// them (another app's folder, the tool's records) are dropped, and after a page
-/// that ends among such keys the listing goes on with the next prefix instead of
-/// paging through them.
-#[derive(Debug, Clone, Copy)]
-pub struct Within<'a> {
-    /// Sorted.
-    prefixes: &'a [String],
-}
-
-impl<'a> Within<'a> {
-    /// `prefixes` sorted.
-    pub fn new(prefixes: &'a [String]) -> Self {
-        Self { prefixes }
-    }
-
-    fn holds(&self, key: &str) -> bool {
-        self.prefixes.iter().any(|p| key.starts_with(p.as_str()))
-    }
-
-    /// The first prefix that sorts after `key`, when keys under it can be at most
-    /// `up_to` (the prefix itself is a key under it).
-    fn next_after(&self, key: &str, up_to: Option<&str>) -> Option<&'a str> {
-        let next = self.prefixes.partition_point(|p| p.as_str() <= key);
-        self.prefixes
-            .get(next)
-            .map(String::as_str)
-            .filter(|next| up_to.is_none_or(|bound| *next <= bound))
-    }
-
-    /// Where a listing of the common folder for these prefixes starts: just below
-    /// the first (`None`: from the folder's first key).
-    pub fn start(&self) -> Option<String> {
-        self.prefixes.first().and_then(|p| below(p))
-    }
-}
-
-/// `prefix` without its last character: every key under `prefix` sorts after it.
-fn below(prefix: &str) -> Option<String> {
-    let mut chars = prefix.chars();
-    chars.next_back()?;
-    Some(chars.as_str().to_owned())
 }
 
 /// Split keys for listing what follows `after` in ranges of about a page each:
@@ -170,27 +91,6 @@ pub async fn in_ranges<S: ObjectStore + ?Sized>(
     after: Option<&str>,
     splits: &[&str],
 ) -> Result<Vec<RemoteObject>, StoreError> {
-    ranges(store, prefix, after, splits, None).await
-}
-
-/// [`in_ranges`] over a folder for the keys under `within`'s prefixes only.
-pub async fn in_ranges_within<S: ObjectStore + ?Sized>(
-    store: &S,
-    folder: &str,
-    after: Option<&str>,
-    splits: &[&str],
-    within: Within<'_>,
-) -> Result<Vec<RemoteObject>, StoreError> {
-    ranges(store, folder, after, splits, Some(&within)).await
-}
-
-async fn ranges<S: ObjectStore + ?Sized>(
-    store: &S,
-    prefix: &str,
-    after: Option<&str>,
-    splits: &[&str],
-    within: Option<&Within<'_>>,
-) -> Result<Vec<RemoteObject>, StoreError> {
     let lows = std::iter::once(after).chain(splits.iter().copied().map(Some));
     let highs = splits
         .iter()
@@ -198,7 +98,7 @@ async fn ranges<S: ObjectStore + ?Sized>(
         .map(Some)
         .chain(std::iter::once(None));
     let ranges: Vec<Vec<RemoteObject>> = stream::iter(lows.zip(highs))
-        .map(|(low, high)| range(store, prefix, low, high, within))
+        .map(|(low, high)| range(store, prefix, low, high))
         .buffered(RANGE_CONCURRENCY)
         .try_collect()
         .await?;
@@ -262,7 +162,7 @@ pub async fn join<S: ObjectStore + ?Sized>(
             if first.truncated
                 && let Some(last) = last.filter(|last| *last < from)
             {
-                objects.extend(range(store, prefix, Some(&last), Some(&from), None).await?);
+                objects.extend(range(store, prefix, Some(&last), Some(&from)).await?);
             }
             objects.extend(rest);
         }
@@ -347,40 +247,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_folder_listing_jumps_over_keys_no_prefix_holds() {
-        // Another app's 3,000 keys before `m/`, and 3,000 between `m/` and `z/`.
-        let mut all: Vec<String> = (0..3_000).map(|i| format!("a-app/{i:05}")).collect();
-        all.extend((0..3_000).map(|i| format!("q/{i:05}")));
-        all.extend(keys(10));
-        all.extend((0..10).map(|i| format!("z/{i}")));
-        all.sort();
-        let store = store_with(&all, PAGE_SIZE);
-        let prefixes = vec!["m/".to_owned(), "z/".to_owned()];
-        let within = Within::new(&prefixes);
-
-        let listed = in_ranges_within(&store, "", within.start().as_deref(), &[], within)
-            .await
-            .unwrap();
-
-        assert_eq!(listed.len(), 20);
-        assert_eq!(
-            store.calls("list"),
-            2,
-            "from just below `m/`; after the page that ended among `q/`, `z/` on its own"
-        );
-        store.reset_counts();
-        let listed = in_ranges_within(&store, "", None, &[], within)
-            .await
-            .unwrap();
-        assert_eq!(listed.len(), 20);
-        assert_eq!(
-            store.calls("list"),
-            4,
-            "from the folder's start: a page among the first app's keys, then `m/` on its own"
-        );
-    }
-
-    #[tokio::test]
     async fn a_range_holding_more_than_a_page_goes_on_until_its_bound() {
         let mut all = keys(2_000);
         let expected = all.clone();
@@ -437,40 +303,6 @@ mod tests {
                 .collect();
             prop_assert_eq!(names(&one_by_one), wanted);
             prop_assert_eq!(ranged, one_by_one);
-        }
-
-        #[test]
-        fn ranges_over_a_folder_list_exactly_the_keys_under_its_prefixes(
-            present in proptest::collection::btree_set("[ab]{1,2}[-/.]?[a-c]{0,2}", 0..80),
-            expected in proptest::collection::btree_set("[ab]{1,2}/[a-c]{0,2}", 0..40),
-            chosen in proptest::collection::btree_set(
-                proptest::sample::select(vec!["a/", "ab/", "b/", "ba/", "a/b"]), 1..4),
-            cut_every in 1usize..5,
-            page in 1usize..6,
-        ) {
-            let prefixes: Vec<String> = chosen.into_iter().map(str::to_owned).collect();
-            let present: Vec<String> = present.into_iter().collect();
-            let expected: Vec<String> = expected.into_iter().collect();
-            let within = Within::new(&prefixes);
-            let start = within.start();
-            let low = start.clone().unwrap_or_default();
-            let cut: Vec<&str> = expected
-                .iter()
-                .filter(|k| k.as_str() > low.as_str())
-                .step_by(cut_every)
-                .map(String::as_str)
-                .collect();
-            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let store = store_with(&present, page);
-            let listed = runtime.block_on(
-                in_ranges_within(&store, "", start.as_deref(), &cut, within)
-            ).unwrap();
-            let wanted: Vec<&str> = present
-                .iter()
-                .map(String::as_str)
-                .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
-                .collect();
-            prop_assert_eq!(names(&listed), wanted);
         }
 
         #[test]
