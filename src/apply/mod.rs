@@ -255,7 +255,7 @@ async fn write<S: ObjectStore>(
                 path: &file.abs_path,
                 offset: 0,
                 len: file.digest.size,
-                md5: Some(file.digest.md5),
+                md5: file.digest.md5(),
             };
             store
                 .put(&file.key, body, &meta(file), &condition(plan, file))
@@ -291,7 +291,7 @@ async fn already_there<S: ObjectStore>(
                     path: &file.abs_path,
                     offset: 0,
                     len: file.digest.size,
-                    md5: Some(file.digest.md5),
+                    md5: file.digest.md5(),
                 },
                 &meta(file),
                 &Condition::Absent,
@@ -335,8 +335,7 @@ async fn upload_in_parts<S: ObjectStore>(
                 len: PART_SIZE.min(size - offset),
                 md5: usize::try_from(n)
                     .ok()
-                    .and_then(|i| file.digest.part_md5s.get(i))
-                    .copied(),
+                    .and_then(|i| file.digest.part_md5(i)),
             };
             let number = i32::try_from(n + 1).unwrap_or(i32::MAX);
             store

@@ -58,6 +58,24 @@ impl PendingScan {
     }
 }
 
+/// The build's files with their MD5s added where `needed` says (one flag a file),
+/// off the async threads: for uploads (`Content-MD5`) and ETag comparisons. A file
+/// the deploy state confirms is never read a second time.
+pub async fn add_md5(
+    mut files: Vec<LocalFile>,
+    needed: Vec<bool>,
+) -> Result<Vec<LocalFile>, Error> {
+    if !needed.contains(&true) {
+        return Ok(files);
+    }
+    tokio::task::spawn_blocking(move || {
+        scan::add_md5(&mut files, &needed)?;
+        Ok(files)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
 pub async fn read_distribution<C: Cdn>(
     cdn: Option<&C>,
     id: Option<&str>,

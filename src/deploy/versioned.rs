@@ -140,7 +140,11 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     for file in &files {
         layout.file_key(&format!("{version}/{}", file.rel_path))?;
     }
-    let listing = store.list(&version_prefix).await.map_err(Error::Remote)?;
+    // A version is never rewritten and keeps no state: every file's MD5 is needed,
+    // to compare with what a re-run finds there or to upload.
+    let all = vec![true; files.len()];
+    let (listing, files) = tokio::join!(store.list(&version_prefix), steps::add_md5(files, all));
+    let (listing, files) = (listing.map_err(Error::Remote)?, files?);
     let remote = read::complete_content(
         store,
         RemoteView::new(&version_prefix, listing, None),

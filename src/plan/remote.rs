@@ -84,6 +84,18 @@ impl RemoteView {
         vouched.then_some(record)
     }
 
+    /// The state's record vouches that the file's key holds exactly its bytes (size
+    /// and SHA-256): nothing about the file needs its MD5.
+    pub fn confirms(&self, file: &LocalFile) -> bool {
+        let key = format!("{}{}", self.prefix, file.rel_path);
+        self.objects.get(&key).is_some_and(|object| {
+            object.size == file.digest.size
+                && self
+                    .record(&file.rel_path, object)
+                    .is_some_and(|r| r.sha256 == file.digest.sha256_hex())
+        })
+    }
+
     /// Compares a local file with the object at `key`; `None` when there is none.
     ///
     /// A state record that still describes the object vouches for the SHA-256 of its

@@ -470,3 +470,33 @@ fn mf_manifest_json_goes_up_after_the_entry_it_names() {
     assert_eq!(names(&first), ["mf-stats.json", "remoteEntry.js"]);
     assert_eq!(names(&second), ["mf-manifest.json"]);
 }
+
+#[test]
+fn only_what_the_state_vouches_for_needs_no_md5() {
+    let listing: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let state = plan_with(listing.clone(), None, "").next_state(
+        &BTreeMap::new(),
+        &RemoteView::new("m/", listing.clone(), None),
+    );
+    let mut moved = listing.clone();
+    moved[0].etag = "\"rewritten-by-another-tool\"".to_owned();
+    let view = RemoteView::new("m/", moved, Some(state.clone()));
+    let untracked = RemoteView::new("m/", listing, None);
+
+    let confirmed: Vec<bool> = build().iter().map(|f| view.confirms(f)).collect();
+
+    // The first object's ETag is not the recorded one; the others are as recorded.
+    assert_eq!(confirmed, [false, true, true, true]);
+    assert!(
+        !view.confirms(&file("remoteEntry.js", "edited")),
+        "other bytes"
+    );
+    assert!(!view.confirms(&file("new.js", "new")), "not in the bucket");
+    assert!(
+        build().iter().all(|f| !untracked.confirms(f)),
+        "without a state, only an ETag can tell"
+    );
+}

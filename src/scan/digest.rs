@@ -1,5 +1,8 @@
-//! One read of a file yields every digest the deploy needs: SHA-256 (content identity
+//! One read of a file yields the digests the deploy needs: SHA-256 (content identity
 //! and version), MD5 (the single-part ETag) and per-part MD5s (the multipart ETag).
+//! MD5 is the slower of the two here and only needed for what the bucket cannot
+//! already vouch for, so the scan reads SHA-256 alone and MD5 is added later for the
+//! files that need it ([`super::add_md5`]).
 
 use std::io::{self, Read};
 
@@ -19,9 +22,15 @@ const BUFFER: usize = 256 * 1024;
 pub struct Digest {
     pub size: u64,
     pub sha256: [u8; 32],
-    pub md5: [u8; 16],
+    /// `None` until computed: a file the deploy state confirms never needs it.
+    md5: Option<Md5s>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Md5s {
+    whole: [u8; 16],
     /// MD5 of each `PART_SIZE` part; empty when the file fits in one part.
-    pub part_md5s: Vec<[u8; 16]>,
+    parts: Vec<[u8; 16]>,
 }
 
 /// How a remote ETag relates to local bytes.
@@ -29,18 +38,28 @@ pub struct Digest {
 pub enum EtagMatch {
     Same,
     Different,
-    /// Not an MD5-derived ETag we can recompute (SSE-KMS, another part size).
+    /// Not an MD5-derived ETag we can recompute (SSE-KMS, another part size), or
+    /// the file's MD5 was not computed.
     Unknown,
 }
 
 impl Digest {
-    /// Streams `reader` once, never holding more than a small buffer.
-    pub fn of_reader(mut reader: impl Read) -> io::Result<Self> {
+    /// Every digest, streaming `reader` once, never holding more than a small buffer.
+    pub fn of_reader(reader: impl Read) -> io::Result<Self> {
+        Self::stream(reader, true)
+    }
+
+    /// SHA-256 and size only.
+    pub fn sha256_of_reader(reader: impl Read) -> io::Result<Self> {
+        Self::stream(reader, false)
+    }
+
+    fn stream(mut reader: impl Read, with_md5: bool) -> io::Result<Self> {
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
         let mut part = Md5::new();
         let mut in_part = 0u64;
-        let mut part_md5s = Vec::new();
+        let mut parts = Vec::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; BUFFER];
         loop {
@@ -52,6 +71,10 @@ impl Digest {
             };
             let chunk = &buf[..n];
             sha.update(chunk);
+            size += n as u64;
+            if !with_md5 {
+                continue;
+            }
             md5.update(chunk);
             let mut rest = chunk;
             while !rest.is_empty() {
@@ -60,25 +83,46 @@ impl Digest {
                 part.update(now);
                 in_part += now.len() as u64;
                 if in_part == PART_SIZE {
-                    part_md5s.push(to_array(&part.finalize_reset()));
+                    parts.push(to_array(&part.finalize_reset()));
                     in_part = 0;
                 }
                 rest = later;
             }
-            size += n as u64;
         }
         if in_part > 0 {
-            part_md5s.push(to_array(&part.finalize()));
+            parts.push(to_array(&part.finalize()));
         }
         if size <= PART_SIZE {
-            part_md5s.clear();
+            parts.clear();
         }
         Ok(Self {
             size,
             sha256: to_array(&sha.finalize()),
-            md5: to_array(&md5.finalize()),
-            part_md5s,
+            md5: with_md5.then(|| Md5s {
+                whole: to_array(&md5.finalize()),
+                parts,
+            }),
         })
+    }
+
+    /// The MD5 of the bytes, when computed.
+    pub fn md5(&self) -> Option<[u8; 16]> {
+        self.md5.as_ref().map(|m| m.whole)
+    }
+
+    pub fn has_md5(&self) -> bool {
+        self.md5.is_some()
+    }
+
+    /// The MD5 of part `index` (from 0) of a multipart upload, when computed.
+    pub fn part_md5(&self, index: usize) -> Option<[u8; 16]> {
+        self.md5.as_ref()?.parts.get(index).copied()
+    }
+
+    /// Parts of [`PART_SIZE`] the bytes make (0 when they fit in one); `None` when
+    /// the MD5s were not computed.
+    pub fn part_count(&self) -> Option<usize> {
+        self.md5.as_ref().map(|m| m.parts.len())
     }
 
     pub fn sha256_hex(&self) -> String {
@@ -90,29 +134,21 @@ impl Digest {
         self.size > MULTIPART_THRESHOLD
     }
 
-    /// The ETag S3 computes for our upload of these bytes (without quotes).
+    /// The ETag S3 computes for our upload of these bytes (without quotes); empty
+    /// when the MD5s were not computed.
     pub fn expected_etag(&self) -> String {
-        if self.is_multipart() {
-            self.multipart_etag()
-        } else {
-            hex(&self.md5)
+        match &self.md5 {
+            Some(md5) if self.is_multipart() => multipart_etag(&md5.parts),
+            Some(md5) => hex(&md5.whole),
+            None => String::new(),
         }
-    }
-
-    fn multipart_etag(&self) -> String {
-        let mut outer = Md5::new();
-        for part in &self.part_md5s {
-            outer.update(part);
-        }
-        format!(
-            "{}-{}",
-            hex(&to_array::<16>(&outer.finalize())),
-            self.part_md5s.len()
-        )
     }
 
     /// Compares with an ETag from a listing (quotes and case ignored).
     pub fn compare_etag(&self, etag: &str) -> EtagMatch {
+        let Some(ours) = &self.md5 else {
+            return EtagMatch::Unknown;
+        };
         let etag = etag.trim_matches('"').to_ascii_lowercase();
         let (md5, parts) = match etag.split_once('-') {
             Some((md5, parts)) => (md5, Some(parts)),
@@ -122,9 +158,9 @@ impl Digest {
             return EtagMatch::Unknown;
         }
         let ours = match parts {
-            None => hex(&self.md5),
-            Some(n) if n.parse::<usize>().ok() == Some(self.part_md5s.len()) => {
-                self.multipart_etag()
+            None => hex(&ours.whole),
+            Some(n) if n.parse::<usize>().ok() == Some(ours.parts.len()) => {
+                multipart_etag(&ours.parts)
             }
             Some(_) => return EtagMatch::Unknown,
         };
@@ -134,6 +170,18 @@ impl Digest {
             EtagMatch::Different
         }
     }
+}
+
+fn multipart_etag(parts: &[[u8; 16]]) -> String {
+    let mut outer = Md5::new();
+    for part in parts {
+        outer.update(part);
+    }
+    format!(
+        "{}-{}",
+        hex(&to_array::<16>(&outer.finalize())),
+        parts.len()
+    )
 }
 
 fn to_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
@@ -193,7 +241,7 @@ mod tests {
         assert!(d.is_multipart());
         assert_eq!(d.expected_etag(), expected);
         assert_eq!(d.compare_etag(&format!("\"{expected}\"")), EtagMatch::Same);
-        assert_eq!(d.compare_etag(&hex(&d.md5)), EtagMatch::Same);
+        assert_eq!(d.compare_etag(&hex(&d.md5().unwrap())), EtagMatch::Same);
     }
 
     #[test]
@@ -216,6 +264,18 @@ mod tests {
     }
 
     #[test]
+    fn without_md5_only_sha256_is_known_and_etags_are_unknown() {
+        let d = Digest::sha256_of_reader(&b"hello"[..]).unwrap();
+        assert_eq!(d.sha256, digest(b"hello").sha256);
+        assert_eq!((d.size, d.md5(), d.part_count()), (5, None, None));
+        assert_eq!(
+            d.compare_etag("5d41402abc4b2a76b9719d911017c592"),
+            EtagMatch::Unknown
+        );
+        assert_eq!(d.expected_etag(), "");
+    }
+
+    #[test]
     fn foreign_etags_are_unknown_not_different() {
         let d = digest(b"hello");
         assert_eq!(d.compare_etag("\"abc\""), EtagMatch::Unknown);
@@ -228,6 +288,6 @@ mod tests {
     #[test]
     fn exact_part_multiple_has_no_empty_trailing_part() {
         let bytes = vec![1u8; 2 * PART_SIZE as usize];
-        assert_eq!(digest(&bytes).part_md5s.len(), 2);
+        assert_eq!(digest(&bytes).part_count(), Some(2));
     }
 }

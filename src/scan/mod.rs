@@ -1,4 +1,5 @@
-//! Scan: walk a module's dist folder and digest every file, reading each once.
+//! Scan: walk a module's dist folder and digest every file (SHA-256), reading each
+//! once; then MD5 for the files the bucket cannot vouch for ([`add_md5`]).
 
 mod digest;
 
@@ -66,6 +67,11 @@ pub enum ScanError {
         "{0} uses the reserved folder name `.mfe-deploy`, where mfe-deploy keeps its deploy state: rename it"
     )]
     Reserved(PathBuf),
+    /// A file's bytes changed between two reads of the same deploy.
+    #[error(
+        "{0} changed while it was being deployed (its SHA-256 differs between two reads): let the build finish before deploying, and run the deploy again"
+    )]
+    Changed(PathBuf),
     /// Reading the folder or a file failed.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -171,6 +177,61 @@ fn escaped_controls(path: &Path) -> String {
 
 /// Digests files on every core; hashing dominates a rebuild, so it is parallel.
 fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError> {
+    let digests = on_every_core(
+        &paths
+            .iter()
+            .map(|(_, path)| path.as_path())
+            .collect::<Vec<_>>(),
+        Digest::sha256_of_reader,
+    );
+    paths
+        .into_iter()
+        .zip(digests)
+        .map(|((rel_path, abs_path), digest)| {
+            Ok(LocalFile {
+                digest: digest?,
+                rel_path,
+                abs_path,
+            })
+        })
+        .collect()
+}
+
+/// Adds the MD5s to each file `needed` names (the same length as `files`): what an
+/// upload sends as `Content-MD5` and what an ETag is compared with. The file is read
+/// again, so its SHA-256 is checked again: bytes that changed since the scan stop
+/// the deploy.
+pub fn add_md5(files: &mut [LocalFile], needed: &[bool]) -> Result<(), ScanError> {
+    let chosen: Vec<&Path> = files
+        .iter()
+        .zip(needed)
+        .filter(|(f, needed)| **needed && !f.digest.has_md5())
+        .map(|(f, _)| f.abs_path.as_path())
+        .collect();
+    let mut digests = on_every_core(&chosen, Digest::of_reader).into_iter();
+    for (file, needed) in files.iter_mut().zip(needed) {
+        if !*needed || file.digest.has_md5() {
+            continue;
+        }
+        let digest = digests.next().unwrap_or_else(|| {
+            Err(ScanError::Io {
+                path: file.abs_path.clone(),
+                source: std::io::Error::other("file was not digested"),
+            })
+        })?;
+        if digest.sha256 != file.digest.sha256 || digest.size != file.digest.size {
+            return Err(ScanError::Changed(file.abs_path.clone()));
+        }
+        file.digest = digest;
+    }
+    Ok(())
+}
+
+/// `digest` of every file at `paths`, on every core, in order.
+fn on_every_core(
+    paths: &[&Path],
+    digest: fn(File) -> std::io::Result<Digest>,
+) -> Vec<Result<Digest, ScanError>> {
     let workers = std::thread::available_parallelism()
         .map_or(2, usize::from)
         .min(paths.len());
@@ -182,13 +243,14 @@ fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((_, path)) = paths.get(i) else { break };
-                    let result = File::open(path)
-                        .and_then(Digest::of_reader)
-                        .map_err(|source| ScanError::Io {
-                            path: path.clone(),
-                            source,
-                        });
+                    let Some(path) = paths.get(i) else { break };
+                    let result =
+                        File::open(path)
+                            .and_then(digest)
+                            .map_err(|source| ScanError::Io {
+                                path: path.to_path_buf(),
+                                source,
+                            });
                     if let Ok(mut slots) = results.lock() {
                         slots[i] = Some(result);
                     }
@@ -197,20 +259,15 @@ fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError
         }
     });
     let digests = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    paths
+    digests
         .into_iter()
-        .zip(digests)
-        .map(|((rel_path, abs_path), digest)| {
-            let digest = digest.unwrap_or_else(|| {
+        .zip(paths)
+        .map(|(digest, path)| {
+            digest.unwrap_or_else(|| {
                 Err(ScanError::Io {
-                    path: abs_path.clone(),
+                    path: path.to_path_buf(),
                     source: std::io::Error::other("file was not digested"),
                 })
-            })?;
-            Ok(LocalFile {
-                rel_path,
-                abs_path,
-                digest,
             })
         })
         .collect()
@@ -242,6 +299,26 @@ mod tests {
         let names: Vec<_> = files.iter().map(|f| f.rel_path.as_str()).collect();
         assert_eq!(names, ["a/b/c.png", "a/z.css", "b.js"]);
         assert_eq!(files[2].digest.size, 1);
+    }
+
+    #[test]
+    fn the_scan_leaves_md5_out_and_add_md5_adds_it_where_needed() {
+        let dir = tree(&[("a.js", "a"), ("b.js", "b")]);
+        let mut files = run(&dir).unwrap();
+        assert!(files.iter().all(|f| !f.digest.has_md5()));
+        add_md5(&mut files, &[false, true]).unwrap();
+        assert!(!files[0].digest.has_md5());
+        assert_eq!(files[1].digest, Digest::of_reader(&b"b"[..]).unwrap());
+    }
+
+    #[test]
+    fn a_file_changed_since_the_scan_stops_the_deploy() {
+        let dir = tree(&[("a.js", "a")]);
+        let mut files = run(&dir).unwrap();
+        std::fs::write(dir.path().join("pkg/dist/a.js"), "edited").unwrap();
+        let err = add_md5(&mut files, &[true]).unwrap_err();
+        assert!(matches!(err, ScanError::Changed(_)), "{err}");
+        assert!(err.to_string().contains("a.js"), "{err}");
     }
 
     #[test]

@@ -9,11 +9,17 @@ use crate::store::{
     PendingUpload, RemoteObject, StoreError,
 };
 
-fn read(body: Body<'_>) -> Result<Vec<u8>, StoreError> {
+/// The bytes a body sends. Like S3 with `Content-MD5`, a wrong MD5 is refused
+/// (`BadDigest`); stricter than S3, so is a file sent without one: every upload
+/// mfe-deploy makes from a file carries its MD5.
+fn read(key: &str, body: Body<'_>) -> Result<Vec<u8>, StoreError> {
     match body {
         Body::Bytes(bytes) => Ok(bytes),
         Body::File {
-            path, offset, len, ..
+            path,
+            offset,
+            len,
+            md5,
         } => {
             let all = std::fs::read(path).map_err(|e| StoreError::LocalRead {
                 path: path.to_owned(),
@@ -23,7 +29,20 @@ fn read(body: Body<'_>) -> Result<Vec<u8>, StoreError> {
             let end = start
                 .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
                 .min(all.len());
-            Ok(all[start..end].to_vec())
+            let bytes = all[start..end].to_vec();
+            match md5 {
+                Some(md5) if md5 == <[u8; 16]>::from(Md5::digest(&bytes)) => Ok(bytes),
+                Some(_) => Err(no_such(
+                    "put",
+                    key,
+                    "BadDigest: the Content-MD5 does not match",
+                )),
+                None => Err(no_such(
+                    "put",
+                    key,
+                    "a file was sent without its Content-MD5",
+                )),
+            }
         }
     }
 }
@@ -107,7 +126,7 @@ impl ObjectStore for MemoryStore {
         condition: &Condition,
     ) -> Result<String, StoreError> {
         drop(self.enter("put", key)?);
-        let bytes = read(body)?;
+        let bytes = read(key, body)?;
         let etag = etag_of(&bytes);
         let mut inner = self.lock();
         inner.check("PutObject", key, condition)?;
@@ -153,7 +172,7 @@ impl ObjectStore for MemoryStore {
         body: Body<'_>,
     ) -> Result<String, StoreError> {
         drop(self.enter("upload_part", key)?);
-        let bytes = read(body)?;
+        let bytes = read(key, body)?;
         let etag = etag_of(&bytes);
         if let Some(upload) = self.lock().uploads.get_mut(upload_id) {
             upload.parts.insert(part_number, bytes);
