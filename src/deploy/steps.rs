@@ -69,7 +69,18 @@ pub async fn add_md5(
         return Ok(files);
     }
     tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
         scan::add_md5(&mut files, &needed)?;
+        let (count, bytes) = files
+            .iter()
+            .zip(&needed)
+            .filter(|(_, needed)| **needed)
+            .fold((0, 0), |(n, b), (f, _)| (n + 1, b + f.digest.size));
+        tracing::info!(
+            "MD5 of {count} file(s) not confirmed by the deploy state ({}) in {} ms",
+            crate::plan::human_bytes(bytes),
+            started.elapsed().as_millis()
+        );
         Ok(files)
     })
     .await
