@@ -41,6 +41,19 @@ fn plan_with(listing: Vec<RemoteObject>, state: Option<DeployState>, yaml: &str)
     build_plan(&build(), &classifier(yaml), "b", "m/", "v1", &view)
 }
 
+/// The build as a first deploy left it: the listing, and the state it wrote.
+fn deployed() -> (Vec<RemoteObject>, DeployState) {
+    let listing: Vec<_> = build()
+        .iter()
+        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
+        .collect();
+    let state = plan_with(listing.clone(), None, "").next_state(
+        &BTreeMap::new(),
+        &RemoteView::new("m/", listing.clone(), None),
+    );
+    (listing, state)
+}
+
 fn actions(plan: &Plan) -> Vec<(&str, &Action)> {
     plan.files
         .iter()
@@ -71,15 +84,7 @@ fn empty_bucket_uploads_everything_in_safe_order() {
 
 #[test]
 fn same_bytes_with_recorded_headers_are_unchanged() {
-    let listing: Vec<_> = build()
-        .iter()
-        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
-        .collect();
-    let first = plan_with(listing.clone(), None, "");
-    let state = first.next_state(
-        &BTreeMap::new(),
-        &RemoteView::new("m/", listing.clone(), None),
-    );
+    let (listing, state) = deployed();
     let plan = plan_with(listing, Some(state), "");
     assert!(
         plan.files.iter().all(|f| f.action == Action::Unchanged),
@@ -140,14 +145,7 @@ fn same_bytes_without_state_need_a_head_then_plan_by_what_it_said() {
 
 #[test]
 fn policy_change_alone_rewrites_headers_without_upload() {
-    let listing: Vec<_> = build()
-        .iter()
-        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
-        .collect();
-    let state = plan_with(listing.clone(), None, "").next_state(
-        &BTreeMap::new(),
-        &RemoteView::new("m/", listing.clone(), None),
-    );
+    let (listing, state) = deployed();
     let plan = plan_with(
         listing,
         Some(state),
@@ -164,14 +162,7 @@ fn policy_change_alone_rewrites_headers_without_upload() {
 
 #[test]
 fn edited_entry_is_the_only_upload() {
-    let mut listing: Vec<_> = build()
-        .iter()
-        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
-        .collect();
-    let state = plan_with(listing.clone(), None, "").next_state(
-        &BTreeMap::new(),
-        &RemoteView::new("m/", listing.clone(), None),
-    );
+    let (mut listing, state) = deployed();
     listing[1] = remote("remoteEntry.js", "old entry");
     let plan = plan_with(listing, Some(state), "");
     let uploads: Vec<_> = plan
@@ -473,14 +464,7 @@ fn mf_manifest_json_goes_up_after_the_entry_it_names() {
 
 #[test]
 fn only_what_the_state_vouches_for_needs_no_md5() {
-    let listing: Vec<_> = build()
-        .iter()
-        .map(|f| remote(&f.rel_path, body_of(&f.rel_path)))
-        .collect();
-    let state = plan_with(listing.clone(), None, "").next_state(
-        &BTreeMap::new(),
-        &RemoteView::new("m/", listing.clone(), None),
-    );
+    let (listing, state) = deployed();
     let mut moved = listing.clone();
     moved[0].etag = "\"rewritten-by-another-tool\"".to_owned();
     let view = RemoteView::new("m/", moved, Some(state.clone()));

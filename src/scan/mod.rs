@@ -202,23 +202,19 @@ fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError
 /// again, so its SHA-256 is checked again: bytes that changed since the scan stop
 /// the deploy.
 pub fn add_md5(files: &mut [LocalFile], needed: &[bool]) -> Result<(), ScanError> {
-    let chosen: Vec<&Path> = files
-        .iter()
-        .zip(needed)
-        .filter(|(f, needed)| **needed && !f.digest.has_md5())
-        .map(|(f, _)| f.abs_path.as_path())
+    let chosen: Vec<usize> = (0..files.len())
+        .filter(|&i| needed.get(i) == Some(&true) && !files[i].digest.has_md5())
         .collect();
-    let mut digests = on_every_core(&chosen, Digest::of_reader).into_iter();
-    for (file, needed) in files.iter_mut().zip(needed) {
-        if !*needed || file.digest.has_md5() {
-            continue;
-        }
-        let digest = digests.next().unwrap_or_else(|| {
-            Err(ScanError::Io {
-                path: file.abs_path.clone(),
-                source: std::io::Error::other("file was not digested"),
-            })
-        })?;
+    let digests = {
+        let paths: Vec<&Path> = chosen
+            .iter()
+            .map(|&i| files[i].abs_path.as_path())
+            .collect();
+        on_every_core(&paths, Digest::of_reader)
+    };
+    for (i, digest) in chosen.into_iter().zip(digests) {
+        let file = &mut files[i];
+        let digest = digest?;
         if digest.sha256 != file.digest.sha256 || digest.size != file.digest.size {
             return Err(ScanError::Changed(file.abs_path.clone()));
         }

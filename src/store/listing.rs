@@ -62,15 +62,11 @@ async fn range<S: ObjectStore + ?Sized>(
     }
 }
 
-/// Split keys for listing what follows `after` in ranges of about a page each:
-/// every [`PAGE_SIZE`]th of `expected` (the keys the caller believes are there,
-/// sorted) that sorts after `after`, but never the last (the final range is open).
-/// When the guess is right, each range is exactly one page.
-pub fn splits<'a>(expected: &'a [String], after: &str) -> Vec<&'a str> {
-    splits_every(expected, after, PAGE_SIZE)
-}
-
-fn splits_every<'a>(expected: &'a [String], after: &str, every: usize) -> Vec<&'a str> {
+/// Split keys for listing what follows `after` in ranges of `every` keys (a page):
+/// every `every`th of `expected` (the keys the caller believes are there, sorted)
+/// that sorts after `after`, but never the last (the final range is open). When the
+/// guess is right, each range is exactly one page.
+fn splits<'a>(expected: &'a [String], after: &str, every: usize) -> Vec<&'a str> {
     let start = expected.partition_point(|k| k.as_str() <= after);
     let tail = &expected[start..];
     tail[..tail.len().saturating_sub(1)]
@@ -85,7 +81,7 @@ fn splits_every<'a>(expected: &'a [String], after: &str, every: usize) -> Vec<&'
 /// each after `after`) cut it into, at once. The result is the same as
 /// [`all_after`]'s whatever the splits are; they decide only how many pages go out
 /// together.
-pub async fn in_ranges<S: ObjectStore + ?Sized>(
+async fn in_ranges<S: ObjectStore + ?Sized>(
     store: &S,
     prefix: &str,
     after: Option<&str>,
@@ -131,7 +127,7 @@ async fn ahead_every<S: ObjectStore + ?Sized>(
     expected: &[String],
     every: usize,
 ) -> Result<Option<Ahead>, StoreError> {
-    let cut = splits_every(expected, "", every);
+    let cut = splits(expected, "", every);
     let Some((from, rest)) = cut.split_first() else {
         return Ok(None);
     };
@@ -213,12 +209,12 @@ mod tests {
     fn splits_fall_every_page_after_the_start() {
         let expected = keys(3_500);
         assert_eq!(
-            splits(&expected, "m/00499.js"),
+            splits(&expected, "m/00499.js", PAGE_SIZE),
             ["m/01499.js", "m/02499.js"],
             "3,000 keys after the start: two splits, three ranges of at most a page"
         );
-        assert!(splits(&expected, "m/02500.js").is_empty());
-        assert!(splits(&[], "").is_empty());
+        assert!(splits(&expected, "m/02500.js", PAGE_SIZE).is_empty());
+        assert!(splits(&[], "", PAGE_SIZE).is_empty());
     }
 
     #[tokio::test]
@@ -228,7 +224,7 @@ mod tests {
         store.overlap_lists();
         let first = store.list_page("m/", None).await.unwrap();
         let after = first.objects.last().map(|o| o.key.clone()).unwrap();
-        let cut = splits(&all, &after);
+        let cut = splits(&all, &after, PAGE_SIZE);
         assert_eq!(cut.len(), 2);
 
         let rest = in_ranges(&store, "m/", Some(&after), &cut).await.unwrap();
@@ -254,7 +250,7 @@ mod tests {
         all.sort();
         let store = store_with(&all, PAGE_SIZE);
 
-        let listed = in_ranges(&store, "m/", None, &splits(&expected, ""))
+        let listed = in_ranges(&store, "m/", None, &splits(&expected, "", PAGE_SIZE))
             .await
             .unwrap();
 
