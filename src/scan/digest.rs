@@ -15,7 +15,10 @@ pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
 /// uploaded in parts are recognised too.
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
 
-const BUFFER: usize = 256 * 1024;
+/// Read size of the digests; a caller digesting many files reuses one such buffer
+/// ([`Digest::read_with`]), since zeroing 256 KiB a file costs more than hashing a
+/// small one.
+pub const BUFFER: usize = 256 * 1024;
 
 /// Digests of a file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,24 +49,24 @@ pub enum EtagMatch {
 impl Digest {
     /// Every digest, streaming `reader` once, never holding more than a small buffer.
     pub fn of_reader(reader: impl Read) -> io::Result<Self> {
-        Self::stream(reader, true)
+        Self::read_with(reader, true, &mut vec![0u8; BUFFER])
     }
 
     /// SHA-256 and size only.
     pub fn sha256_of_reader(reader: impl Read) -> io::Result<Self> {
-        Self::stream(reader, false)
+        Self::read_with(reader, false, &mut vec![0u8; BUFFER])
     }
 
-    fn stream(mut reader: impl Read, with_md5: bool) -> io::Result<Self> {
+    /// SHA-256, size and (`with_md5`) the MD5s of `reader`, read through `buf`.
+    pub fn read_with(mut reader: impl Read, with_md5: bool, buf: &mut [u8]) -> io::Result<Self> {
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
         let mut part = Md5::new();
         let mut in_part = 0u64;
         let mut parts = Vec::new();
         let mut size = 0u64;
-        let mut buf = vec![0u8; BUFFER];
         loop {
-            let n = match reader.read(&mut buf) {
+            let n = match reader.read(buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

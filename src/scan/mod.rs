@@ -1,13 +1,12 @@
 //! Scan: walk a module's dist folder and digest every file (SHA-256), reading each
 //! once; then MD5 for the files the bucket cannot vouch for ([`add_md5`]).
 
+mod cores;
 mod digest;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use cores::on_every_core;
 pub use digest::{Digest, EtagMatch, MULTIPART_THRESHOLD, PART_SIZE, hex};
 
 /// Key folder (under the module prefix) that mfe-deploy keeps its state in.
@@ -182,7 +181,7 @@ fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError
             .iter()
             .map(|(_, path)| path.as_path())
             .collect::<Vec<_>>(),
-        Digest::sha256_of_reader,
+        false,
     );
     paths
         .into_iter()
@@ -210,7 +209,7 @@ pub fn add_md5(files: &mut [LocalFile], needed: &[bool]) -> Result<(), ScanError
             .iter()
             .map(|&i| files[i].abs_path.as_path())
             .collect();
-        on_every_core(&paths, Digest::of_reader)
+        on_every_core(&paths, true)
     };
     for (i, digest) in chosen.into_iter().zip(digests) {
         let file = &mut files[i];
@@ -221,52 +220,6 @@ pub fn add_md5(files: &mut [LocalFile], needed: &[bool]) -> Result<(), ScanError
         file.digest = digest;
     }
     Ok(())
-}
-
-/// `digest` of every file at `paths`, on every core, in order.
-fn on_every_core(
-    paths: &[&Path],
-    digest: fn(File) -> std::io::Result<Digest>,
-) -> Vec<Result<Digest, ScanError>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .min(paths.len());
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Digest, ScanError>>>> =
-        Mutex::new((0..paths.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(i) else { break };
-                    let result =
-                        File::open(path)
-                            .and_then(digest)
-                            .map_err(|source| ScanError::Io {
-                                path: path.to_path_buf(),
-                                source,
-                            });
-                    if let Ok(mut slots) = results.lock() {
-                        slots[i] = Some(result);
-                    }
-                }
-            });
-        }
-    });
-    let digests = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    digests
-        .into_iter()
-        .zip(paths)
-        .map(|(digest, path)| {
-            digest.unwrap_or_else(|| {
-                Err(ScanError::Io {
-                    path: path.to_path_buf(),
-                    source: std::io::Error::other("file was not digested"),
-                })
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
