@@ -272,7 +272,7 @@ mod tests {
             );
         }
         store.insert(&layout.state_key(), &state.to_json(), headers());
-        store.overlap_lists();
+        store.overlap("list");
         (store, layout, keys)
     }
 
@@ -285,7 +285,7 @@ mod tests {
         assert!(sorted_keys(&listed) == keys, "every key, once");
         assert_eq!(store.calls("list"), 5, "one page per 1,000 objects");
         assert_eq!(
-            store.most_lists_at_once(),
+            store.most_at_once("list"),
             5,
             "the other four pages went out with the first, once the state was read"
         );
@@ -303,7 +303,7 @@ mod tests {
         expected.push("shop/assets/00001.js.map".to_owned());
         expected.sort();
         assert!(sorted_keys(&listed) == expected, "every key, once");
-        assert_eq!((store.calls("list"), store.most_lists_at_once()), (3, 1));
+        assert_eq!((store.calls("list"), store.most_at_once("list")), (3, 1));
     }
 
     #[tokio::test]

@@ -54,7 +54,9 @@ async fn phases_write_assets_then_entries_then_html() {
     let files = sample(dir.path());
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    let applied = apply(&store, &plan, 8, &quiet()).await.unwrap();
+    let applied = apply(&store, &plan, &Slots::new(8), &quiet())
+        .await
+        .unwrap();
     assert_eq!(applied.uploaded, 5);
     let writes = store.writes();
     let position = |k: &str| writes.iter().position(|w| w == k).unwrap();
@@ -75,7 +77,9 @@ async fn failure_in_assets_stops_before_entries_and_html() {
     let store = MemoryStore::new();
     store.fail_on("put", "m/chunk.5e6f7a8b.js");
     let plan = plan_for(&store, &files).await;
-    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+        .await
+        .unwrap_err();
     assert_eq!(err.phase, Phase::Assets);
     assert_eq!(err.failures[0].0, "chunk.5e6f7a8b.js");
     assert_eq!(err.skipped, [Phase::Entries, Phase::Html]);
@@ -110,7 +114,9 @@ async fn headers_only_uses_copy_not_put() {
     }
     let classifier = Classifier::new(&CachingConfig::default()).unwrap();
     let plan = build_plan(&files, &classifier, "b", "m/", "v1", &view);
-    let applied = apply(&store, &plan, 4, &quiet()).await.unwrap();
+    let applied = apply(&store, &plan, &Slots::new(4), &quiet())
+        .await
+        .unwrap();
     assert_eq!(
         (applied.uploaded, applied.headers_updated, applied.bytes),
         (0, 5, 0)
@@ -132,7 +138,9 @@ async fn large_file_goes_up_in_parts_with_the_predicted_etag() {
     let files = write_build(dir.path(), &[("video.0a1b2c3d.mp4", big.clone())]);
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    let applied = apply(&store, &plan, 4, &quiet()).await.unwrap();
+    let applied = apply(&store, &plan, &Slots::new(4), &quiet())
+        .await
+        .unwrap();
     assert_eq!(store.calls("upload_part"), 3);
     assert_eq!(store.calls("put"), 0);
     let stored = store.object("m/video.0a1b2c3d.mp4").unwrap();
@@ -149,7 +157,11 @@ async fn failed_part_aborts_the_upload() {
     let store = MemoryStore::new();
     store.fail_on("upload_part", "m/big.0a1b2c3d.bin");
     let plan = plan_for(&store, &files).await;
-    assert!(apply(&store, &plan, 4, &quiet()).await.is_err());
+    assert!(
+        apply(&store, &plan, &Slots::new(4), &quiet())
+            .await
+            .is_err()
+    );
     assert_eq!(store.calls("abort_multipart"), 1);
     assert!(store.object("m/big.0a1b2c3d.bin").is_none());
 }
@@ -164,7 +176,9 @@ async fn a_hashed_key_another_writer_filled_with_other_bytes_is_refused_and_noth
     store.before("put", "m/main.1a2b3c4d.js", move |s| {
         s.insert("m/main.1a2b3c4d.js", b"theirs", headers)
     });
-    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+        .await
+        .unwrap_err();
     assert_eq!(err.phase, Phase::Assets);
     assert!(
         matches!(err.failures[0].1, FileError::ImmutableTaken { .. }),
@@ -186,7 +200,9 @@ async fn a_hashed_key_another_writer_filled_with_the_same_bytes_is_fine() {
     store.before("put", "m/main.1a2b3c4d.js", move |s| {
         s.insert("m/main.1a2b3c4d.js", b"main", headers)
     });
-    let applied = apply(&store, &plan, 1, &quiet()).await.unwrap();
+    let applied = apply(&store, &plan, &Slots::new(1), &quiet())
+        .await
+        .unwrap();
     assert_eq!(applied.already_there, ["main.1a2b3c4d.js"]);
     assert_eq!(applied.uploaded, 4);
     assert!(store.object("m/index.html").is_some());
@@ -198,7 +214,9 @@ async fn every_write_carries_the_sha256_of_its_bytes_as_metadata() {
     let files = sample(dir.path());
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    apply(&store, &plan, 4, &quiet()).await.unwrap();
+    apply(&store, &plan, &Slots::new(4), &quiet())
+        .await
+        .unwrap();
     for file in &files {
         let object = store.object(&format!("m/{}", file.rel_path)).unwrap();
         assert_eq!(
@@ -249,7 +267,9 @@ async fn a_header_rewrite_of_an_object_that_changed_since_the_listing_fails() {
             },
         )
     });
-    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err.failures[0].1, FileError::ChangedSinceListing { .. }),
         "{:?}",
@@ -270,7 +290,9 @@ async fn a_refused_multipart_completion_aborts_its_upload() {
         "m/big.0a1b2c3d.bin",
         &[crate::store::memory::Injected::ServiceError],
     );
-    apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    apply(&store, &plan, &Slots::new(1), &quiet())
+        .await
+        .unwrap_err();
     assert!(store.uploads().is_empty(), "the upload was aborted");
 }
 
@@ -286,7 +308,9 @@ async fn the_entry_is_stored_before_the_mf_manifest_json_that_names_it() {
     );
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    apply(&store, &plan, 8, &quiet()).await.unwrap();
+    apply(&store, &plan, &Slots::new(8), &quiet())
+        .await
+        .unwrap();
     assert_eq!(store.writes(), ["m/remoteEntry.js", "m/mf-manifest.json"]);
 }
 
@@ -309,7 +333,9 @@ async fn a_versioned_plan_creates_every_key_only_if_absent() {
     store.before("put", "m/v1/remoteEntry.js", move |s| {
         s.insert("m/v1/remoteEntry.js", b"another build", headers)
     });
-    let err = apply(&store, &plan, 1, &quiet()).await.unwrap_err();
+    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+        .await
+        .unwrap_err();
     assert!(matches!(
         err.failures[0].1,
         FileError::ImmutableTaken { .. }
@@ -350,7 +376,9 @@ async fn a_referenced_chunk_removed_after_the_listing_stops_the_phase_that_names
     );
     // Another writer removes a chunk the entry names, between listing and apply.
     store.remove("m/old.0a0b0c0d.js");
-    let err = apply(&store, &plan, 8, &quiet()).await.unwrap_err();
+    let err = apply(&store, &plan, &Slots::new(8), &quiet())
+        .await
+        .unwrap_err();
     assert_eq!(err.phase, Phase::Entries);
     assert_eq!(err.skipped, [Phase::Entries, Phase::Html]);
     assert_eq!(err.failures.len(), 1);
@@ -381,7 +409,53 @@ async fn many_guarded_keys_are_confirmed_with_one_listing() {
     let mut plan = plan_for(&store, &files).await;
     plan.guard(&references);
     let (lists, heads) = (store.calls("list"), store.calls("head"));
-    apply(&store, &plan, 8, &quiet()).await.unwrap();
+    apply(&store, &plan, &Slots::new(8), &quiet())
+        .await
+        .unwrap();
     assert_eq!(store.calls("list") - lists, 1);
     assert_eq!(store.calls("head"), heads);
+}
+
+async fn chunks_plan(store: &MemoryStore, dir: &Path, prefix: &str) -> Plan {
+    let files: Vec<(String, Vec<u8>)> = (0..8)
+        .map(|i| {
+            (
+                format!("chunk-{i}.0a1b2c3d.js"),
+                format!("{prefix}{i}").into_bytes(),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    let files = write_build(dir, &files);
+    let listing = store.list(prefix).await.unwrap();
+    let view = RemoteView::new(prefix, listing, None);
+    let classifier = Classifier::new(&CachingConfig::default()).unwrap();
+    build_plan(&files, &classifier, "b", prefix, "v1", &view)
+}
+
+/// Two modules' applies at once, each with its own slots or sharing one set:
+/// the most puts in flight together.
+async fn most_puts_at_once(shared: bool) -> usize {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store = MemoryStore::new();
+    store.overlap("put");
+    let (a, b) = (
+        chunks_plan(&store, one.path(), "a/").await,
+        chunks_plan(&store, two.path(), "b/").await,
+    );
+    let (run, own) = (Slots::new(3), Slots::new(3));
+    let second = if shared { &run } else { &own };
+    let progress = quiet();
+    let (x, y) = tokio::join!(
+        apply(&store, &a, &run, &progress),
+        apply(&store, &b, second, &progress)
+    );
+    assert_eq!((x.unwrap().uploaded, y.unwrap().uploaded), (8, 8));
+    store.most_at_once("put")
+}
+
+#[tokio::test]
+async fn modules_sharing_slots_write_no_more_files_at_once_than_the_slots() {
+    assert_eq!(most_puts_at_once(false).await, 6);
+    assert_eq!(most_puts_at_once(true).await, 3);
 }

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use super::{Context, Failed, PendingScan, Presentation, connect, deploy};
+use crate::apply::Slots;
 use crate::aws::RunnerIdentity;
 use crate::cleanup::SharedUploads;
 use crate::config::Config;
@@ -39,14 +40,21 @@ pub async fn deploy_all(
     let (store, cloudfront) = connect(first, identity, on_runner, &mut *out).await?;
     let batch = Batch::new(requests.len());
     let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));
+    let slots = Slots::one_run();
     let sending = Sending::new(
         identity.run_identity(),
         first.wait,
         config.invalidation.wait_timeout,
     );
     let runs = requests.iter().zip(scans).map(|(request, scan)| {
-        let (store, cloudfront, batch, sending, uploads) =
-            (&store, cloudfront.as_ref(), &batch, &sending, &uploads);
+        let (store, cloudfront, batch, sending, uploads, slots) = (
+            &store,
+            cloudfront.as_ref(),
+            &batch,
+            &sending,
+            &uploads,
+            &slots,
+        );
         async move {
             let ticket = batch.ticket();
             let ctx = Context {
@@ -57,6 +65,7 @@ pub async fn deploy_all(
                 presentation,
                 batch: Some(&ticket),
                 uploads: Some(uploads),
+                slots,
             };
             let mut printed = Vec::new();
             let result = deploy(&ctx, request, config, scan, &mut printed).await;

@@ -59,6 +59,8 @@ pub struct Context<'a, S, C> {
     pub batch: Option<&'a crate::invalidate::batch::Ticket>,
     /// In a `packages` run: the run's one listing of incomplete uploads.
     pub uploads: Option<&'a crate::cleanup::SharedUploads>,
+    /// The files this module may write at once: its own, or the run's shared slots.
+    pub slots: &'a crate::apply::Slots,
 }
 
 /// A deploy that stopped, with what it did before (`None` when it stopped before
@@ -162,6 +164,7 @@ pub async fn deploy_to_aws(
         PendingScan::start(request)
     };
     let (store, cloudfront) = connect(request, identity, on_runner, &mut *out).await?;
+    let slots = crate::apply::Slots::one_module();
     let ctx = Context {
         store: &store,
         cdn: cloudfront.as_ref(),
@@ -170,6 +173,7 @@ pub async fn deploy_to_aws(
         presentation,
         batch: None,
         uploads: None,
+        slots: &slots,
     };
     let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());

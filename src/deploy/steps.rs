@@ -149,7 +149,7 @@ pub async fn apply_into<S: ObjectStore, C: Cdn>(
     r.dry_run = false;
     r.status = Status::Failed;
     let progress = Progress::new(ctx.presentation.progress);
-    let result = apply::apply(ctx.store, plan, apply::DEFAULT_CONCURRENCY, &progress).await;
+    let result = apply::apply(ctx.store, plan, ctx.slots, &progress).await;
     let applied = match &result {
         Ok(applied) => applied,
         Err(e) => &e.applied,

@@ -114,6 +114,7 @@ async fn run(
         },
         batch: None,
         uploads: None,
+        slots: &crate::apply::Slots::one_module(),
     };
     let mut out = Vec::new();
     deploy(

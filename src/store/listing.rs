@@ -221,7 +221,7 @@ mod tests {
     async fn a_right_guess_lists_each_range_in_one_page_all_sent_before_any_answer() {
         let all = keys(4_000);
         let store = store_with(&all, PAGE_SIZE);
-        store.overlap_lists();
+        store.overlap("list");
         let first = store.list_page("m/", None).await.unwrap();
         let after = first.objects.last().map(|o| o.key.clone()).unwrap();
         let cut = splits(&all, &after, PAGE_SIZE);
@@ -236,7 +236,7 @@ mod tests {
         );
         assert_eq!(store.calls("list"), 1 + 3, "one page per range");
         assert_eq!(
-            store.most_lists_at_once(),
+            store.most_at_once("list"),
             3,
             "the three ranges went out together"
         );

@@ -60,11 +60,17 @@ struct Inner {
     hold_list_until_get: bool,
     refuse_delete: Vec<String>,
     page_size: usize,
-    /// Yields each listing makes before it answers, so that listings sent together
-    /// are in flight together.
-    list_overlap: usize,
-    lists_in_flight: usize,
-    most_lists_at_once: usize,
+    /// Per operation ("list", "put"): how many are in flight now and at most, and
+    /// the yields each makes before it answers, so that calls sent together are in
+    /// flight together.
+    in_flight: BTreeMap<&'static str, InFlight>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct InFlight {
+    yields: usize,
+    now: usize,
+    most: usize,
 }
 
 impl std::fmt::Debug for Inner {
@@ -186,28 +192,36 @@ impl MemoryStore {
         self.lock().page_size = size.max(1);
     }
 
-    /// Makes each listing yield before it answers, so that listings sent together
-    /// overlap; [`most_lists_at_once`](Self::most_lists_at_once) then tells how many
-    /// were sent together.
-    pub fn overlap_lists(&self) {
-        self.lock().list_overlap = 64;
+    /// Makes each `operation` ("list" or "put") yield before it answers, so that
+    /// calls sent together overlap; [`most_at_once`](Self::most_at_once) then tells
+    /// how many were sent together.
+    pub fn overlap(&self, operation: &'static str) {
+        self.lock().in_flight.entry(operation).or_default().yields = 64;
     }
 
-    /// The most listings that were in flight at one time.
-    pub fn most_lists_at_once(&self) -> usize {
-        self.lock().most_lists_at_once
+    /// The most calls of `operation` that were in flight at one time.
+    pub fn most_at_once(&self, operation: &'static str) -> usize {
+        self.lock().in_flight.get(operation).map_or(0, |f| f.most)
     }
 
-    /// A listing starts: returns how many times it is to yield.
-    fn enter_list(&self) -> usize {
-        let mut inner = self.lock();
-        inner.lists_in_flight += 1;
-        inner.most_lists_at_once = inner.most_lists_at_once.max(inner.lists_in_flight);
-        inner.list_overlap
-    }
-
-    fn leave_list(&self) {
-        self.lock().lists_in_flight -= 1;
+    /// A call of `operation` is in flight until the future ends; it first yields as
+    /// [`overlap`](Self::overlap) set.
+    async fn in_flight<T>(&self, operation: &'static str, call: impl Future<Output = T>) -> T {
+        let yields = {
+            let mut inner = self.lock();
+            let f = inner.in_flight.entry(operation).or_default();
+            f.now += 1;
+            f.most = f.most.max(f.now);
+            f.yields
+        };
+        for _ in 0..yields {
+            tokio::task::yield_now().await;
+        }
+        let result = call.await;
+        if let Some(f) = self.lock().in_flight.get_mut(operation) {
+            f.now -= 1;
+        }
+        result
     }
 
     pub fn insert(&self, key: &str, bytes: &[u8], headers: Headers) {

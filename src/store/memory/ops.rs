@@ -73,30 +73,27 @@ impl ObjectStore for MemoryStore {
                 ));
             }
         }
-        let overlap = self.enter_list();
-        for _ in 0..overlap {
-            tokio::task::yield_now().await;
-        }
-        let result = self.enter("list", prefix).map(|inner| {
-            let mut objects: Vec<RemoteObject> = inner
-                .objects
-                .range(prefix.to_owned()..)
-                .take_while(|(k, _)| k.starts_with(prefix))
-                .filter(|(k, _)| start_after.is_none_or(|after| k.as_str() > after))
-                .take(inner.page_size + 1)
-                .map(|(key, o)| RemoteObject {
-                    key: key.clone(),
-                    etag: o.etag.clone(),
-                    size: o.bytes.len() as u64,
-                    last_modified: None,
-                })
-                .collect();
-            let truncated = objects.len() > inner.page_size;
-            objects.truncate(inner.page_size);
-            Page { objects, truncated }
-        });
-        self.leave_list();
-        result
+        self.in_flight("list", async {
+            self.enter("list", prefix).map(|inner| {
+                let mut objects: Vec<RemoteObject> = inner
+                    .objects
+                    .range(prefix.to_owned()..)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                    .filter(|(k, _)| start_after.is_none_or(|after| k.as_str() > after))
+                    .take(inner.page_size + 1)
+                    .map(|(key, o)| RemoteObject {
+                        key: key.clone(),
+                        etag: o.etag.clone(),
+                        size: o.bytes.len() as u64,
+                        last_modified: None,
+                    })
+                    .collect();
+                let truncated = objects.len() > inner.page_size;
+                objects.truncate(inner.page_size);
+                Page { objects, truncated }
+            })
+        })
+        .await
     }
 
     async fn head(&self, key: &str) -> Result<Option<HeadInfo>, StoreError> {
@@ -125,13 +122,16 @@ impl ObjectStore for MemoryStore {
         meta: &ObjectMeta,
         condition: &Condition,
     ) -> Result<String, StoreError> {
-        drop(self.enter("put", key)?);
-        let bytes = read(key, body)?;
-        let etag = etag_of(&bytes);
-        let mut inner = self.lock();
-        inner.check("PutObject", key, condition)?;
-        inner.store(key, bytes, etag.clone(), meta.clone());
-        Ok(etag)
+        self.in_flight("put", async {
+            drop(self.enter("put", key)?);
+            let bytes = read(key, body)?;
+            let etag = etag_of(&bytes);
+            let mut inner = self.lock();
+            inner.check("PutObject", key, condition)?;
+            inner.store(key, bytes, etag.clone(), meta.clone());
+            Ok(etag)
+        })
+        .await
     }
 
     async fn replace_headers(
