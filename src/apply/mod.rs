@@ -287,14 +287,8 @@ async fn write<S: ObjectStore>(
             upload_in_parts(store, file, &condition(plan, file)).await
         }
         Action::Upload(_) => {
-            let body = Body::File {
-                path: &file.abs_path,
-                offset: 0,
-                len: file.digest.size,
-                md5: file.digest.md5(),
-            };
             store
-                .put(&file.key, body, &meta(file), &condition(plan, file))
+                .put(&file.key, whole(file), &meta(file), &condition(plan, file))
                 .await
         }
     };
@@ -321,17 +315,7 @@ async fn already_there<S: ObjectStore>(
     let Some(head) = store.head(&file.key).await? else {
         // Deleted again since: a retry creates it.
         return match store
-            .put(
-                &file.key,
-                Body::File {
-                    path: &file.abs_path,
-                    offset: 0,
-                    len: file.digest.size,
-                    md5: file.digest.md5(),
-                },
-                &meta(file),
-                &Condition::Absent,
-            )
+            .put(&file.key, whole(file), &meta(file), &Condition::Absent)
             .await
         {
             Ok(etag) => Ok(Written::Now(etag)),
@@ -348,6 +332,17 @@ async fn already_there<S: ObjectStore>(
         Ok(Written::AlreadyThere(head.etag))
     } else {
         Err(taken())
+    }
+}
+
+/// The whole file as one body, with the digests the scan and the MD5 pass computed.
+fn whole(file: &PlannedFile) -> Body<'_> {
+    Body::File {
+        path: &file.abs_path,
+        offset: 0,
+        len: file.digest.size,
+        md5: file.digest.md5(),
+        sha256: Some(file.digest.sha256),
     }
 }
 
@@ -372,6 +367,7 @@ async fn upload_in_parts<S: ObjectStore>(
                 md5: usize::try_from(n)
                     .ok()
                     .and_then(|i| file.digest.part_md5(i)),
+                sha256: None,
             };
             let number = i32::try_from(n + 1).unwrap_or(i32::MAX);
             store

@@ -146,6 +146,10 @@ pub enum Body<'a> {
         len: u64,
         /// MD5 of the range, sent as `Content-MD5` so the store verifies the bytes.
         md5: Option<[u8; 16]>,
+        /// SHA-256 of the range when known (a whole file's, from the scan): the
+        /// request is signed with it, so the store refuses bytes that differ, and
+        /// the client need not hash the body again.
+        sha256: Option<[u8; 32]>,
     },
     /// Small generated content.
     Bytes(Vec<u8>),
@@ -162,6 +166,14 @@ impl Body<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The SHA-256 (hex) the request is signed with, when it is known beforehand.
+    pub fn sha256_hex(&self) -> Option<String> {
+        match self {
+            Self::File { sha256, .. } => sha256.as_ref().map(|s| crate::scan::hex(s)),
+            Self::Bytes(_) => None,
+        }
     }
 
     /// `Content-MD5` (base64) when the body's MD5 is known.

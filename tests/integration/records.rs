@@ -103,6 +103,33 @@ fn every_object_carries_the_sha256_of_its_bytes() {
     );
 }
 
+#[test]
+fn every_upload_is_signed_with_the_sha256_the_scan_computed() {
+    let (moto, bucket, ws) = setup("signed-payload");
+    // Over 256 KiB: streamed from disk rather than read into memory.
+    let streamed: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
+    ws.write("packages/checkout/dist/vendor.0a1b2c3d4e5f.js", &streamed);
+    let before = moto.requests(&bucket).len();
+    deployed(&ws, moto, "checkout", &bucket);
+    let dist = ws.dist("checkout");
+    let uploads: Vec<_> = moto
+        .requests(&bucket)
+        .into_iter()
+        .skip(before)
+        .filter(|r| r.is_upload() && r.key.starts_with("checkout/"))
+        .collect();
+    assert_eq!(uploads.len(), walk(&dist).len());
+    for upload in uploads {
+        let bytes = std::fs::read(dist.join(&upload.key["checkout/".len()..])).unwrap();
+        assert_eq!(
+            upload.content_sha256,
+            Some(hex(&sha2::Sha256::digest(&bytes))),
+            "{}",
+            upload.key
+        );
+    }
+}
+
 /// A proxy in front of `moto` that, right before the deploy's PUT of `key`, has
 /// another writer store `bytes` there.
 fn racing_writer(moto: &Moto, bucket: &str, key: &'static str, bytes: Vec<u8>) -> FaultProxy {

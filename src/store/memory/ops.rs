@@ -9,9 +9,10 @@ use crate::store::{
     PendingUpload, RemoteObject, StoreError,
 };
 
-/// The bytes a body sends. Like S3 with `Content-MD5`, a wrong MD5 is refused
-/// (`BadDigest`); stricter than S3, so is a file sent without one: every upload
-/// mfe-deploy makes from a file carries its MD5.
+/// The bytes a body sends. Like S3, a wrong `Content-MD5` is refused (`BadDigest`),
+/// and so is a body that differs from the SHA-256 it was signed with; stricter than
+/// S3, so is a file sent without its MD5: every upload mfe-deploy makes from a file
+/// carries one.
 fn read(key: &str, body: Body<'_>) -> Result<Vec<u8>, StoreError> {
     match body {
         Body::Bytes(bytes) => Ok(bytes),
@@ -20,6 +21,7 @@ fn read(key: &str, body: Body<'_>) -> Result<Vec<u8>, StoreError> {
             offset,
             len,
             md5,
+            sha256,
         } => {
             let all = std::fs::read(path).map_err(|e| StoreError::LocalRead {
                 path: path.to_owned(),
@@ -30,6 +32,13 @@ fn read(key: &str, body: Body<'_>) -> Result<Vec<u8>, StoreError> {
                 .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
                 .min(all.len());
             let bytes = all[start..end].to_vec();
+            if sha256.is_some_and(|sha| sha != <[u8; 32]>::from(sha2::Sha256::digest(&bytes))) {
+                return Err(no_such(
+                    "put",
+                    key,
+                    "XAmzContentSHA256Mismatch: the signed SHA-256 does not match",
+                ));
+            }
             match md5 {
                 Some(md5) if md5 == <[u8; 16]>::from(Md5::digest(&bytes)) => Ok(bytes),
                 Some(_) => Err(no_such(

@@ -160,3 +160,30 @@ async fn complete_if_absent_refuses_when_the_key_appeared() {
         .unwrap_err();
     assert!(err.is_precondition());
 }
+
+#[tokio::test]
+async fn a_file_is_refused_when_its_bytes_differ_from_the_digests_it_was_sent_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.js");
+    std::fs::write(&path, b"scanned").unwrap();
+    let md5: [u8; 16] = Md5::digest(b"scanned").into();
+    let sha256: [u8; 32] = sha2::Sha256::digest(b"scanned").into();
+    let file = |md5, sha256| Body::File {
+        path: &path,
+        offset: 0,
+        len: 7,
+        md5,
+        sha256,
+    };
+    let (store, meta) = (MemoryStore::new(), meta());
+    let send = |body| store.put("a.js", body, &meta, &Condition::None);
+    send(file(Some(md5), Some(sha256))).await.unwrap();
+    let other: [u8; 32] = sha2::Sha256::digest(b"changed").into();
+    let err = send(file(Some(md5), Some(other))).await.unwrap_err();
+    assert!(
+        err.to_string().contains("XAmzContentSHA256Mismatch"),
+        "{err}"
+    );
+    let err = send(file(None, Some(sha256))).await.unwrap_err();
+    assert!(err.to_string().contains("without its Content-MD5"), "{err}");
+}

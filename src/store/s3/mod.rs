@@ -99,7 +99,7 @@ impl S3Store {
 }
 
 mod wire;
-use wire::{byte_stream, condition_headers, copy_source, metadata_map, unquote};
+use wire::{KnownPayload, byte_stream, condition_headers, copy_source, metadata_map, unquote};
 
 impl ObjectStore for S3Store {
     async fn list_page(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
@@ -235,9 +235,10 @@ impl ObjectStore for S3Store {
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Put, body.len());
         let content_md5 = body.content_md5();
+        let payload = body.sha256_hex();
         let sized = self.sized(body.len());
         let (if_match, if_none_match) = condition_headers(condition);
-        let out = self
+        let mut request = self
             .client
             .put_object()
             .bucket(&self.bucket)
@@ -250,7 +251,11 @@ impl ObjectStore for S3Store {
             .set_if_match(if_match)
             .set_if_none_match(if_none_match)
             .customize()
-            .config_override(sized)
+            .config_override(sized);
+        if let Some(sha256) = payload {
+            request = request.interceptor(KnownPayload(sha256));
+        }
+        let out = request
             .send()
             .await
             .map_err(|e| self.error("PutObject", key, &e))?;

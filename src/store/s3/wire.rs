@@ -1,6 +1,10 @@
 //! What the S3 client sends: bodies (in memory when small, streamed from disk when
 //! large), conditional-write headers, copy sources and user metadata.
 
+use aws_runtime::auth::PayloadSigningOverride;
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 
 use crate::store::{Body, Condition, ObjectMeta, StoreError};
@@ -48,6 +52,28 @@ pub(super) async fn byte_stream(body: Body<'_>) -> Result<ByteStream, StoreError
                 path: path.to_owned(),
                 message: e.to_string(),
             }),
+    }
+}
+
+/// Signs a request with a body's SHA-256 known beforehand (hex), instead of the
+/// client hashing an in-memory body again or sending a streamed one unsigned.
+#[derive(Debug)]
+pub(super) struct KnownPayload(pub String);
+
+impl Intercept for KnownPayload {
+    fn name(&self) -> &'static str {
+        "KnownPayload"
+    }
+
+    fn modify_before_signing(
+        &self,
+        _context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state()
+            .store_put(PayloadSigningOverride::Precomputed(self.0.clone()));
+        Ok(())
     }
 }
 

@@ -125,6 +125,7 @@ impl Moto {
                     key: path[prefix.len()..].trim_start_matches('/').to_owned(),
                     query: query.to_owned(),
                     copy_source: header("x-amz-copy-source"),
+                    content_sha256: header("x-amz-content-sha256"),
                     access_key: header("authorization").and_then(|a| {
                         a.split("Credential=")
                             .nth(1)
@@ -171,6 +172,8 @@ pub struct Recorded {
     pub key: String,
     pub query: String,
     pub copy_source: Option<String>,
+    /// The payload hash the request was signed with.
+    pub content_sha256: Option<String>,
     /// The access key id the request was signed with.
     pub access_key: Option<String>,
 }
