@@ -26,11 +26,10 @@ pub(super) async fn byte_stream(body: Body<'_>) -> Result<ByteStream, StoreError
             // NOTE: a plain read on the runtime's thread, not `tokio::fs` (a hop to
             // the blocking pool and back, per file: 7% of a cold deploy's CPU). The
             // MD5 pass read this file moments ago, so it comes from the page cache.
-            let bytes = std::fs::read(path)
-                .map_err(|e| StoreError::LocalRead {
-                    path: path.to_owned(),
-                    message: e.to_string(),
-                })?;
+            let bytes = std::fs::read(path).map_err(|e| StoreError::LocalRead {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
             if bytes.len() as u64 != len {
                 return Err(StoreError::LocalRead {
                     path: path.to_owned(),
