@@ -13,7 +13,12 @@ use cli::{Cli, Command};
 
 /// Runs the parsed command line to completion.
 pub fn run(cli: Cli) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // NOTE: one thread. A deploy is one task (its modules and requests are joined
+    // futures, never spawned), so worker threads only ran the HTTP connections, and
+    // every response crossed threads to wake it: a fifth of a cold `packages` run's own
+    // CPU went to those wake-ups, and the run was 5% slower (docs/performance.md).
+    // Hashing and file walks run on the blocking pool, as before.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
