@@ -24,8 +24,8 @@ pub use progress::{Progress, ProgressMode};
 const MODULE_UPLOADS: usize = 32;
 /// Files in flight for all the modules of a `packages` run together. Thirty modules
 /// with 32 each put close to a thousand uploads on one client and one server at once;
-/// a cold run of the benchmark's 31 modules was 13% faster capped at 64 than
-/// uncapped (docs/performance.md).
+/// capped at 64, a cold run of the benchmark's 31 modules was faster in most rounds,
+/// by a few percent (docs/performance.md).
 const RUN_UPLOADS: usize = 64;
 /// Parts of one large file in flight.
 const PART_CONCURRENCY: usize = 4;
