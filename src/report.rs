@@ -190,6 +190,16 @@ impl Report {
         serde_json::to_string(&paths).unwrap_or_else(|_| "[]".to_owned())
     }
 
+    /// The deploy changed the bucket or the CDN: files, headers, deletions, a deploy
+    /// record (a versioned deploy moving the manifest writes one) or an invalidation.
+    /// A dry run counts what it would write, and writes nothing.
+    pub fn wrote(&self) -> bool {
+        !self.dry_run
+            && (self.uploaded + self.headers_updated + self.deleted > 0
+                || self.record.is_some()
+                || self.invalidation_id.is_some())
+    }
+
     /// This module's entry of the `results` output.
     pub fn result(&self) -> serde_json::Value {
         let (uploaded, bytes) = (self.uploaded, self.bytes_uploaded);

@@ -88,7 +88,7 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
 async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
     let trigger = cli::trigger()?;
     let modules = raw.per_module(std::path::Path::new("."))?;
-    let (requests, config) = match decide_all(&modules, &trigger) {
+    let (requests, config) = match decide_all(&modules, &trigger)? {
         Modules::Skip { reason } => {
             writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
             return Ok(());
@@ -124,7 +124,7 @@ async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error
     for end in finished {
         match end.result {
             Ok(r) => {
-                bad_input &= r.uploaded + r.headers_updated == 0;
+                bad_input &= !r.wrote();
                 writeln!(
                 stdout,
                 "{} → {}: {} uploaded ({} bytes), {} header update(s), {} unchanged; version {}",

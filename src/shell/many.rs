@@ -47,7 +47,11 @@ pub async fn run(
     };
     let total = modules.len();
 
-    let (requests, config, mut early) = match decide_all(&modules, &trigger) {
+    let decided = match decide_all(&modules, &trigger) {
+        Ok(decided) => decided,
+        Err(e) => return fail_whole(e),
+    };
+    let (requests, config, mut early) = match decided {
         Modules::Skip { reason } => {
             tracing::info!("skipped: {reason}");
             return write_runner_files(
@@ -171,7 +175,7 @@ pub async fn run(
     if failures.is_empty() {
         return Ok(());
     }
-    let wrote = reports.iter().any(|r| r.uploaded + r.headers_updated > 0);
+    let wrote = reports.iter().any(Report::wrote);
     Err(Error::Modules {
         failed: failures.iter().map(|(p, _, _)| p.clone()).collect(),
         total,

@@ -1,7 +1,7 @@
 //! Where this run deploys: the environment resolved from the trigger, and the
 //! validated request for it. Shared by action mode and the CLI.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::environment::{Environments, Resolution, Trigger};
 use crate::error::Error;
 use crate::request::{DeployRequest, RawInputs};
@@ -65,16 +65,18 @@ pub enum Modules {
     },
 }
 
-/// [`decide`] for every module of a `packages` run.
-pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Modules {
+/// [`decide`] for every module of a `packages` run. An error is one the whole run
+/// shares (its config), before any module deploys.
+pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Result<Modules, Error> {
     let mut requests = Vec::new();
     let mut failed = Vec::new();
     let mut config = None;
     for module in modules {
         let package = module.package.clone().unwrap_or_default();
         match decide(module, trigger) {
-            Ok((Target::Skip { reason }, _)) => return Modules::Skip { reason },
+            Ok((Target::Skip { reason }, _)) => return Ok(Modules::Skip { reason }),
             Ok((Target::Deploy { request, reason }, loaded)) => {
+                one_prefix_per_module(module, &loaded, &request.environment)?;
                 tracing::info!("{package}: {reason}");
                 requests.push(*request);
                 config = Some(Box::new(loaded));
@@ -82,9 +84,30 @@ pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Modules {
             Err(e) => failed.push((package, e)),
         }
     }
-    Modules::Deploy {
+    Ok(Modules::Deploy {
         requests,
         config,
         failed,
+    })
+}
+
+/// An environment's `prefix` replaces one module's folder-name prefix: in a
+/// `packages` run every module would deploy into it, over each other.
+fn one_prefix_per_module(
+    module: &RawInputs,
+    config: &Config,
+    environment: &str,
+) -> Result<(), ConfigError> {
+    match config.environments.get(environment) {
+        Some(env) if env.prefix.is_some() => Err(ConfigError::Invalid {
+            path: module.config_path().0,
+            key: format!("environments.{environment}.prefix"),
+            message: "replaces one module's prefix, and a `packages` run deploys several: each \
+                      would land in the same prefix. Remove it (each module then deploys under \
+                      its folder name), or deploy that module alone with `package`. Nothing was \
+                      written."
+                .to_owned(),
+        }),
+        _ => Ok(()),
     }
 }

@@ -196,6 +196,28 @@ fn packages_with_package_or_a_glob_matching_nothing_is_bad_input() {
 }
 
 #[test]
+fn an_environment_prefix_with_packages_is_bad_input_and_nothing_is_written() {
+    let (moto, bucket, ws) = setup("packages-env-prefix");
+    // One module's prefix for all of them: they would deploy over each other.
+    ws.write(
+        "mfe-deploy.yml",
+        b"environments:\n  production:\n    branches: [master]\n    prefix: shop\n",
+    );
+    let step = all(&ws, moto, &bucket).run();
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    let text = step.all_text();
+    assert!(
+        text.contains("mfe-deploy.yml: `environments.production.prefix`"),
+        "{text}"
+    );
+    assert!(keys(moto, &bucket).is_empty());
+    // The same config deploying one module keeps its prefix.
+    let one = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_eq!(one.code(), 0, "{}", one.all_text());
+    assert!(keys(moto, &bucket).iter().any(|k| k == "shop/remoteEntry.js"));
+}
+
+#[test]
 fn the_cli_deploys_every_module_with_packages_too() {
     let (moto, bucket, ws) = setup("packages-cli");
     let output = cli_command(&ws)
