@@ -10,14 +10,15 @@ use crate::config::ModulesConfig;
 use crate::globs::glob_set;
 
 /// The module folders (relative, `/`-separated, sorted) that `changed` touches.
-/// A change matching `all-when-changed` selects every module found under `root`.
+/// A change matching `all-when-changed` selects every module found under `root`; an
+/// entry naming a folder (`shared`, `libs/ui/`) matches every file below it.
 pub fn changed_modules(
     changed: &[String],
     config: &ModulesConfig,
     root: &Path,
 ) -> Result<Vec<String>, globset::Error> {
     let folders = glob_set(&config.folders)?;
-    let everything = glob_set(&config.all_when_changed)?;
+    let everything = glob_set(&with_folders(&config.all_when_changed))?;
     let changed: Vec<&str> = changed
         .iter()
         .map(|p| p.trim().trim_start_matches("./"))
@@ -37,6 +38,17 @@ pub fn changed_modules(
         }
     }
     Ok(modules.into_iter().collect())
+}
+
+/// Each pattern, and the same pattern as a folder: what lies below it.
+fn with_folders(patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .flat_map(|p| {
+            let folder = p.trim_end_matches('/');
+            [folder.to_owned(), format!("{folder}/**")]
+        })
+        .collect()
 }
 
 /// Every module folder under `root`.
@@ -119,6 +131,22 @@ mod tests {
     #[test]
     fn deleted_modules_are_not_deployed() {
         assert!(run(&["packages/legacy/src/index.js"]).is_empty());
+    }
+
+    #[test]
+    fn a_shared_folder_named_in_all_when_changed_selects_every_module() {
+        let dir = repo();
+        let config = ModulesConfig {
+            all_when_changed: vec!["mfe-deploy.yml".to_owned(), "libs/ui/".to_owned()],
+            ..ModulesConfig::default()
+        };
+        let changed = |paths: &[&str]| {
+            let paths: Vec<String> = paths.iter().map(|s| (*s).to_owned()).collect();
+            changed_modules(&paths, &config, dir.path()).unwrap()
+        };
+        assert_eq!(changed(&["libs/ui/src/Button.tsx"]).len(), 3);
+        assert_eq!(changed(&["libs/ui"]).len(), 3);
+        assert!(changed(&["libs/uikit/x.js"]).is_empty());
     }
 
     #[test]

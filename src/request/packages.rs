@@ -14,6 +14,16 @@ impl RawInputs {
     /// One set of inputs per module: `packages` expanded (each with its own
     /// `package`), or these inputs alone when `packages` is not set.
     pub fn per_module(&self, root: &Path) -> Result<Vec<Self>, InputError> {
+        self.modules(root, true)
+    }
+
+    /// [`Self::per_module`] before the modules are built (a job that resolves the
+    /// environment first): globs keep every folder they match.
+    pub fn per_module_unbuilt(&self, root: &Path) -> Result<Vec<Self>, InputError> {
+        self.modules(root, false)
+    }
+
+    fn modules(&self, root: &Path, built: bool) -> Result<Vec<Self>, InputError> {
         let Some(spec) = self.packages.as_deref() else {
             return Ok(vec![self.clone()]);
         };
@@ -38,7 +48,7 @@ impl RawInputs {
             }
         }
         let dist = self.dist.as_deref().unwrap_or("dist");
-        let folders = expand(spec, root, dist)?;
+        let folders = expand(spec, root, built.then_some(dist))?;
         Ok(folders
             .into_iter()
             .map(|package| Self {
@@ -53,8 +63,9 @@ impl RawInputs {
 /// The module folders `spec` names (newline- or space-separated), relative to
 /// `root`, in the order given and without duplicates. A folder named as is must
 /// exist; a glob keeps the folders that hold a `dist` folder (a library without a
-/// build is not a module), and must match at least one.
-pub fn expand(spec: &str, root: &Path, dist: &str) -> Result<Vec<String>, InputError> {
+/// build is not a module) — every folder it matches when `dist` is `None` — and must
+/// match at least one.
+pub fn expand(spec: &str, root: &Path, dist: Option<&str>) -> Result<Vec<String>, InputError> {
     let invalid = |value: &str, hint: String| InputError::Invalid {
         name: "packages",
         value: value.to_owned(),
@@ -97,16 +108,20 @@ pub fn expand(spec: &str, root: &Path, dist: &str) -> Result<Vec<String>, InputE
             .filter_map(|e| {
                 let rel = e.path().strip_prefix(root).ok()?;
                 let rel = rel.to_string_lossy().replace('\\', "/");
-                (matcher.is_match(&rel) && e.path().join(dist).is_dir()).then_some(rel)
+                let built = dist.is_none_or(|dist| e.path().join(dist).is_dir());
+                (matcher.is_match(&rel) && built).then_some(rel)
             })
             .collect();
         matched.sort();
         if matched.is_empty() {
             return Err(invalid(
                 entry,
-                format!(
-                    "no folder matching it holds a `{dist}` folder: build the modules first, or check the glob"
-                ),
+                match dist {
+                    Some(dist) => format!(
+                        "no folder matching it holds a `{dist}` folder: build the modules first, or check the glob"
+                    ),
+                    None => "no folder matches it: check the glob".to_owned(),
+                },
             ));
         }
         for folder in matched {
@@ -148,8 +163,18 @@ mod tests {
             "packages/node_modules/x/dist",
             "apps/shell/dist",
         ]);
-        let got = expand("apps/shell\npackages/*  packages/a", root.path(), "dist").unwrap();
+        let got = expand(
+            "apps/shell\npackages/*  packages/a",
+            root.path(),
+            Some("dist"),
+        )
+        .unwrap();
         assert_eq!(got, ["apps/shell", "packages/a", "packages/b"]);
+        let before_the_build = expand("packages/*", root.path(), None).unwrap();
+        assert_eq!(
+            before_the_build,
+            ["packages/a", "packages/b", "packages/lib"]
+        );
     }
 
     #[test]
@@ -157,7 +182,7 @@ mod tests {
         let root = tree(&["packages/a/src"]);
         for spec in ["packages/missing", "packages/*", "  \n "] {
             assert!(
-                expand(spec, root.path(), "dist").is_err(),
+                expand(spec, root.path(), Some("dist")).is_err(),
                 "{spec:?} should be refused"
             );
         }

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::cdn::Cdn as _;
 use crate::config::Config;
 use crate::deploy;
+use crate::environment::Trigger;
 use crate::error::Error;
 use crate::github::outputs;
 use crate::layout::Layout;
@@ -97,6 +98,7 @@ async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error
             requests,
             config,
             failed,
+            ..
         } => {
             if let Some((_, e)) = failed.into_iter().next() {
                 return Err(e);
@@ -152,11 +154,44 @@ async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error
 /// `resolve`: where this run would deploy, without calling AWS.
 pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
     let trigger = cli::trigger()?;
-    let (target, _) = decide(&args.deploy.into_raw(true), &trigger)?;
+    let raw = args.deploy.into_raw(true);
+    let target = if raw.packages.is_some() {
+        resolve_packages(&raw, &trigger)?
+    } else {
+        decide(&raw, &trigger)?.0
+    };
     if args.github_output {
         write_resolution_outputs(&target)?;
     }
     cli::print_resolution(&target, &trigger, args.json, stdout)
+}
+
+/// `resolve --packages`: the environment every module of the run deploys to (one
+/// trigger, one environment), once each module's inputs hold. It runs before the
+/// build, so a glob names every folder it matches.
+fn resolve_packages(raw: &RawInputs, trigger: &Trigger) -> Result<Target, Error> {
+    let modules = raw.per_module_unbuilt(std::path::Path::new("."))?;
+    match decide_all(&modules, trigger)? {
+        Modules::Skip { reason } => Ok(Target::Skip { reason }),
+        Modules::Deploy {
+            requests,
+            reason,
+            failed,
+            ..
+        } => {
+            if let Some((_, e)) = failed.into_iter().next() {
+                return Err(e);
+            }
+            let request = requests
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Internal("a `packages` run resolved no module".to_owned()))?;
+            Ok(Target::Deploy {
+                request: Box::new(request),
+                reason,
+            })
+        }
+    }
 }
 
 /// `resolve --github-output`: the outputs a resolve job hands to the deploy job's

@@ -64,6 +64,7 @@ pub async fn run(
             requests,
             config,
             failed,
+            ..
         } => {
             let early: Vec<(String, String, bool)> = failed
                 .into_iter()

@@ -58,6 +58,8 @@ pub enum Modules {
     },
     Deploy {
         requests: Vec<DeployRequest>,
+        /// Why the trigger deploys to their environment.
+        reason: String,
         /// The config, once a module loaded it.
         config: Option<Box<Config>>,
         /// Each module that cannot deploy (its folder as given) with why.
@@ -71,6 +73,7 @@ pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Result<Modules, E
     let mut requests = Vec::new();
     let mut failed = Vec::new();
     let mut config = None;
+    let mut why = String::new();
     for module in modules {
         let package = module.package.clone().unwrap_or_default();
         match decide(module, trigger) {
@@ -78,6 +81,7 @@ pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Result<Modules, E
             Ok((Target::Deploy { request, reason }, loaded)) => {
                 one_prefix_per_module(module, &loaded, &request.environment)?;
                 tracing::info!("{package}: {reason}");
+                why = reason;
                 requests.push(*request);
                 config = Some(Box::new(loaded));
             }
@@ -86,6 +90,7 @@ pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Result<Modules, E
     }
     Ok(Modules::Deploy {
         requests,
+        reason: why,
         config,
         failed,
     })

@@ -409,7 +409,8 @@ fn changed_files_step(
     base: &str,
     head: &str,
     ref_type: &str,
-) -> (String, String) {
+    forced: bool,
+) -> (String, String, String) {
     let workflow: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -431,7 +432,7 @@ fn changed_files_step(
         .current_dir(repo)
         .env("BASE", base)
         .env("HEAD", head)
-        .env("DEFAULT_BRANCH", "")
+        .env("FORCED", if forced { "true" } else { "false" })
         .env("REF_TYPE", ref_type)
         .env("GITHUB_OUTPUT", &output)
         .env("RUNNER_TEMP", temp.path())
@@ -445,6 +446,7 @@ fn changed_files_step(
     (
         std::fs::read_to_string(&output).unwrap(),
         std::fs::read_to_string(temp.path().join("changed.txt")).unwrap_or_default(),
+        String::from_utf8_lossy(&ran.stdout).into_owned(),
     )
 }
 
@@ -475,18 +477,56 @@ fn the_changed_files_step_falls_back_to_every_module_without_a_usable_base() {
     git(&["commit", "-qam", "two"]);
     let second = git(&["rev-parse", "HEAD"]);
 
-    let (outputs, changed) = changed_files_step(repo.path(), &first, &second, "branch");
-    assert_eq!(outputs.trim(), "all=false");
+    let (outputs, changed, log) = changed_files_step(repo.path(), &first, &second, "branch", false);
+    assert_eq!(outputs.trim(), "all=false", "{log}");
     assert_eq!(changed.trim(), "packages/a/x.js");
-    for (base, ref_type) in [
-        // A branch's first push.
-        ("0000000000000000000000000000000000000000", "branch"),
-        // A force push whose `before` is no longer in the history.
-        ("1234567890abcdef1234567890abcdef12345678", "branch"),
-        // A tag push.
-        (first.as_str(), "tag"),
+    assert!(log.contains(&format!("diffing {first}..{second}")), "{log}");
+
+    // A force push whose `before` is still known: the diff between the two trees
+    // names what the discarded commits changed too (here `b`, added then dropped).
+    git(&["checkout", "-qb", "discarded"]);
+    std::fs::create_dir_all(repo.path().join("packages/b")).unwrap();
+    std::fs::write(repo.path().join("packages/b/y.js"), "1").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "discarded"]);
+    let discarded = git(&["rev-parse", "HEAD"]);
+    let (outputs, changed, _) =
+        changed_files_step(repo.path(), &discarded, &second, "branch", true);
+    assert_eq!(outputs.trim(), "all=false");
+    assert_eq!(changed.trim(), "packages/b/y.js");
+
+    for (base, ref_type, forced, why) in [
+        (
+            "0000000000000000000000000000000000000000",
+            "branch",
+            false,
+            "this is the branch's first push",
+        ),
+        (
+            "1234567890abcdef1234567890abcdef12345678",
+            "branch",
+            true,
+            "(1234567890abcdef1234567890abcdef12345678) is not in the history: a force push replaced it",
+        ),
+        (
+            "1234567890abcdef1234567890abcdef12345678",
+            "branch",
+            false,
+            "is not in the history\n",
+        ),
+        (
+            first.as_str(),
+            "tag",
+            false,
+            "a tag push has no commit before it",
+        ),
+        (second.as_str(), "branch", false, "nothing to diff"),
     ] {
-        let (outputs, _) = changed_files_step(repo.path(), base, &second, ref_type);
-        assert_eq!(outputs.trim(), "all=true", "{base} {ref_type}");
+        let (outputs, _, log) = changed_files_step(repo.path(), base, &second, ref_type, forced);
+        assert_eq!(outputs.trim(), "all=true", "{base} {ref_type}: {log}");
+        assert!(
+            log.contains("deploying every module: ") && log.contains(why),
+            "{why}: {log}"
+        );
     }
 }

@@ -214,7 +214,11 @@ fn an_environment_prefix_with_packages_is_bad_input_and_nothing_is_written() {
     // The same config deploying one module keeps its prefix.
     let one = ActionStep::push(&ws, moto, "checkout", &bucket).run();
     assert_eq!(one.code(), 0, "{}", one.all_text());
-    assert!(keys(moto, &bucket).iter().any(|k| k == "shop/remoteEntry.js"));
+    assert!(
+        keys(moto, &bucket)
+            .iter()
+            .any(|k| k == "shop/remoteEntry.js")
+    );
 }
 
 #[test]

@@ -94,6 +94,18 @@ fn resolve_as_the_workflow_does(
         );
     assert!(!args.contains("${{"), "{args}");
     let ws = crate::common::Workspace::example();
+    run_resolve(&ws, &args, event, git_ref, fixture)
+}
+
+/// Runs `mfe-deploy` with a resolve step's `args` in `ws` as the runner would, with
+/// a config for `production`, and returns what it wrote to `$GITHUB_OUTPUT`.
+fn run_resolve(
+    ws: &crate::common::Workspace,
+    args: &str,
+    event: &str,
+    git_ref: &str,
+    fixture: &str,
+) -> std::collections::BTreeMap<String, String> {
     ws.write(
         "mfe-deploy.yml",
         b"environments:\n  production:\n    branches: [master]\n    bucket: prod\n    public-url: https://www.example.com\n",
@@ -142,6 +154,43 @@ fn the_resolve_job_feeds_the_deploy_jobs_environment_name_and_url() {
         deploy["if"].as_str(),
         Some("needs.resolve.outputs.skipped != 'true'")
     );
+}
+
+#[test]
+fn the_all_modules_workflow_resolves_before_the_build_and_deploys_in_the_environment() {
+    let path = "examples/workflows/deploy-all-modules.yml";
+    let example = workflow(path);
+    let step = &example["jobs"]["resolve"]["steps"][1];
+    assert_eq!(step["id"].as_str(), Some("resolve"));
+    let args = step["with"]["args"].as_str().unwrap();
+    assert!(!args.contains("${{"), "{args}");
+    // The resolve job checks out the sources and builds nothing.
+    let ws = crate::common::Workspace::example();
+    for module in ["checkout", "main", "subscriptions"] {
+        std::fs::remove_dir_all(ws.dist(module)).unwrap();
+    }
+    let outputs = run_resolve(&ws, args, "push", "refs/heads/master", "push_master.json");
+    assert_eq!(outputs["environment"], "production");
+    assert_eq!(outputs["environment-url"], "https://www.example.com");
+    assert_eq!(outputs["skipped"], "false");
+    let deploy = &example["jobs"]["deploy"];
+    assert_eq!(
+        deploy["environment"]["name"].as_str(),
+        Some("${{ needs.resolve.outputs.environment }}"),
+        "{path}"
+    );
+    assert_eq!(
+        deploy["environment"]["url"].as_str(),
+        Some("${{ needs.resolve.outputs.environment-url }}"),
+        "{path}"
+    );
+    assert_eq!(
+        deploy["if"].as_str(),
+        Some("needs.resolve.outputs.skipped != 'true'"),
+        "{path}"
+    );
+    let skipped = run_resolve(&ws, args, "push", "refs/tags/v1.0.0", "push_tag.json");
+    assert_eq!(skipped["skipped"], "true");
 }
 
 #[test]
