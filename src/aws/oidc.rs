@@ -13,6 +13,8 @@ use crate::http::HttpClient;
 
 /// The audience AWS STS expects in GitHub's ID token.
 pub const AUDIENCE: &str = "sts.amazonaws.com";
+/// The issuer of GitHub Actions ID tokens: the IAM OIDC identity provider's URL.
+pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// Why no credentials could be obtained.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,20 @@ const MATCHED_CLAIMS: [&str; 6] = [
     "environment",
     "job_workflow_ref",
 ];
+
+/// [`explain`] for STS's error `code`: `InvalidIdentityToken` and
+/// `ExpiredTokenException` refuse the token itself, before any trust policy is read.
+pub fn explain_refusal(id_token: &str, code: Option<&str>) -> (String, String) {
+    let (claims, likely) = explain(id_token);
+    let likely = match code {
+        Some("InvalidIdentityToken") if !likely.starts_with("the `aud` condition") => format!(
+            "the token itself, before any trust policy: the role's account needs an IAM OIDC identity provider for `{ISSUER}` whose audiences include `{AUDIENCE}` (IAM → Identity providers)"
+        ),
+        Some("ExpiredTokenException") => "the token's age: it expired before STS read it (a job clock far off, or a token requested long before use)".to_owned(),
+        _ => likely,
+    };
+    (claims, likely)
+}
 
 /// The matched claims of `id_token` as `name=value` (the payload only: a JWT's
 /// claims are not secret, its signature is what would let anyone use it), and the
@@ -209,7 +225,7 @@ pub async fn assume_role(
             ) || matches!(&e, SdkError::ServiceError(s) if s.raw().status().as_u16() == 403);
             let role = role.to_owned();
             if denied {
-                let (claims, likely) = explain(id_token);
+                let (claims, likely) = explain_refusal(id_token, e.code());
                 OidcError::Denied {
                     role,
                     message,
@@ -258,7 +274,7 @@ pub fn session_name(repository: &str, run_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{base64url, explain, session_name};
+    use super::{ISSUER, base64url, explain, explain_refusal, session_name};
 
     /// A token with these claims (the signature is not checked here).
     fn token(claims: &str) -> String {
@@ -309,6 +325,24 @@ mod tests {
         );
         let (claims, _) = explain("opaque-token");
         assert!(claims.starts_with("none readable"));
+    }
+
+    #[test]
+    fn a_token_sts_refuses_itself_points_at_the_identity_provider() {
+        let id = token(
+            r#"{"sub":"repo:acme/shop:environment:production","aud":"sts.amazonaws.com","environment":"production"}"#,
+        );
+        let (_, likely) = explain_refusal(&id, Some("InvalidIdentityToken"));
+        assert!(likely.contains("IAM OIDC identity provider"), "{likely}");
+        assert!(likely.contains(ISSUER), "{likely}");
+        let (_, likely) = explain_refusal(&id, Some("ExpiredTokenException"));
+        assert!(likely.contains("expired"), "{likely}");
+        let (_, likely) = explain_refusal(&id, Some("AccessDenied"));
+        assert!(likely.starts_with("the `sub` condition"), "{likely}");
+        // A wrong audience is refused as an invalid token too: the audience is named.
+        let wrong = token(r#"{"sub":"x","aud":"https://github.com/acme"}"#);
+        let (_, likely) = explain_refusal(&wrong, Some("InvalidIdentityToken"));
+        assert!(likely.starts_with("the `aud` condition"), "{likely}");
     }
 
     #[test]

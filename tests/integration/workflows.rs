@@ -114,7 +114,7 @@ fn run_resolve(
     let event_path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/events")
         .join(fixture);
-    let ran = crate::common::cli_command(&ws)
+    let ran = crate::common::cli_command(ws)
         .args(args.split_whitespace())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", event)
