@@ -200,3 +200,80 @@ fn a_skipped_event_resolves_to_no_deploy_job() {
     assert_eq!(outputs["environment"], "");
     assert!(!outputs["reason"].is_empty());
 }
+
+#[test]
+fn the_release_tests_the_tag_and_attests_everything_it_publishes_before_publishing() {
+    let release = workflow(".github/workflows/release.yml");
+    let jobs = &release["jobs"];
+    let steps = |job: &str| -> Vec<serde_yaml::Value> {
+        jobs[job]["steps"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("release.yml: no job `{job}`"))
+            .clone()
+    };
+    let position = |steps: &[serde_yaml::Value], find: &dyn Fn(&serde_yaml::Value) -> bool| {
+        steps.iter().position(find)
+    };
+    let uses = |s: &serde_yaml::Value| s["uses"].as_str().unwrap_or_default().to_owned();
+    let runs = |s: &serde_yaml::Value| s["run"].as_str().unwrap_or_default().to_owned();
+    let attests = |s: &serde_yaml::Value| uses(s).starts_with("actions/attest-build-provenance@");
+
+    // The suite runs on the tag, and nothing is drafted or built before it passes.
+    assert!(
+        steps("test")
+            .iter()
+            .any(|s| runs(s).trim() == "scripts/test")
+    );
+    assert_eq!(jobs["draft"]["needs"].as_str(), Some("test"));
+    assert_eq!(jobs["build"]["needs"].as_str(), Some("draft"));
+
+    // Every attestation action is pinned by a full commit SHA.
+    for job in ["build", "publish"] {
+        for step in steps(job).iter().filter(|s| attests(s)) {
+            let pin = uses(step).split_once('@').unwrap().1.to_owned();
+            assert!(
+                pin.len() == 40 && pin.chars().all(|c| c.is_ascii_hexdigit()),
+                "{job}: {pin}"
+            );
+        }
+    }
+    // Per architecture: the image by its digest, the binary and its archive.
+    let build = steps("build");
+    let attested: Vec<&serde_yaml::Value> = build.iter().filter(|s| attests(s)).collect();
+    assert!(attested.iter().any(|s| {
+        s["with"]["subject-digest"]
+            .as_str()
+            .is_some_and(|d| d.contains("steps.image.outputs.digest"))
+    }));
+    assert!(attested.iter().any(|s| {
+        s["with"]["subject-path"]
+            .as_str()
+            .is_some_and(|p| p.contains("target/release/mfe-deploy") && p.contains(".tar.gz"))
+    }));
+    let upload = position(&build, &|s| runs(s).contains("gh release upload")).unwrap();
+    assert!(position(&build, &|s| attests(s)).unwrap() < upload);
+    // The index users pull (`:vX.Y.Z`) is attested before the release is published.
+    let publish = steps("publish");
+    let index = position(&publish, &|s| runs(s).contains("imagetools create")).unwrap();
+    let attest_index = position(&publish, &|s| {
+        attests(s)
+            && s["with"]["subject-digest"]
+                .as_str()
+                .is_some_and(|d| d.contains("steps.index.outputs.digest"))
+    })
+    .expect("publish attests the image index");
+    let published = position(&publish, &|s| runs(s).contains("gh release edit")).unwrap();
+    assert!(index < attest_index && attest_index < published);
+    // No `gh release` failure is swallowed.
+    for job in ["draft", "build", "publish"] {
+        for step in steps(job) {
+            let script = runs(&step);
+            for line in script.lines().filter(|l| l.contains("gh release")) {
+                assert!(
+                    !line.contains("|| true") && !line.contains("2>/dev/null ||"),
+                    "{job}: {line}"
+                );
+            }
+        }
+    }
+}
