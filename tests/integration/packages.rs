@@ -183,6 +183,61 @@ fn one_failing_module_leaves_the_others_deployed_and_exits_1() {
 }
 
 #[test]
+fn a_module_failing_mid_upload_leaves_the_others_deployed_and_invalidated() {
+    let (moto, bucket, ws) = setup("packages-fails-mid-upload");
+    ws.write(
+        "mfe-deploy.yml",
+        b"requests:\n  attempt-timeout: 5\n  max-attempts: 2\n",
+    );
+    let distribution = create_distribution(moto, &bucket, "");
+    let first = all(&ws, moto, &bucket)
+        .input("distribution-id", &distribution)
+        .run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    edit(&ws, "packages/checkout/dist/remoteEntry.js");
+    edit(&ws, "packages/subscriptions/dist/remoteEntry.js");
+    // S3 fails every write of checkout's entry; the other modules' requests pass.
+    let proxy = FaultProxy::start(&moto.endpoint);
+    proxy.add(Rule {
+        method: "PUT",
+        target_prefix: format!("/{bucket}/checkout/remoteEntry.js"),
+        fault: Fault::Answer {
+            status: 500,
+            body: "<Error><Code>InternalError</Code><Message>injected</Message></Error>".to_owned(),
+        },
+        times: None,
+    });
+    let step = all(&ws, moto, &bucket)
+        .input("distribution-id", &distribution)
+        .input("endpoint-url", &proxy.endpoint)
+        .run();
+    assert_eq!(step.code(), 1, "{}", step.all_text());
+    assert!(!proxy.faulted().is_empty(), "the fault was injected");
+    let modules = results(&step);
+    let status = |package: &str| {
+        modules
+            .iter()
+            .find(|m| m["package"] == package)
+            .unwrap_or_else(|| panic!("{package} in {modules:?}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(status("packages/checkout"), "failed");
+    assert_eq!(status("packages/subscriptions"), "deployed");
+    assert_eq!(status("packages/main"), "unchanged");
+    // The failed module's old entry is still what S3 serves; the other's new one is live.
+    let served = |key: &str| get(moto, &bucket, key);
+    assert!(!served("checkout/remoteEntry.js").ends_with(b"/* edited */\n"));
+    assert!(served("subscriptions/remoteEntry.js").ends_with(b"/* edited */\n"));
+    // The module that deployed is invalidated; the one that failed is not.
+    let created = invalidations(moto, &distribution);
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].1, ["/subscriptions/remoteEntry.js"]);
+    assert_eq!(step.out("invalidation-id"), created[0].0);
+}
+
+#[test]
 fn packages_with_package_or_a_glob_matching_nothing_is_bad_input() {
     let (moto, bucket, ws) = setup("packages-bad");
     let both = all(&ws, moto, &bucket)
