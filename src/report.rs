@@ -350,18 +350,21 @@ pub fn failed_outputs(package: &str, error: &str) -> Vec<(&'static str, String)>
     outputs
 }
 
-/// Step outputs of a skipped run: nothing deployed, nothing to report.
-pub fn skipped_outputs(package: &str, reason: &str) -> Vec<(&'static str, String)> {
+/// Step outputs of a skipped run: nothing deployed, one `results` entry per module.
+pub fn skipped_outputs(packages: &[&str], reason: &str) -> Vec<(&'static str, String)> {
     let mut outputs = empty_outputs();
     outputs.push(("skipped", "true".to_owned()));
-    outputs.push((
-        "results",
-        results_json(&[serde_json::json!({
-            "package": package,
-            "status": "skipped",
-            "reason": reason,
-        })]),
-    ));
+    let results: Vec<serde_json::Value> = packages
+        .iter()
+        .map(|package| {
+            serde_json::json!({
+                "package": package,
+                "status": "skipped",
+                "reason": reason,
+            })
+        })
+        .collect();
+    outputs.push(("results", results_json(&results)));
     outputs
 }
 

@@ -96,7 +96,7 @@ async fn deploy_from(
             let package = raw.package.clone().unwrap_or_default();
             write_runner_files(
                 runner,
-                &skipped_outputs(&package, &reason),
+                &skipped_outputs(&[package.as_str()], &reason),
                 &summary::render_skipped(&package, &reason),
             )?;
             return Ok(None);

@@ -56,7 +56,13 @@ pub async fn run(
             tracing::info!("skipped: {reason}");
             return write_runner_files(
                 runner,
-                &skipped_outputs(NAME, &reason),
+                &skipped_outputs(
+                    &modules
+                        .iter()
+                        .filter_map(|m| m.package.as_deref())
+                        .collect::<Vec<_>>(),
+                    &reason,
+                ),
                 &summary::render_skipped(NAME, &reason),
             );
         }

@@ -238,6 +238,36 @@ fn a_module_failing_mid_upload_leaves_the_others_deployed_and_invalidated() {
 }
 
 #[test]
+fn a_skipped_event_reports_every_module_as_skipped_and_writes_nothing() {
+    let (moto, bucket, ws) = setup("packages-skipped");
+    let step = all(&ws, moto, &bucket)
+        .event("push", "refs/tags/v1.0.0", "push_tag.json")
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_eq!(step.out("skipped"), "true");
+    let modules = results(&step);
+    let packages: Vec<&str> = modules
+        .iter()
+        .map(|m| m["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            "packages/checkout",
+            "packages/main",
+            "packages/subscriptions"
+        ]
+    );
+    assert!(
+        modules
+            .iter()
+            .all(|m| m["status"] == "skipped" && !m["reason"].as_str().unwrap().is_empty()),
+        "{modules:?}"
+    );
+    assert!(keys(moto, &bucket).is_empty());
+}
+
+#[test]
 fn packages_with_package_or_a_glob_matching_nothing_is_bad_input() {
     let (moto, bucket, ws) = setup("packages-bad");
     let both = all(&ws, moto, &bucket)
