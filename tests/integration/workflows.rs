@@ -277,3 +277,26 @@ fn the_release_tests_the_tag_and_attests_everything_it_publishes_before_publishi
         }
     }
 }
+
+#[test]
+fn the_reusable_workflow_passes_every_output_of_the_action_through() {
+    let action = workflow("action.yml");
+    let reusable = workflow(".github/workflows/deploy-module.yml");
+    let passed = &reusable["on"]["workflow_call"]["outputs"];
+    let job_outputs = &reusable["jobs"]["deploy"]["outputs"];
+    for (name, _) in action["outputs"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let value = passed[name]["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("deploy-module.yml does not pass `{name}` through"));
+        let from_deploy = format!("${{{{ jobs.deploy.outputs.{name} }}}}");
+        let from_resolve = format!("${{{{ jobs.resolve.outputs.{name} }}}}");
+        assert!(
+            value == from_resolve
+                || (value == from_deploy
+                    && job_outputs[name].as_str()
+                        == Some(format!("${{{{ steps.deploy.outputs.{name} }}}}").as_str())),
+            "{name}: {value}"
+        );
+    }
+}
