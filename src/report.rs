@@ -339,14 +339,16 @@ pub fn failed_result(package: &str, environment: &str, error: &str) -> serde_jso
     })
 }
 
-/// Step outputs of a run that failed before it had a plan: nothing was written.
-pub fn failed_outputs(package: &str, error: &str) -> Vec<(&'static str, String)> {
+/// Step outputs of a run that failed before it had a plan: nothing was written. One
+/// `results` entry per module.
+pub fn failed_outputs(packages: &[&str], error: &str) -> Vec<(&'static str, String)> {
     let mut outputs = empty_outputs();
     outputs.push(("skipped", "false".to_owned()));
-    outputs.push((
-        "results",
-        results_json(&[failed_result(package, "", error)]),
-    ));
+    let results: Vec<serde_json::Value> = packages
+        .iter()
+        .map(|package| failed_result(package, "", error))
+        .collect();
+    outputs.push(("results", results_json(&results)));
     outputs
 }
 

@@ -58,7 +58,7 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
                     (report.outputs(), text)
                 }
                 None => (
-                    failed_outputs(&package, &message),
+                    failed_outputs(&[package.as_str()], &message),
                     summary::render_failure(&package, &message),
                 ),
             };

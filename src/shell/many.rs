@@ -27,42 +27,41 @@ pub async fn run(
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
     let secrets = raw.secrets();
-    let fail_whole = |error: Error| {
+    // Before the modules are known, the run's one `results` entry is `packages`.
+    let fail_whole = |error: Error, packages: &[&str]| {
         let message = super::redact(&error.to_string(), &secrets);
         write_runner_files(
             runner,
-            &failed_outputs(NAME, &message),
+            &failed_outputs(packages, &message),
             &summary::render_failure(NAME, &message),
         )?;
         Err(error)
     };
     let trigger = match Trigger::from_runner(runner.env) {
         Ok(trigger) => trigger,
-        Err(e) => return fail_whole(e.into()),
+        Err(e) => return fail_whole(e.into(), &[NAME]),
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let modules = match raw.per_module(&cwd) {
         Ok(modules) => modules,
-        Err(e) => return fail_whole(e.into()),
+        Err(e) => return fail_whole(e.into(), &[NAME]),
     };
     let total = modules.len();
+    let names: Vec<&str> = modules
+        .iter()
+        .filter_map(|m| m.package.as_deref())
+        .collect();
 
     let decided = match decide_all(&modules, &trigger) {
         Ok(decided) => decided,
-        Err(e) => return fail_whole(e),
+        Err(e) => return fail_whole(e, &names),
     };
     let (requests, config, mut early) = match decided {
         Modules::Skip { reason } => {
             tracing::info!("skipped: {reason}");
             return write_runner_files(
                 runner,
-                &skipped_outputs(
-                    &modules
-                        .iter()
-                        .filter_map(|m| m.package.as_deref())
-                        .collect::<Vec<_>>(),
-                    &reason,
-                ),
+                &skipped_outputs(&names, &reason),
                 &summary::render_skipped(NAME, &reason),
             );
         }

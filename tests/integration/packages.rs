@@ -296,6 +296,12 @@ fn an_environment_prefix_with_packages_is_bad_input_and_nothing_is_written() {
         "{text}"
     );
     assert!(keys(moto, &bucket).is_empty());
+    let modules = results(&step);
+    assert_eq!(modules.len(), 3, "one entry per module: {modules:?}");
+    assert!(
+        modules.iter().all(|m| m["status"] == "failed"),
+        "{modules:?}"
+    );
     // The same config deploying one module keeps its prefix.
     let one = ActionStep::push(&ws, moto, "checkout", &bucket).run();
     assert_eq!(one.code(), 0, "{}", one.all_text());
