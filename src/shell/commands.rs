@@ -89,22 +89,14 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
 async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
     let trigger = cli::trigger()?;
     let modules = raw.per_module(std::path::Path::new("."))?;
-    let (requests, config) = match decide_all(&modules, &trigger)? {
+    let (requests, config) = match decide_all(&modules, &trigger)?.all_or_error()? {
         Modules::Skip { reason } => {
             writeln!(stdout, "skipped: {reason}").map_err(Error::stdout)?;
             return Ok(());
         }
         Modules::Deploy {
-            requests,
-            config,
-            failed,
-            ..
-        } => {
-            if let Some((_, e)) = failed.into_iter().next() {
-                return Err(e);
-            }
-            (requests, config)
-        }
+            requests, config, ..
+        } => (requests, config),
     };
     let Some(config) = config else {
         return Ok(());
@@ -171,17 +163,11 @@ pub fn resolve(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
 /// build, so a glob names every folder it matches.
 fn resolve_packages(raw: &RawInputs, trigger: &Trigger) -> Result<Target, Error> {
     let modules = raw.per_module_unbuilt(std::path::Path::new("."))?;
-    match decide_all(&modules, trigger)? {
+    match decide_all(&modules, trigger)?.all_or_error()? {
         Modules::Skip { reason } => Ok(Target::Skip { reason }),
         Modules::Deploy {
-            requests,
-            reason,
-            failed,
-            ..
+            requests, reason, ..
         } => {
-            if let Some((_, e)) = failed.into_iter().next() {
-                return Err(e);
-            }
             let request = requests
                 .into_iter()
                 .next()

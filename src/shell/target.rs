@@ -67,6 +67,17 @@ pub enum Modules {
     },
 }
 
+impl Modules {
+    /// For callers that deploy all of the modules or none: the first module that
+    /// cannot deploy is the run's error.
+    pub fn all_or_error(self) -> Result<Self, Error> {
+        match self {
+            Self::Deploy { mut failed, .. } if !failed.is_empty() => Err(failed.swap_remove(0).1),
+            other => Ok(other),
+        }
+    }
+}
+
 /// [`decide`] for every module of a `packages` run. An error is one the whole run
 /// shares (its config), before any module deploys.
 pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Result<Modules, Error> {

@@ -193,18 +193,6 @@ fn a_run_killed_at_any_point_leaves_no_broken_entry_and_the_rerun_converges() {
     assert!(killed >= 4, "most runs were killed mid-deploy: {killed}");
 }
 
-fn always_500(proxy: &FaultProxy, method: &'static str, target: String) {
-    proxy.add(Rule {
-        method,
-        target_prefix: target,
-        fault: Fault::Answer {
-            status: 500,
-            body: "<Error><Code>InternalError</Code><Message>injected</Message></Error>".to_owned(),
-        },
-        times: None,
-    });
-}
-
 #[test]
 fn a_persistent_fault_in_each_phase_publishes_nothing_after_it_and_a_rerun_converges() {
     let moto = shared();
@@ -229,7 +217,7 @@ fn a_persistent_fault_in_each_phase_publishes_nothing_after_it_and_a_rerun_conve
     for (failing, absent) in cases {
         let target = bucket(moto, "phase");
         let proxy = FaultProxy::start(&moto.endpoint);
-        always_500(&proxy, "PUT", format!("/{target}/{failing}?"));
+        proxy.always_500("PUT", format!("/{target}/{failing}?"));
         let step = ActionStep::push(&ws, moto, "main", &target)
             .input("endpoint-url", &proxy.endpoint)
             .run();
@@ -269,7 +257,7 @@ fn a_persistent_fault_on_the_manifest_switch_leaves_the_previous_version_live() 
 
     ws.write("packages/checkout/dist/remoteEntry.js", b"// v2");
     let proxy = FaultProxy::start(&moto.endpoint);
-    always_500(&proxy, "PUT", format!("/{bucket}/mfe-manifest.json?"));
+    proxy.always_500("PUT", format!("/{bucket}/mfe-manifest.json?"));
     let failed = versioned(&ws, &proxy.endpoint);
     assert_eq!(failed.code(), 1, "{}", failed.all_text());
     assert_eq!(

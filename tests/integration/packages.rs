@@ -17,6 +17,32 @@ fn results(step: &StepResult) -> Vec<serde_json::Value> {
         .unwrap_or_else(|e| panic!("{e}: {}", step.out("results")))
 }
 
+/// The example monorepo's modules, in the order `packages/*` lists them.
+const MODULES: [&str; 3] = [
+    "packages/checkout",
+    "packages/main",
+    "packages/subscriptions",
+];
+
+/// The packages of `results`, in order.
+fn packages_of(modules: &[serde_json::Value]) -> Vec<&str> {
+    modules
+        .iter()
+        .map(|m| m["package"].as_str().unwrap())
+        .collect()
+}
+
+/// A string field of `package`'s entry in `results`.
+fn field(modules: &[serde_json::Value], package: &str, name: &str) -> String {
+    modules
+        .iter()
+        .find(|m| m["package"] == package)
+        .unwrap_or_else(|| panic!("{package} in {modules:?}"))[name]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn edit(ws: &Workspace, rel: &str) {
     let path = ws.path().join(rel);
     let mut bytes = std::fs::read(&path).unwrap();
@@ -33,18 +59,7 @@ fn one_run_deploys_every_module_and_shares_one_invalidation() {
         .run();
     assert_eq!(first.code(), 0, "{}", first.all_text());
     let modules = results(&first);
-    let packages: Vec<&str> = modules
-        .iter()
-        .map(|m| m["package"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        packages,
-        [
-            "packages/checkout",
-            "packages/main",
-            "packages/subscriptions"
-        ]
-    );
+    assert_eq!(packages_of(&modules), MODULES);
     assert!(
         modules.iter().all(|m| m["status"] == "deployed"),
         "{modules:?}"
@@ -119,16 +134,10 @@ fn one_run_deploys_every_module_and_shares_one_invalidation() {
     assert_eq!(second.out("invalidation-id"), created[0].0);
     let modules = results(&second);
     let status = |package: &str| {
-        modules
-            .iter()
-            .find(|m| m["package"] == package)
-            .map(|m| {
-                (
-                    m["status"].as_str().unwrap().to_owned(),
-                    m["invalidation-id"].as_str().unwrap().to_owned(),
-                )
-            })
-            .unwrap()
+        (
+            field(&modules, package, "status"),
+            field(&modules, package, "invalidation-id"),
+        )
     };
     assert_eq!(
         status("packages/checkout"),
@@ -152,15 +161,7 @@ fn one_failing_module_leaves_the_others_deployed_and_exits_1() {
     let step = all(&ws, moto, &bucket).run();
     assert_eq!(step.code(), 1, "{}", step.all_text());
     let modules = results(&step);
-    let status = |package: &str| {
-        modules
-            .iter()
-            .find(|m| m["package"] == package)
-            .unwrap_or_else(|| panic!("{package} in {modules:?}"))["status"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let status = |package: &str| field(&modules, package, "status");
     assert_eq!(status("packages/checkout"), "failed");
     assert_eq!(status("packages/main"), "deployed");
     assert_eq!(status("packages/subscriptions"), "deployed");
@@ -198,15 +199,7 @@ fn a_module_failing_mid_upload_leaves_the_others_deployed_and_invalidated() {
     edit(&ws, "packages/subscriptions/dist/remoteEntry.js");
     // S3 fails every write of checkout's entry; the other modules' requests pass.
     let proxy = FaultProxy::start(&moto.endpoint);
-    proxy.add(Rule {
-        method: "PUT",
-        target_prefix: format!("/{bucket}/checkout/remoteEntry.js"),
-        fault: Fault::Answer {
-            status: 500,
-            body: "<Error><Code>InternalError</Code><Message>injected</Message></Error>".to_owned(),
-        },
-        times: None,
-    });
+    proxy.always_500("PUT", format!("/{bucket}/checkout/remoteEntry.js"));
     let step = all(&ws, moto, &bucket)
         .input("distribution-id", &distribution)
         .input("endpoint-url", &proxy.endpoint)
@@ -214,15 +207,7 @@ fn a_module_failing_mid_upload_leaves_the_others_deployed_and_invalidated() {
     assert_eq!(step.code(), 1, "{}", step.all_text());
     assert!(!proxy.faulted().is_empty(), "the fault was injected");
     let modules = results(&step);
-    let status = |package: &str| {
-        modules
-            .iter()
-            .find(|m| m["package"] == package)
-            .unwrap_or_else(|| panic!("{package} in {modules:?}"))["status"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let status = |package: &str| field(&modules, package, "status");
     assert_eq!(status("packages/checkout"), "failed");
     assert_eq!(status("packages/subscriptions"), "deployed");
     assert_eq!(status("packages/main"), "unchanged");
@@ -246,18 +231,7 @@ fn a_skipped_event_reports_every_module_as_skipped_and_writes_nothing() {
     assert_eq!(step.code(), 0, "{}", step.all_text());
     assert_eq!(step.out("skipped"), "true");
     let modules = results(&step);
-    let packages: Vec<&str> = modules
-        .iter()
-        .map(|m| m["package"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        packages,
-        [
-            "packages/checkout",
-            "packages/main",
-            "packages/subscriptions"
-        ]
-    );
+    assert_eq!(packages_of(&modules), MODULES);
     assert!(
         modules
             .iter()
@@ -333,11 +307,7 @@ fn the_cli_deploys_every_module_with_packages_too() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for package in [
-        "packages/checkout",
-        "packages/main",
-        "packages/subscriptions",
-    ] {
+    for package in MODULES {
         assert!(
             stdout.contains(&format!("{package} → ")),
             "{package}: {stdout}"

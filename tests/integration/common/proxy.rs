@@ -118,6 +118,21 @@ impl FaultProxy {
         self.shared.lock().expect("proxy lock").rules.push(rule);
     }
 
+    /// Every `method` request whose target starts with `target` gets S3's 500
+    /// InternalError, however often it is retried.
+    pub fn always_500(&self, method: &'static str, target: String) {
+        self.add(Rule {
+            method,
+            target_prefix: target,
+            fault: Fault::Answer {
+                status: 500,
+                body: "<Error><Code>InternalError</Code><Message>injected</Message></Error>"
+                    .to_owned(),
+            },
+            times: None,
+        });
+    }
+
     /// `METHOD target` of the requests that got a fault.
     pub fn faulted(&self) -> Vec<String> {
         let shared = self.shared.lock().expect("proxy lock");
