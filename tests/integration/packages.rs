@@ -287,6 +287,30 @@ fn an_environment_prefix_with_packages_is_bad_input_and_nothing_is_written() {
 }
 
 #[test]
+fn two_modules_with_one_folder_name_are_bad_input_and_nothing_is_written() {
+    let (moto, bucket, ws) = setup("packages-same-name");
+    // Both would deploy to `checkout/`, over each other.
+    ws.write("legacy/checkout/dist/remoteEntry.js", b"/* legacy */\n");
+    let step = all(&ws, moto, &bucket)
+        .input("packages", "packages/* legacy/*")
+        .run();
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    let text = step.all_text();
+    assert!(
+        text.contains("packages/checkout legacy/checkout")
+            && text.contains(&format!("s3://{bucket}/checkout/")),
+        "{text}"
+    );
+    assert!(keys(moto, &bucket).is_empty());
+    let modules = results(&step);
+    assert_eq!(modules.len(), 4, "one entry per module: {modules:?}");
+    assert!(
+        modules.iter().all(|m| m["status"] == "failed"),
+        "{modules:?}"
+    );
+}
+
+#[test]
 fn the_cli_deploys_every_module_with_packages_too() {
     let (moto, bucket, ws) = setup("packages-cli");
     let output = cli_command(&ws)
