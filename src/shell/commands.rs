@@ -14,7 +14,8 @@ use crate::github::outputs;
 use crate::layout::Layout;
 use crate::modules;
 use crate::record::Provenance;
-use crate::request::{InputError, RawInputs};
+use crate::report::Report;
+use crate::request::{DeployRequest, InputError, RawInputs};
 use crate::shell::cli::{self, HistoryArgs, ModulesArgs, ResolveArgs};
 use crate::shell::target::{Modules, Target, decide, decide_all};
 use crate::store::ObjectStore as _;
@@ -54,23 +55,7 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
     )
     .await
     .map_err(|failed| failed.error)?;
-    let verb = if report.dry_run {
-        "would upload"
-    } else {
-        "uploaded"
-    };
-    writeln!(
-        stdout,
-        "{} → {}: {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
-        report.package,
-        report.environment,
-        report.uploaded,
-        report.bytes_uploaded,
-        report.headers_updated,
-        report.unchanged,
-        report.version
-    )
-    .map_err(Error::stdout)?;
+    writeln!(stdout, "{}", outcome_line(&report)).map_err(Error::stdout)?;
     if let Some(url) = &report.entry_url {
         writeln!(stdout, "entry: {url}").map_err(Error::stdout)?;
     }
@@ -83,6 +68,25 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
         .map_err(Error::stdout)?;
     }
     Ok(())
+}
+
+/// A deploy's one-line outcome; a dry run says what it would have sent.
+fn outcome_line(report: &Report) -> String {
+    let verb = if report.dry_run {
+        "would upload"
+    } else {
+        "uploaded"
+    };
+    format!(
+        "{} → {}: {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
+        report.package,
+        report.environment,
+        report.uploaded,
+        report.bytes_uploaded,
+        report.headers_updated,
+        report.unchanged,
+        report.version
+    )
 }
 
 /// `deploy --packages`: every module at once, one line each, exit 1 when any failed.
@@ -119,12 +123,7 @@ async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error
         match end.result {
             Ok(r) => {
                 bad_input &= !r.wrote();
-                writeln!(
-                stdout,
-                "{} → {}: {} uploaded ({} bytes), {} header update(s), {} unchanged; version {}",
-                r.package, r.environment, r.uploaded, r.bytes_uploaded, r.headers_updated, r.unchanged, r.version
-            )
-            .map_err(Error::stdout)?;
+                writeln!(stdout, "{}", outcome_line(&r)).map_err(Error::stdout)?;
             }
             Err(f) => {
                 bad_input &= f.error.exit_code() == 2;
@@ -141,6 +140,30 @@ async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error
         failed,
         bad_input,
     })
+}
+
+/// The one module and environment of a `command` that works on a single module
+/// (`history`, `prune`, `audit`): `--packages` is refused by name, and so is a run
+/// that resolves to no environment.
+fn one_module(raw: &RawInputs, command: &str) -> Result<(Box<DeployRequest>, Config), Error> {
+    if let Some(packages) = &raw.packages {
+        return Err(InputError::Invalid {
+            name: "packages",
+            value: packages.clone(),
+            hint: format!(
+                "`{command}` works on one module at a time: name it with `--package` (`packages` is for `deploy`, `plan` and `resolve`)"
+            ),
+        }
+        .into());
+    }
+    match decide(raw, &cli::trigger()?)? {
+        (Target::Deploy { request, .. }, config) => Ok((request, config)),
+        (Target::Skip { .. }, _) => Err(InputError::Missing {
+            name: "environment",
+            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
+        }
+        .into()),
+    }
 }
 
 /// `resolve`: where this run would deploy, without calling AWS.
@@ -224,14 +247,7 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
         deploy.package.get_or_insert_with(|| module.clone());
         deploy.prefix.get_or_insert_with(|| module.clone());
     }
-    let (target, config) = decide(&deploy.into_raw(true), &cli::trigger()?)?;
-    let Target::Deploy { request, .. } = target else {
-        return Err(InputError::Missing {
-            name: "environment",
-            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
-        }
-        .into());
-    };
+    let (request, config) = one_module(&deploy.into_raw(true), "history")?;
     let (identity, on_runner) = identity();
     let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
@@ -311,14 +327,7 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
 
 /// `prune`: retention only.
 pub async fn prune(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> {
-    let (target, config) = decide(&raw, &cli::trigger()?)?;
-    let Target::Deploy { request, .. } = target else {
-        return Err(InputError::Missing {
-            name: "environment",
-            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
-        }
-        .into());
-    };
+    let (request, config) = one_module(&raw, "prune")?;
     let Some(policy) = request.retention else {
         return Err(InputError::Missing {
             name: "retention",
@@ -338,14 +347,7 @@ pub async fn prune(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> 
 
 /// `audit`: read-only checks of the environment's CloudFront distribution.
 pub async fn audit(args: ResolveArgs, stdout: &mut dyn Write) -> Result<(), Error> {
-    let (target, config) = decide(&args.deploy.into_raw(true), &cli::trigger()?)?;
-    let Target::Deploy { request, .. } = target else {
-        return Err(InputError::Missing {
-            name: "environment",
-            hint: "this run resolves to no environment; pass `--environment`".to_owned(),
-        }
-        .into());
-    };
+    let (request, config) = one_module(&args.deploy.into_raw(true), "audit")?;
     let Some(id) = request.distribution_id.clone() else {
         return Err(InputError::Missing {
             name: "distribution-id",

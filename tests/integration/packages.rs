@@ -339,3 +339,33 @@ fn the_cli_deploys_every_module_with_packages_too() {
     }
     assert!(keys(moto, &bucket).iter().any(|k| k == "main/index.html"));
 }
+
+#[test]
+fn the_cli_plans_with_packages_in_its_own_words_and_one_module_commands_refuse_them() {
+    let (moto, bucket, ws) = setup("packages-cli-plan");
+    let run = |command: &str| {
+        cli_command(&ws)
+            .args([command, "--packages", "packages/*", "--bucket", &bucket])
+            .args(["--endpoint-url", &moto.endpoint])
+            .output()
+            .unwrap()
+    };
+    let plan = run("plan");
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert!(plan.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("packages/checkout → development: would upload 14 file(s)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(" uploaded "), "{stdout}");
+    for command in ["history", "prune", "audit"] {
+        let output = run(command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{command}` works on one module at a time")),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(keys(moto, &bucket).is_empty());
+}
