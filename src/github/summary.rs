@@ -37,8 +37,9 @@ pub fn render(report: &Report) -> String {
         (
             "Uploaded",
             format!(
-                "{} files ({})",
+                "{} file{} ({})",
                 report.uploaded,
+                if report.uploaded == 1 { "" } else { "s" },
                 human_bytes(report.bytes_uploaded)
             ),
         ),

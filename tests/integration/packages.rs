@@ -369,3 +369,57 @@ fn the_cli_plans_with_packages_in_its_own_words_and_one_module_commands_refuse_t
     }
     assert!(keys(moto, &bucket).is_empty());
 }
+
+#[test]
+fn a_versioned_run_moves_every_module_in_the_one_manifest_and_invalidates_it_once() {
+    let (moto, bucket, ws) = setup("packages-versioned");
+    let distribution = create_distribution(moto, &bucket, "");
+    let run = || {
+        all(&ws, moto, &bucket)
+            .input("mode", "versioned")
+            .input("distribution-id", &distribution)
+            .run()
+    };
+    let live = || -> serde_json::Value {
+        serde_json::from_slice(&get(moto, &bucket, "mfe-manifest.json")).unwrap()
+    };
+    let first = run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let manifest = live();
+    for (package, name) in MODULES.iter().zip(["checkout", "main", "subscriptions"]) {
+        assert_eq!(
+            manifest["modules"][name]["version"].as_str().unwrap(),
+            field(&results(&first), package, "version"),
+            "{manifest}"
+        );
+    }
+
+    // Two modules move at once: the manifest takes both moves, and one invalidation
+    // carries it once.
+    let before = invalidations(moto, &distribution).len();
+    edit(&ws, "packages/checkout/dist/remoteEntry.js");
+    edit(&ws, "packages/subscriptions/dist/remoteEntry.js");
+    let second = run();
+    assert_eq!(second.code(), 0, "{}", second.all_text());
+    let modules = results(&second);
+    let manifest = live();
+    for (package, name) in [
+        ("packages/checkout", "checkout"),
+        ("packages/subscriptions", "subscriptions"),
+    ] {
+        let version = field(&modules, package, "version");
+        assert_ne!(version, field(&results(&first), package, "version"));
+        assert_eq!(
+            manifest["modules"][name]["version"].as_str().unwrap(),
+            version,
+            "{manifest}"
+        );
+    }
+    assert_eq!(
+        manifest["modules"]["main"]["version"].as_str().unwrap(),
+        field(&results(&first), "packages/main", "version")
+    );
+    let created = invalidations(moto, &distribution);
+    assert_eq!(created.len(), before + 1, "{created:?}");
+    assert_eq!(created[before].1, ["/mfe-manifest.json"], "{created:?}");
+}
