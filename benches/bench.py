@@ -11,6 +11,7 @@ import math
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -233,8 +234,22 @@ def scenario(ctx, title, names, reps, prepare, per_tool_prepare=None, collect_st
     return {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid):
+    """User + system CPU seconds of a running process (the server), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
     times = {t: [] for t in WHOLE}
+    # CPU seconds per run: the tool's own, and the server's while it ran. On a
+    # machine of N cores no run takes less than their sum / N.
+    cpu = {t: {"own": [], "server": []} for t in WHOLE}
     stats, rss = [], []
     for r in range(reps):
         prepare(r)
@@ -242,13 +257,17 @@ def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
             if per_tool_prepare:
                 per_tool_prepare(tool)
             os.sync()
+            own, server = children_cpu(), process_cpu(ctx.server_pid)
             if tool == "mfe-deploy":
                 times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool], stats, rss))
             else:
                 times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool]))
+            cpu[tool]["own"].append(children_cpu() - own)
+            cpu[tool]["server"].append(process_cpu(ctx.server_pid) - server)
     medians = {t: statistics.median(v) for t, v in times.items()}
+    cpu_medians = {t: {k: statistics.median(v) for k, v in c.items()} for t, c in cpu.items()}
     print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
-    return {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
+    return {"title": title, "medians": medians, "runs": times, "cpu": cpu_medians, "stats": stats, "rss_kb": rss}
 
 
 def parse_stats(blobs):
@@ -340,6 +359,7 @@ def main():
     print(f"server data: {data}", flush=True)
     print(f"monorepo: {len(names)} modules, {total_files} files, {total_bytes / 1e6:.1f} MB; big module: {args.big_files} files", flush=True)
     server, ctx.endpoint = start_server(args.s3s_fs, data)
+    ctx.server_pid = server.pid
     ctx.env = env_for(ctx.endpoint)
     results = []
     try:
@@ -381,14 +401,19 @@ def main():
         res["first_request_ms"] = first
         res["scan_ms"] = scan_ms
     print()
-    print("| one run over the whole monorepo | mfe-deploy --packages | rclone copy (whole tree) | mfe / rclone | mfe requests (per run) |")
-    print("|---|---|---|---|---|")
+    cores = os.cpu_count() or 1
+    print("| one run over the whole monorepo | mfe-deploy --packages | rclone copy (whole tree) | mfe / rclone | mfe requests (per run) "
+          f"| CPU own + server: mfe-deploy | CPU own + server: rclone | mfe-deploy's floor: its CPU / {cores} cores |")
+    print("|---|---|---|---|---|---|---|---|")
     for res in whole:
-        m = res["medians"]
+        m, c = res["medians"], res["cpu"]
         totals, _, _ = parse_stats(res["stats"])
         runs = max(1, len(res["runs"]["mfe-deploy"]))
         req = ", ".join(f"{k} {v // runs}" for k, v in totals.items() if k != "bytes" and v)
-        print(f"| {res['title'].split(': ')[1]} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['mfe-deploy'] / m['rclone']:.2f} | {req or 'none'} |")
+        floor = (c["mfe-deploy"]["own"] + c["mfe-deploy"]["server"]) / cores
+        print(f"| {res['title'].split(': ')[1]} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['mfe-deploy'] / m['rclone']:.2f} | {req or 'none'} "
+              f"| {c['mfe-deploy']['own']:.2f} + {c['mfe-deploy']['server']:.2f} s | {c['rclone']['own']:.2f} + {c['rclone']['server']:.2f} s "
+              f"| {floor:.2f} s ({floor / m['rclone']:.2f} of rclone) |")
         res["requests"] = totals
     results.extend(whole)
     cold = results[0]
