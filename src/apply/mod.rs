@@ -326,13 +326,30 @@ async fn already_there<S: ObjectStore>(
     let same = head.size == file.digest.size
         && match head.sha256() {
             Some(sha) => sha == file.digest.sha256_hex(),
-            None => file.digest.compare_etag(&head.etag) == EtagMatch::Same,
+            None => with_md5(file).await?.compare_etag(&head.etag) == EtagMatch::Same,
         };
     if same {
         Ok(Written::AlreadyThere(head.etag))
     } else {
         Err(taken())
     }
+}
+
+/// The file's digest with its MD5s, to compare with an ETag: a new file's plan had
+/// no need of them, so they are computed here.
+async fn with_md5(file: &PlannedFile) -> Result<crate::scan::Digest, StoreError> {
+    if file.digest.has_md5() {
+        return Ok(file.digest.clone());
+    }
+    let (path, scanned) = (file.abs_path.clone(), file.digest.clone());
+    let read_error = |message: String| StoreError::LocalRead {
+        path: file.abs_path.clone(),
+        message,
+    };
+    tokio::task::spawn_blocking(move || crate::scan::md5_of(&path, &scanned))
+        .await
+        .map_err(|e| read_error(e.to_string()))?
+        .map_err(|e| read_error(e.to_string()))
 }
 
 /// The whole file as one body, with the digests the scan and the MD5 pass computed.

@@ -51,7 +51,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         layout.file_key(&file.rel_path)?;
     }
     let listed = listed.map_err(Error::Remote)?;
-    let needed = files.iter().map(|f| !listed.view.confirms(f)).collect();
+    let needed = files.iter().map(|f| listed.view.needs_md5(f)).collect();
     let files = steps::add_md5(files, needed).await?;
     let confirmed = listed.view.state().record.as_deref();
     let history = record::with_newer(store, &layout, pointer.map_err(Error::Remote)?, confirmed)

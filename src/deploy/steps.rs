@@ -59,8 +59,9 @@ impl PendingScan {
 }
 
 /// The build's files with their MD5s added where `needed` says (one flag a file),
-/// off the async threads: for uploads (`Content-MD5`) and ETag comparisons. A file
-/// the deploy state confirms is never read a second time.
+/// off the async threads: for ETag comparisons and the parts of multipart uploads
+/// (`Content-MD5`). A whole-file upload carries the scan's SHA-256 instead, and a
+/// file the deploy state confirms is never read a second time.
 pub async fn add_md5(
     mut files: Vec<LocalFile>,
     needed: Vec<bool>,
@@ -77,7 +78,7 @@ pub async fn add_md5(
             .filter(|(_, needed)| **needed)
             .fold((0, 0), |(n, b), (f, _)| (n + 1, b + f.digest.size));
         tracing::info!(
-            "MD5 of {count} file(s) not confirmed by the deploy state ({}) in {} ms",
+            "MD5 of {count} file(s) to compare with ETags or send in parts ({}) in {} ms",
             crate::plan::human_bytes(bytes),
             started.elapsed().as_millis()
         );

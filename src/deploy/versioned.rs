@@ -140,18 +140,18 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     for file in &files {
         layout.file_key(&format!("{version}/{}", file.rel_path))?;
     }
-    // A version is never rewritten and keeps no state: every file's MD5 is needed,
-    // to compare with what a re-run finds there or to upload.
-    let all = vec![true; files.len()];
-    let (listing, files) = tokio::join!(store.list(&version_prefix), steps::add_md5(files, all));
-    let (listing, files) = (listing.map_err(Error::Remote)?, files?);
-    let remote = read::complete_content(
-        store,
-        RemoteView::new(&version_prefix, listing, None),
-        &files,
-    )
-    .await
-    .map_err(Error::Remote)?;
+    // A version is never rewritten and keeps no state: a file needs its MD5 only
+    // when a re-run finds an object of its size there (a new version has none).
+    let listed = RemoteView::new(
+        &version_prefix,
+        store.list(&version_prefix).await.map_err(Error::Remote)?,
+        None,
+    );
+    let needed = files.iter().map(|f| listed.needs_md5(f)).collect();
+    let files = steps::add_md5(files, needed).await?;
+    let remote = read::complete_content(store, listed, &files)
+        .await
+        .map_err(Error::Remote)?;
 
     // Plan.
     let mut plan = build_versioned_plan(

@@ -96,6 +96,22 @@ impl RemoteView {
         })
     }
 
+    /// Whether the plan or the upload needs the file's MD5: to compare it with the
+    /// ETag of an object of its size that the state cannot vouch for, or for the
+    /// parts of a multipart upload (`Content-MD5` each). A new file is sent with
+    /// the scan's SHA-256 alone.
+    pub fn needs_md5(&self, file: &LocalFile) -> bool {
+        if self.confirms(file) {
+            return false;
+        }
+        let key = format!("{}{}", self.prefix, file.rel_path);
+        file.digest.is_multipart()
+            || self
+                .objects
+                .get(&key)
+                .is_some_and(|o| o.size == file.digest.size)
+    }
+
     /// Compares a local file with the object at `key`; `None` when there is none.
     ///
     /// A state record that still describes the object vouches for the SHA-256 of its

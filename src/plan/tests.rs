@@ -463,6 +463,37 @@ fn mf_manifest_json_goes_up_after_the_entry_it_names() {
 }
 
 #[test]
+fn a_file_needs_its_md5_only_for_an_etag_of_its_size_or_a_multipart_upload() {
+    let (listing, state) = deployed();
+    let mut moved = listing.clone();
+    moved[0].etag = "\"rewritten-by-another-tool\"".to_owned();
+    let view = RemoteView::new("m/", moved, Some(state));
+    let untracked = RemoteView::new("m/", listing, None);
+
+    let needed: Vec<bool> = build().iter().map(|f| view.needs_md5(f)).collect();
+    assert_eq!(needed, [true, false, false, false]);
+    assert!(
+        build().iter().all(|f| untracked.needs_md5(f)),
+        "without a state, only an ETag can tell"
+    );
+    assert!(
+        view.needs_md5(&file("remoteEntry.js", "entrY")),
+        "same size, other bytes"
+    );
+    assert!(
+        !view.needs_md5(&file("remoteEntry.js", "edited")),
+        "its size tells"
+    );
+    assert!(
+        !view.needs_md5(&file("new.js", "new")),
+        "sent with its SHA-256"
+    );
+    let mut video = file("video.0123456789ab.mp4", "frames");
+    video.digest.size = crate::scan::MULTIPART_THRESHOLD + 1;
+    assert!(view.needs_md5(&video), "each part carries its Content-MD5");
+}
+
+#[test]
 fn only_what_the_state_vouches_for_needs_no_md5() {
     let (listing, state) = deployed();
     let mut moved = listing.clone();

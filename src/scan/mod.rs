@@ -213,13 +213,26 @@ pub fn add_md5(files: &mut [LocalFile], needed: &[bool]) -> Result<(), ScanError
     };
     for (i, digest) in chosen.into_iter().zip(digests) {
         let file = &mut files[i];
-        let digest = digest?;
-        if digest.sha256 != file.digest.sha256 || digest.size != file.digest.size {
-            return Err(ScanError::Changed(file.abs_path.clone()));
-        }
-        file.digest = digest;
+        file.digest = unchanged(&file.abs_path, &file.digest, digest?)?;
     }
     Ok(())
+}
+
+/// [`add_md5`] for one file outside the plan (a key another writer took during
+/// the deploy): its digest with the MD5s, read again and checked again.
+pub fn md5_of(path: &Path, scanned: &Digest) -> Result<Digest, ScanError> {
+    let digest = on_every_core(&[path], true)
+        .pop()
+        .unwrap_or_else(|| Err(ScanError::Changed(path.to_path_buf())))?;
+    unchanged(path, scanned, digest)
+}
+
+/// `again`, when it is the scanned file's bytes still.
+fn unchanged(path: &Path, scanned: &Digest, again: Digest) -> Result<Digest, ScanError> {
+    if again.sha256 != scanned.sha256 || again.size != scanned.size {
+        return Err(ScanError::Changed(path.to_path_buf()));
+    }
+    Ok(again)
 }
 
 #[cfg(test)]

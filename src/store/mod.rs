@@ -176,6 +176,16 @@ impl Body<'_> {
         }
     }
 
+    /// `x-amz-checksum-sha256` (base64) when the body's SHA-256 is known: the store
+    /// verifies the bytes against it, and it is the checksum S3 Object Lock accepts
+    /// in place of `Content-MD5`, so a new file needs no MD5 at all.
+    pub fn checksum_sha256(&self) -> Option<String> {
+        match self {
+            Self::File { sha256, .. } => sha256.map(aws_smithy_types::base64::encode),
+            Self::Bytes(_) => None,
+        }
+    }
+
     /// `Content-MD5` (base64) when the body's MD5 is known.
     pub fn content_md5(&self) -> Option<String> {
         match self {

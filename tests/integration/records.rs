@@ -104,7 +104,7 @@ fn every_object_carries_the_sha256_of_its_bytes() {
 }
 
 #[test]
-fn every_upload_is_signed_with_the_sha256_the_scan_computed() {
+fn every_upload_is_signed_with_the_sha256_the_scan_computed_and_carries_it_as_its_checksum() {
     let (moto, bucket, ws) = setup("signed-payload");
     // Over 256 KiB: streamed from disk rather than read into memory.
     let streamed: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
@@ -119,15 +119,33 @@ fn every_upload_is_signed_with_the_sha256_the_scan_computed() {
         .filter(|r| r.is_upload() && r.key.starts_with("checkout/"))
         .collect();
     assert_eq!(uploads.len(), walk(&dist).len());
-    for upload in uploads {
+    for upload in &uploads {
         let bytes = std::fs::read(dist.join(&upload.key["checkout/".len()..])).unwrap();
+        let sha256 = sha2::Sha256::digest(&bytes);
+        assert_eq!(upload.content_sha256, Some(hex(&sha256)), "{}", upload.key);
+        // New files: no MD5 is computed for them; the store checks the SHA-256.
         assert_eq!(
-            upload.content_sha256,
-            Some(hex(&sha2::Sha256::digest(&bytes))),
+            upload.checksum_sha256,
+            Some(aws_smithy_types::base64::encode(sha256)),
             "{}",
             upload.key
         );
+        assert_eq!(upload.content_md5, None, "{}", upload.key);
     }
+    // The store kept it as the object's checksum.
+    let head = block_on(
+        moto.client()
+            .head_object()
+            .bucket(&bucket)
+            .key("checkout/vendor.0a1b2c3d4e5f.js")
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(
+        head.checksum_sha256(),
+        Some(aws_smithy_types::base64::encode(sha2::Sha256::digest(&streamed)).as_str())
+    );
 }
 
 /// A proxy in front of `moto` that, right before the deploy's PUT of `key`, has

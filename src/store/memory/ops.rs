@@ -11,8 +11,8 @@ use crate::store::{
 
 /// The bytes a body sends. Like S3, a wrong `Content-MD5` is refused (`BadDigest`),
 /// and so is a body that differs from the SHA-256 it was signed with; stricter than
-/// S3, so is a file sent without its MD5: every upload mfe-deploy makes from a file
-/// carries one.
+/// S3, so is a file sent with neither: every upload mfe-deploy makes from a file
+/// carries one (a whole file its SHA-256, a part its MD5).
 fn read(key: &str, body: Body<'_>) -> Result<Vec<u8>, StoreError> {
     match body {
         Body::Bytes(bytes) => Ok(bytes),
@@ -39,18 +39,18 @@ fn read(key: &str, body: Body<'_>) -> Result<Vec<u8>, StoreError> {
                     "XAmzContentSHA256Mismatch: the signed SHA-256 does not match",
                 ));
             }
-            match md5 {
-                Some(md5) if md5 == <[u8; 16]>::from(Md5::digest(&bytes)) => Ok(bytes),
-                Some(_) => Err(no_such(
+            match (md5, sha256) {
+                (Some(md5), _) if md5 != <[u8; 16]>::from(Md5::digest(&bytes)) => Err(no_such(
                     "put",
                     key,
                     "BadDigest: the Content-MD5 does not match",
                 )),
-                None => Err(no_such(
+                (None, None) => Err(no_such(
                     "put",
                     key,
-                    "a file was sent without its Content-MD5",
+                    "a file was sent without its Content-MD5 or SHA-256",
                 )),
+                _ => Ok(bytes),
             }
         }
     }

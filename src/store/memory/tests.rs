@@ -184,6 +184,15 @@ async fn a_file_is_refused_when_its_bytes_differ_from_the_digests_it_was_sent_wi
         err.to_string().contains("XAmzContentSHA256Mismatch"),
         "{err}"
     );
-    let err = send(file(None, Some(sha256))).await.unwrap_err();
-    assert!(err.to_string().contains("without its Content-MD5"), "{err}");
+    let other: [u8; 16] = Md5::digest(b"changed").into();
+    let err = send(file(Some(other), None)).await.unwrap_err();
+    assert!(err.to_string().contains("BadDigest"), "{err}");
+    // A whole file goes with its SHA-256 alone; a body needs one of the two.
+    send(file(None, Some(sha256))).await.unwrap();
+    let err = send(file(None, None)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("without its Content-MD5 or SHA-256"),
+        "{err}"
+    );
 }

@@ -235,6 +235,7 @@ impl ObjectStore for S3Store {
     ) -> Result<String, StoreError> {
         self.counts.record(Op::Put, body.len());
         let content_md5 = body.content_md5();
+        let checksum = body.checksum_sha256();
         let payload = body.sha256_hex();
         let sized = self.sized(body.len());
         let (if_match, if_none_match) = condition_headers(condition);
@@ -244,6 +245,12 @@ impl ObjectStore for S3Store {
             .bucket(&self.bucket)
             .key(key)
             .set_content_md5(content_md5)
+            .set_checksum_algorithm(
+                checksum
+                    .is_some()
+                    .then_some(aws_sdk_s3::types::ChecksumAlgorithm::Sha256),
+            )
+            .set_checksum_sha256(checksum)
             .body(byte_stream(body).await?)
             .cache_control(&meta.headers.cache_control)
             .content_type(&meta.headers.content_type)

@@ -126,6 +126,8 @@ impl Moto {
                     query: query.to_owned(),
                     copy_source: header("x-amz-copy-source"),
                     content_sha256: header("x-amz-content-sha256"),
+                    checksum_sha256: header("x-amz-checksum-sha256"),
+                    content_md5: header("content-md5"),
                     access_key: header("authorization").and_then(|a| {
                         a.split("Credential=")
                             .nth(1)
@@ -174,6 +176,9 @@ pub struct Recorded {
     pub copy_source: Option<String>,
     /// The payload hash the request was signed with.
     pub content_sha256: Option<String>,
+    /// The full-object checksum the store verifies and keeps.
+    pub checksum_sha256: Option<String>,
+    pub content_md5: Option<String>,
     /// The access key id the request was signed with.
     pub access_key: Option<String>,
 }
