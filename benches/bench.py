@@ -422,7 +422,7 @@ def main():
     mfe_rate = total_bytes / max(per_run_scan / 1000, 1e-9) / 1e6
     base_rate = hashed / hash_seconds / 1e6
     print()
-    print(f"hashing: mfe-deploy's scan {mfe_rate:.0f} MB/s (SHA-256, all cores; MD5 only later, for the files to upload) vs sha256sum {base_rate:.0f} MB/s ({mfe_rate / base_rate:.2f}x)")
+    print(f"hashing: mfe-deploy's scan {mfe_rate:.0f} MB/s (SHA-256, all cores; MD5 only later, where an ETag must decide or for parts) vs sha256sum {base_rate:.0f} MB/s ({mfe_rate / base_rate:.2f}x)")
     if first:
         print(f"process start to first request: median {statistics.median(first)} ms, max {max(first)} ms")
     small, large = peaks.values()
