@@ -249,7 +249,7 @@ def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
     times = {t: [] for t in WHOLE}
     # CPU seconds per run: the tool's own, and the server's while it ran. On a
     # machine of N cores no run takes less than their sum / N.
-    cpu = {t: {"own": [], "server": []} for t in WHOLE}
+    cpu = {t: {"own": [], "server": [], "both": []} for t in WHOLE}
     stats, rss = [], []
     for r in range(reps):
         prepare(r)
@@ -264,6 +264,7 @@ def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
                 times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool]))
             cpu[tool]["own"].append(children_cpu() - own)
             cpu[tool]["server"].append(process_cpu(ctx.server_pid) - server)
+            cpu[tool]["both"].append(cpu[tool]["own"][-1] + cpu[tool]["server"][-1])
     medians = {t: statistics.median(v) for t, v in times.items()}
     cpu_medians = {t: {k: statistics.median(v) for k, v in c.items()} for t, c in cpu.items()}
     print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
@@ -410,7 +411,7 @@ def main():
         totals, _, _ = parse_stats(res["stats"])
         runs = max(1, len(res["runs"]["mfe-deploy"]))
         req = ", ".join(f"{k} {v // runs}" for k, v in totals.items() if k != "bytes" and v)
-        floor = (c["mfe-deploy"]["own"] + c["mfe-deploy"]["server"]) / cores
+        floor = c["mfe-deploy"]["both"] / cores
         print(f"| {res['title'].split(': ')[1]} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['mfe-deploy'] / m['rclone']:.2f} | {req or 'none'} "
               f"| {c['mfe-deploy']['own']:.2f} + {c['mfe-deploy']['server']:.2f} s | {c['rclone']['own']:.2f} + {c['rclone']['server']:.2f} s "
               f"| {floor:.2f} s ({floor / m['rclone']:.2f} of rclone) |")

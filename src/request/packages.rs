@@ -5,6 +5,7 @@ use std::path::Path;
 
 use globset::{Glob, GlobMatcher};
 
+use super::checks::default_prefix;
 use super::{InputError, RawInputs};
 
 /// Folders deeper than this below the working directory are not searched.
@@ -49,6 +50,9 @@ impl RawInputs {
         }
         let dist = self.dist.as_deref().unwrap_or("dist");
         let folders = expand(spec, root, built.then_some(dist))?;
+        if built {
+            one_folder_per_name(&folders)?;
+        }
         Ok(folders
             .into_iter()
             .map(|package| Self {
@@ -58,6 +62,33 @@ impl RawInputs {
             })
             .collect())
     }
+}
+
+/// Two built modules whose folders share a name (`apps/checkout`,
+/// `legacy/checkout`) would both deploy under it, over each other: with `packages`
+/// a module's prefix is always its folder's name. (Before the build, a glob also
+/// keeps folders that will hold no module, so only built folders are compared.)
+fn one_folder_per_name(folders: &[String]) -> Result<(), InputError> {
+    for (i, later) in folders.iter().enumerate() {
+        let Ok(prefix) = default_prefix(later) else {
+            continue;
+        };
+        let earlier = folders[..i]
+            .iter()
+            .find(|f| default_prefix(f).is_ok_and(|p| p == prefix));
+        if let Some(earlier) = earlier {
+            return Err(InputError::Invalid {
+                name: "packages",
+                value: format!("{earlier} {later}"),
+                hint: format!(
+                    "both would deploy to the prefix `{prefix}`, over each other (a module's \
+                     prefix is its folder name): rename one folder, or deploy each alone with \
+                     `package` and its own `prefix`. Nothing was written."
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The module folders `spec` names (newline- or space-separated), relative to
@@ -78,7 +109,7 @@ pub fn expand(spec: &str, root: &Path, dist: Option<&str>) -> Result<Vec<String>
         }
     };
     for entry in spec.split_whitespace() {
-        let entry = entry.trim_end_matches('/');
+        let entry = entry.trim_start_matches("./").trim_end_matches('/');
         if !entry.contains(['*', '?', '[', '{']) {
             if !root.join(entry).is_dir() {
                 return Err(invalid(
@@ -204,5 +235,39 @@ mod tests {
         let modules = raw.per_module(root.path()).unwrap();
         assert_eq!(modules.len(), 1);
         assert_eq!(modules[0].package.as_deref(), Some("packages/a"));
+    }
+
+    #[test]
+    fn built_modules_sharing_a_folder_name_are_refused_and_unbuilt_folders_are_not() {
+        let root = tree(&[
+            "apps/checkout/dist",
+            "legacy/checkout/dist",
+            "libs/checkout/src",
+            "libs/ui/dist",
+        ]);
+        let raw = |spec: &str| RawInputs {
+            packages: Some(spec.to_owned()),
+            ..RawInputs::default()
+        };
+        let err = raw("apps/* legacy/*").per_module(root.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("apps/checkout legacy/checkout")
+                && err.to_string().contains("the prefix `checkout/`"),
+            "{err}"
+        );
+        // Before the build a glob also keeps a library's folder; the deploy will not.
+        let unbuilt = raw("apps/* libs/*")
+            .per_module_unbuilt(root.path())
+            .unwrap();
+        assert_eq!(unbuilt.len(), 3);
+        assert_eq!(
+            raw("apps/* libs/*").per_module(root.path()).unwrap().len(),
+            2
+        );
+        // One folder named two ways is one module.
+        let same = raw("./apps/checkout apps/*")
+            .per_module(root.path())
+            .unwrap();
+        assert_eq!(same.len(), 1);
     }
 }

@@ -4,7 +4,7 @@
 use crate::config::{Config, ConfigError};
 use crate::environment::{Environments, Resolution, Trigger};
 use crate::error::Error;
-use crate::request::{DeployRequest, InputError, RawInputs};
+use crate::request::{DeployRequest, RawInputs};
 
 /// What the run will do.
 #[derive(Debug)]
@@ -99,37 +99,12 @@ pub fn decide_all(modules: &[RawInputs], trigger: &Trigger) -> Result<Modules, E
             Err(e) => failed.push((package, e)),
         }
     }
-    one_module_per_prefix(&requests)?;
     Ok(Modules::Deploy {
         requests,
         reason: why,
         config,
         failed,
     })
-}
-
-/// Two modules of one run whose folders share a name (`apps/checkout`,
-/// `legacy/checkout`) would both deploy under that name, over each other.
-fn one_module_per_prefix(requests: &[DeployRequest]) -> Result<(), InputError> {
-    for (i, later) in requests.iter().enumerate() {
-        let Some(earlier) = requests[..i]
-            .iter()
-            .find(|r| r.bucket == later.bucket && r.prefix == later.prefix)
-        else {
-            continue;
-        };
-        return Err(InputError::Invalid {
-            name: "packages",
-            value: format!("{} {}", earlier.package.display(), later.package.display()),
-            hint: format!(
-                "both would deploy to s3://{}/{}, over each other (a module's prefix is its \
-                 folder name): rename one folder, or deploy each alone with `package` and its \
-                 own `prefix`. Nothing was written.",
-                later.bucket, later.prefix
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// An environment's `prefix` replaces one module's folder-name prefix: in a
