@@ -159,8 +159,9 @@ fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
 /// S3 client; path-style addressing when an endpoint is given (emulators and most
 /// S3-compatible stores do not resolve bucket subdomains).
 pub fn s3_client(config: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client {
-    // NOTE: Content-MD5, computed during the scan, already lets S3 verify every body;
-    // the SDK's default CRC32 would read each body again and frame it as aws-chunked.
+    // NOTE: every file body already carries a digest S3 verifies (a whole file the
+    // scan's SHA-256 as its checksum, a part its Content-MD5); the SDK's default
+    // CRC32 would read each body again and frame it as aws-chunked.
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(settings.endpoint_url.is_some())
         .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)

@@ -197,7 +197,7 @@ fn digest_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<LocalFile>, ScanError
 }
 
 /// Adds the MD5s to each file `needed` names (the same length as `files`): what an
-/// upload sends as `Content-MD5` and what an ETag is compared with. The file is read
+/// ETag is compared with, and each part's `Content-MD5`. The file is read
 /// again, so its SHA-256 is checked again: bytes that changed since the scan stop
 /// the deploy.
 pub fn add_md5(files: &mut [LocalFile], needed: &[bool]) -> Result<(), ScanError> {
