@@ -10,6 +10,7 @@ mod cloudfront;
 mod common;
 mod credentials;
 mod deploy;
+mod emulator;
 mod environments;
 mod failures;
 mod faults;

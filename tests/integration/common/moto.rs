@@ -24,8 +24,12 @@ pub fn shared() -> &'static Moto {
 }
 
 impl Moto {
-    /// Starts a dedicated server; fails the test loudly if it cannot.
+    /// Starts a dedicated server; fails the test loudly if it cannot, or if the moto
+    /// on PATH is not the pinned one.
     pub fn start(env: &[(&str, &str)]) -> Self {
+        if let Err(e) = pinned_version() {
+            panic!("{e}");
+        }
         let launcher =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/common/moto_server.py");
         let mut last_error = String::new();
@@ -52,7 +56,7 @@ impl Moto {
                 command.env(k, v);
             }
             let mut child = command.spawn().unwrap_or_else(|e| {
-                panic!("cannot spawn moto_server ({e}); install it with: python3 -m pip install 'moto[server]'")
+                panic!("cannot spawn moto_server ({e}); install it with: scripts/ensure-moto")
             });
             let lifeline = child.stdin.take().expect("piped stdin");
             let endpoint = format!("http://127.0.0.1:{port}");
@@ -75,7 +79,7 @@ impl Moto {
             let _ = child.wait();
         }
         panic!(
-            "moto_server did not start on 127.0.0.1 (is it installed? python3 -m pip install 'moto[server]'). Its log:\n{last_error}"
+            "moto_server did not start on 127.0.0.1 (installed by scripts/ensure-moto). Its log:\n{last_error}"
         );
     }
 
@@ -143,6 +147,43 @@ impl Moto {
     pub fn client(&self) -> Client {
         client(&self.endpoint, ACCESS_KEY, SECRET_KEY)
     }
+}
+
+/// Checks once that the `python3` on PATH has the moto that
+/// `scripts/emulator-requirements.txt` pins: other releases answer differently (5.2.6
+/// denies correct IAM policies, before 5.2.5 multipart uploads fail), and a test
+/// failing for that reason would point at the wrong code.
+fn pinned_version() -> Result<(), String> {
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    CHECKED
+        .get_or_init(|| {
+            let requirements =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emulator-requirements.txt");
+            let text = std::fs::read_to_string(&requirements)
+                .map_err(|e| format!("{}: {e}", requirements.display()))?;
+            let pinned = text
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("moto[server]=="))
+                .ok_or_else(|| format!("{} pins no moto[server]==", requirements.display()))?;
+            let output = Command::new("python3")
+                .args(["-c", "import moto; print(moto.__version__)"])
+                .output()
+                .map_err(|e| {
+                    format!("cannot run python3 ({e}); run the tests with scripts/test")
+                })?;
+            let have = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            if have == pinned {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the tests run against moto {pinned} (scripts/emulator-requirements.txt), \
+                     but python3 on PATH has {}: run scripts/test, or \
+                     PATH=\"$(scripts/ensure-moto):$PATH\" cargo test",
+                    if have.is_empty() { "no moto" } else { &have }
+                ))
+            }
+        })
+        .clone()
 }
 
 pub fn client(endpoint: &str, key: &str, secret: &str) -> Client {
