@@ -79,11 +79,18 @@ pub enum Error {
     /// The module prefix, the reserved prefix or a build file overlap.
     #[error("{0}; nothing was written")]
     Layout(#[from] crate::layout::LayoutError),
-    /// The deploy record could not be written (the files are live).
-    #[error(
-        "the files are uploaded and live, but the deploy record could not be written: {0}. Re-run the deploy: it uploads nothing and writes the record"
-    )]
-    Record(crate::store::StoreError),
+    /// The deploy record could not be written. In place the files are live by then;
+    /// versioned and in a rollback the record comes first, so the manifest did not
+    /// move and what was live stays live.
+    #[error("{}", if *live {
+        format!("the files are uploaded and live, but the deploy record could not be written: {source}. Re-run the deploy: it uploads nothing and writes the record")
+    } else {
+        format!("the deploy record could not be written: {source}. The manifest was not moved, so the version live before this run is still live (this run's files are uploaded but nothing points at them). Re-run: it uploads nothing, writes the record and moves the manifest")
+    })]
+    Record {
+        live: bool,
+        source: crate::store::StoreError,
+    },
     /// Versioned mode: the version label already holds other bytes.
     #[error(
         "refusing to deploy: version `{version}` already exists in s3://{bucket}/{prefix} with other bytes in {} file(s): {}. A version is written once and never changed; deploy this build under a new `version` label (or leave `version` empty for the build digest). Nothing was written.",
@@ -111,9 +118,10 @@ pub enum Error {
     /// `verify`: a published entry did not read back through `public-url`.
     #[error(transparent)]
     Verify(Box<crate::verify::VerifyError>),
-    /// Retention would delete more than allowed; nothing was deleted.
-    #[error("retention refused: {0}")]
-    Retention(String),
+    /// Retention refused or could not finish (nothing more was deleted). After a
+    /// complete deploy (`deployed`), that deploy stays live and says so.
+    #[error("{}", if *deployed { format!("deployed, and it stays live; retention could not finish: {why}") } else { format!("retention refused: {why}") })]
+    Retention { deployed: bool, why: String },
     /// A rollback cannot repoint the manifest; it is unchanged.
     #[error("rollback refused: {0}; the manifest is unchanged")]
     Rollback(String),
@@ -172,13 +180,13 @@ impl Error {
             | Self::Invalidate(_)
             | Self::Conflict { .. }
             | Self::Apply(_)
-            | Self::Record(_)
+            | Self::Record { .. }
             | Self::VersionTaken { .. }
             | Self::ReadBack { .. }
             | Self::Manifest(_)
             | Self::Rollback(_)
             | Self::Verify(_)
-            | Self::Retention(_)
+            | Self::Retention { .. }
             | Self::Output { .. }
             | Self::Internal(_) => 1,
         }

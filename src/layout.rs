@@ -8,12 +8,14 @@
 //! _mfe-deploy/modules/<module>/records/<UTC time>-<version>-<nonce>.json   deploy records (immutable)
 //! _mfe-deploy/modules/<module>/latest.json                                pointer to the newest record (a cache)
 //! _mfe-deploy/modules/<module>/state.json                                 ETags and headers last left (a cache)
+//! _mfe-deploy/in-flight/<module, one segment>/<expiry>-<nonce>.json        what a deploy still uploading will publish
 //! ```
 //!
 //! `<module>` is the module prefix without its trailing slash (`checkout`,
-//! `apps/checkout`), or `~root` for a module deployed at the bucket root. Each
-//! module's folder ends in a name no module prefix can continue (`records/`,
-//! `latest.json`), so the records of `apps` never list those of `apps/checkout`.
+//! `apps/checkout`), or `~root` for a module deployed at the bucket root. A record is
+//! a direct child of its module's `records/` folder, named `<time>-<version>-<nonce>`
+//! (no `/` in any part), so the records of `apps` are never those of `apps/records`
+//! (whose keys go one folder deeper) nor of `apps/checkout`.
 
 /// The reserved prefix when the config names none.
 pub const DEFAULT_RECORDS_PREFIX: &str = "_mfe-deploy/";
@@ -157,18 +159,48 @@ impl Layout {
 
     /// The time a record key was named with (see [`Layout::record_key`]).
     pub fn record_time(&self, key: &str) -> Option<crate::clock::Utc> {
-        let name = key.strip_prefix(&self.records_dir())?;
-        crate::clock::Utc::parse_compact(name.split('-').next()?)
+        crate::clock::Utc::parse_compact(self.record_name(key)?.0)
     }
 
     /// The version a record key was named with.
     pub fn record_version<'k>(&self, key: &'k str) -> Option<&'k str> {
+        Some(self.record_name(key)?.1)
+    }
+
+    /// Whether `key` is one of this module's records: a direct child of its
+    /// `records/` folder named `<time>-<version>-<nonce>.json`. A nested module
+    /// called `records` keeps its own records one folder deeper, and its pointer
+    /// beside them: neither is one of these.
+    pub fn is_record_key(&self, key: &str) -> bool {
+        self.record_name(key).is_some()
+    }
+
+    /// (time, version, nonce) of a record key.
+    fn record_name<'k>(&self, key: &'k str) -> Option<(&'k str, &'k str, &'k str)> {
         let name = key
             .strip_prefix(&self.records_dir())?
             .strip_suffix(".json")?;
-        let (rest, _nonce) = name.rsplit_once('-')?;
-        let (_time, version) = rest.split_once('-')?;
-        Some(version)
+        if name.contains('/') {
+            return None;
+        }
+        let (rest, nonce) = name.rsplit_once('-')?;
+        let (time, version) = rest.split_once('-')?;
+        crate::clock::Utc::parse_compact(time)?;
+        Some((time, version, nonce))
+    }
+
+    /// The folder of every module's in-flight intents.
+    pub fn in_flight_dir(&self) -> String {
+        format!("{}in-flight/", self.records_prefix)
+    }
+
+    /// The key of an intent of this module expiring at `expires` (compact time).
+    pub fn intent_key(&self, expires: &str, nonce: &str) -> String {
+        format!(
+            "{}{}/{expires}-{nonce}.json",
+            self.in_flight_dir(),
+            segment(self.module())
+        )
     }
 
     /// The pointer to the module's newest record.
@@ -185,6 +217,21 @@ impl Layout {
     /// prefix; read once when the new one is missing, then removed.
     pub fn legacy_state_key(&self) -> String {
         format!("{}{LEGACY_STATE}", self.prefix)
+    }
+}
+
+/// A module name as one key segment, injectively: `%` → `%25`, `/` → `%2F`.
+pub fn segment(module: &str) -> String {
+    module.replace('%', "%25").replace('/', "%2F")
+}
+
+/// The module prefix a [`segment`] stands for (empty for the bucket root).
+pub fn prefix_of_segment(segment: &str) -> String {
+    let module = segment.replace("%2F", "/").replace("%25", "%");
+    if module == ROOT_MODULE {
+        String::new()
+    } else {
+        format!("{module}/")
     }
 }
 
@@ -271,6 +318,37 @@ mod tests {
         let inner = layout("apps/checkout/");
         assert!(!inner.records_dir().starts_with(&outer.records_dir()));
         assert!(!inner.pointer_key().starts_with(&outer.records_dir()));
+    }
+
+    #[test]
+    fn a_nested_module_called_records_is_not_read_as_records_of_its_parent() {
+        let parent = layout("apps/");
+        let nested = layout("apps/records/");
+        let t = crate::clock::Utc::from_millis(1_764_637_691_123).compact();
+        let theirs = nested.record_key(&t, "v1", "ab");
+        assert!(
+            theirs.starts_with(&parent.records_dir()),
+            "the folders nest"
+        );
+        assert!(!parent.is_record_key(&theirs));
+        assert!(!parent.is_record_key(&nested.pointer_key()));
+        assert!(!parent.is_record_key(&nested.state_key()));
+        assert!(nested.is_record_key(&theirs));
+        assert!(parent.is_record_key(&parent.record_key(&t, "v1", "ab")));
+    }
+
+    #[test]
+    fn module_segments_map_back_to_their_prefixes() {
+        for prefix in ["checkout/", "apps/checkout/", "a%2Fb/", "a+b/c/", ""] {
+            let l = layout(prefix);
+            assert_eq!(prefix_of_segment(&segment(l.module())), prefix, "{prefix}");
+        }
+        assert_ne!(segment("a/b"), segment("a%2Fb"));
+        let key = layout("apps/checkout/").intent_key("20261202T010811.123Z", "ab");
+        assert_eq!(
+            key,
+            "_mfe-deploy/in-flight/apps%2Fcheckout/20261202T010811.123Z-ab.json"
+        );
     }
 
     #[test]

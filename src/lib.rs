@@ -21,6 +21,7 @@ pub mod globs;
 pub mod http;
 pub mod invalidate;
 pub mod layout;
+pub mod live;
 pub mod manifest;
 pub mod model;
 pub mod modules;

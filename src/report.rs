@@ -140,6 +140,16 @@ impl Report {
         }
     }
 
+    /// A run refused after planning: nothing was applied, so nothing counts as
+    /// uploaded, updated or unchanged, and it is no dry run.
+    pub fn forget_plan_counts(&mut self) {
+        self.uploaded = 0;
+        self.headers_updated = 0;
+        self.unchanged = 0;
+        self.bytes_uploaded = 0;
+        self.dry_run = false;
+    }
+
     /// A report with nothing done yet, for a run without a build (a rollback).
     pub fn empty(
         package: &str,

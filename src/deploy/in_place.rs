@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Context, PendingScan, finish, integrity, steps};
+use super::{Context, PendingScan, Trail, finish, integrity, steps};
 use crate::cdn::Cdn;
 use crate::classify::Classifier;
 use crate::clock::Utc;
@@ -28,7 +28,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     config: &Config,
     scan: PendingScan,
     out: &mut dyn Write,
-    report: &mut Option<Report>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
     let store = ctx.store;
     let classifier =
@@ -85,7 +85,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         None => InvalidationPlan::default(),
     };
     let dist_display = request.dist_path().display().to_string();
-    let r = report.insert(Report::from_plan(
+    let r = trail.report.insert(Report::from_plan(
         &plan,
         &request.package.display().to_string(),
         &request.environment,
@@ -130,7 +130,15 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         return steps::retain_planned(ctx, &job, &plan, &history, r, out).await;
     }
 
-    // Apply, after clearing what interrupted runs left.
+    // Apply, after saying what this run will publish and clearing what interrupted
+    // runs left.
+    let planned = plan.counts();
+    if planned.uploaded + planned.headers_only > 0
+        || finish::needs_record(false, &history, &version)
+    {
+        let keys = plan.files.iter().map(|f| f.key.clone()).collect();
+        steps::declare(ctx, &job, &version, keys, Vec::new(), &mut trail.intent).await;
+    }
     crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;
     let changed = applied.uploaded + applied.headers_updated > 0;
@@ -175,7 +183,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             Some(
                 record::write_record(store, &layout, &record, time, &nonce)
                     .await
-                    .map_err(Error::Record)?,
+                    .map_err(|source| Error::Record { live: true, source })?,
             )
         }
         None => None,

@@ -80,6 +80,15 @@ impl<E: Into<Error>> From<E> for Failed {
     }
 }
 
+/// What a run has left so far: its report once there is a plan (kept current, so a
+/// failure still reports what was done), and its in-flight intent while it has one.
+#[derive(Debug, Default)]
+pub struct Trail {
+    pub report: Option<Report>,
+    /// The key of the intent this run wrote before its first upload.
+    pub intent: Option<String>,
+}
+
 /// Plans a deploy and, unless it is a dry run, executes it.
 pub async fn deploy<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
@@ -89,15 +98,19 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     out: &mut dyn Write,
 ) -> Result<Report, Failed> {
     let started = Instant::now();
-    let mut report = None;
+    let mut trail = Trail::default();
     let result = match (&request.rollback_to, request.mode) {
-        (Some(target), _) => rollback::run(ctx, request, config, target, out, &mut report).await,
-        (None, Mode::InPlace) => in_place::run(ctx, request, config, scan, out, &mut report).await,
+        (Some(target), _) => rollback::run(ctx, request, config, target, out, &mut trail).await,
+        (None, Mode::InPlace) => in_place::run(ctx, request, config, scan, out, &mut trail).await,
         (None, Mode::Versioned) => {
-            versioned::run(ctx, request, config, scan, out, &mut report).await
+            versioned::run(ctx, request, config, scan, out, &mut trail).await
         }
     };
-    let mut report = report.map(Box::new);
+    // The record (when the run got that far) now says what the intent said.
+    if let Some(key) = trail.intent.take() {
+        crate::live::intent::remove(ctx.store, &key).await;
+    }
+    let mut report = trail.report.map(Box::new);
     if let Some(r) = report.as_mut() {
         r.duration = started.elapsed();
     }
@@ -106,7 +119,16 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
         (Ok(()), None) => Err(Error::Internal("a deploy ended without a report".to_owned()).into()),
         (Err(error), mut report) => {
             if let Some(r) = report.as_mut() {
-                r.status = Status::Failed;
+                // Refused after planning, before anything was applied: the counts
+                // are what happened (nothing), not what was planned.
+                if r.dry_run && !request.dry_run {
+                    r.forget_plan_counts();
+                }
+                // A deploy that completed stays what it was (deployed, unchanged,
+                // rolled back) when only its retention failed.
+                if !matches!(error, Error::Retention { deployed: true, .. }) {
+                    r.status = Status::Failed;
+                }
                 r.error = Some(error.to_string());
             }
             Err(Failed { report, error })

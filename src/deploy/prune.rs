@@ -8,15 +8,16 @@ use crate::clock::Utc;
 use crate::error::Error;
 use crate::github::commands;
 use crate::layout::Layout;
-use crate::manifest;
+use crate::live;
 use crate::record::{self, DeployRecord};
-use crate::request::DeployRequest;
+use crate::request::{DeployRequest, Mode};
 use crate::retention::{self, Policy, Protected, Prune};
-use crate::store::ObjectStore;
+use crate::store::{ObjectStore, RemoteObject};
 
 /// Applies `policy` to the module of `layout`; returns how many objects were
 /// deleted (0 in a dry run, which lists them). `pending` is the record of the deploy
-/// being made when it is not written (a dry run): it counts as the newest.
+/// being made when it is not written (a dry run): it counts as the newest. Whatever
+/// the policy, nothing [`live`](crate::live) protects is deleted.
 pub async fn prune<S: ObjectStore>(
     store: &S,
     request: &DeployRequest,
@@ -27,28 +28,38 @@ pub async fn prune<S: ObjectStore>(
 ) -> Result<usize, Error> {
     let prefix = layout.prefix();
     let modules_dir = format!("{}modules/", layout.records_prefix());
-    let history_dir = layout.history_dir(&request.manifest.native);
-    let (listed, records, modules, history, live) = tokio::join!(
+    let (listed, records, modules) = tokio::join!(
         store.list(prefix),
         record::list_records(store, layout, usize::MAX),
         store.list(&modules_dir),
-        store.list(&history_dir),
-        store.get(&request.manifest.native),
     );
-    let listed: Vec<String> = listed
+    let listed: Vec<RemoteObject> = listed
         .map_err(Error::Remote)?
         .into_iter()
-        .map(|o| o.key)
-        .filter(|k| !layout.is_reserved(k))
+        .filter(|o| !layout.is_reserved(&o.key))
         .collect();
-    let records: Vec<_> = records
+    let records: Vec<DeployRecord> = records
         .map_err(Error::Remote)?
         .into_iter()
         .map(|(_, r)| r)
-        .chain(pending)
+        .chain(pending.clone())
         .collect();
+    let versioned =
+        request.mode == Mode::Versioned || records.iter().any(|r| r.mode == "versioned");
+    // NOTE: what is live is read after the listing: an intent written after it
+    // names objects the listing cannot hold, and one written before it is seen here.
+    let live = live::read(
+        store,
+        layout,
+        &request.manifest.native,
+        &records,
+        pending.as_ref(),
+        versioned,
+    )
+    .await
+    .map_err(Error::Remote)?;
     let now = Utc::now();
-    let mut protected = Protected {
+    let protected = Protected {
         nested_modules: nested_modules(
             &modules
                 .map_err(Error::Remote)?
@@ -59,33 +70,13 @@ pub async fn prune<S: ObjectStore>(
             layout,
         ),
         keys: manifest_keys(request),
-        versions: BTreeSet::new(),
+        versions: if versioned {
+            history_versions(store, request, layout, policy, now).await?
+        } else {
+            BTreeSet::new()
+        },
+        live,
     };
-    if let Some(live) = live
-        .map_err(Error::Remote)?
-        .and_then(|f| manifest::live(&f.bytes, layout.module()))
-    {
-        protected.versions.insert(live.version);
-    }
-    let window = policy.keep_days.map(|d| d.saturating_mul(86_400_000));
-    let tag = format!("-{}-", layout.module().replace('/', "+"));
-    for key in history.map_err(Error::Remote)?.into_iter().map(|o| o.key) {
-        let Some(name) = key
-            .strip_prefix(&history_dir)
-            .and_then(|n| n.strip_suffix(".json"))
-        else {
-            continue;
-        };
-        let (Some(time), Some((_, version))) = (
-            name.split('-').next().and_then(Utc::parse_compact),
-            name.split_once(&tag),
-        ) else {
-            continue;
-        };
-        if window.is_some_and(|w| now.millis - time.millis < i64::try_from(w).unwrap_or(i64::MAX)) {
-            protected.versions.insert(version.to_owned());
-        }
-    }
     match retention::decide(prefix, &listed, &records, &protected, policy, now) {
         Prune::NoRecords => {
             writeln!(
@@ -96,10 +87,13 @@ pub async fn prune<S: ObjectStore>(
             .map_err(Error::stdout)?;
             Ok(0)
         }
-        Prune::OverCap { would, cap } => Err(Error::Retention(format!(
-            "{would} object(s) under s3://{}/{prefix} are referenced by no kept deploy record, more than `max-deletions: {cap}`; nothing was deleted. Check `keep-versions`/`keep-days`, or raise `max-deletions` if that many should go",
-            request.bucket
-        ))),
+        Prune::OverCap { would, cap } => Err(Error::Retention {
+            deployed: false,
+            why: format!(
+                "{would} object(s) under s3://{}/{prefix} are referenced by no kept deploy record, more than `max-deletions: {cap}`; nothing was deleted. Check `keep-versions`/`keep-days`, or raise `max-deletions` if that many should go",
+                request.bucket
+            ),
+        }),
         Prune::Delete {
             keys,
             kept_versions,
@@ -118,7 +112,11 @@ pub async fn prune<S: ObjectStore>(
                 text.push_str(&format!("    {key}\n"));
             }
             write!(out, "{}", commands::inert(&text)).map_err(Error::stdout)?;
-            if request.dry_run || keys.is_empty() {
+            if request.dry_run {
+                return Ok(0);
+            }
+            forget_expired_intents(store, layout, now).await;
+            if keys.is_empty() {
                 return Ok(0);
             }
             let outcome = store.delete(&keys).await.map_err(Error::Remote)?;
@@ -130,6 +128,62 @@ pub async fn prune<S: ObjectStore>(
     }
 }
 
+/// The versions the manifest's history names within `keep-days` (versioned
+/// modules only: an in-place module has no manifest to read).
+async fn history_versions<S: ObjectStore>(
+    store: &S,
+    request: &DeployRequest,
+    layout: &Layout,
+    policy: &Policy,
+    now: Utc,
+) -> Result<BTreeSet<String>, Error> {
+    let mut versions = BTreeSet::new();
+    let Some(days) = policy.keep_days else {
+        return Ok(versions);
+    };
+    let window = i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+    let history_dir = layout.history_dir(&request.manifest.native);
+    let tag = format!("-{}-", layout.module().replace('/', "+"));
+    for key in store
+        .list(&history_dir)
+        .await
+        .map_err(Error::Remote)?
+        .into_iter()
+        .map(|o| o.key)
+    {
+        let Some(name) = key
+            .strip_prefix(&history_dir)
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let (Some(time), Some((_, version))) = (
+            name.split('-').next().and_then(Utc::parse_compact),
+            name.split_once(&tag),
+        ) else {
+            continue;
+        };
+        if now.millis - time.millis < window {
+            versions.insert(version.to_owned());
+        }
+    }
+    Ok(versions)
+}
+
+/// Removes the intents killed runs of this module left (they protect nothing any
+/// more); best effort.
+async fn forget_expired_intents<S: ObjectStore>(store: &S, layout: &Layout, now: Utc) {
+    match live::intent::expired(store, layout, now).await {
+        Ok(keys) if !keys.is_empty() => {
+            if let Err(e) = store.delete(&keys).await {
+                tracing::info!("could not remove expired in-flight intents: {e}");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::info!("could not list in-flight intents to tidy them: {e}"),
+    }
+}
+
 /// Prefixes of the other modules with records that lie inside this one's prefix.
 fn nested_modules(keys: &[String], modules_dir: &str, layout: &Layout) -> Vec<String> {
     let mut names = BTreeSet::new();
@@ -137,9 +191,11 @@ fn nested_modules(keys: &[String], modules_dir: &str, layout: &Layout) -> Vec<St
         let Some(rest) = key.strip_prefix(modules_dir) else {
             continue;
         };
-        let module = ["/records/", "/latest.json", "/state.json"]
-            .iter()
-            .find_map(|marker| rest.find(marker).map(|i| &rest[..i]));
+        // NOTE: from the end: a module may itself be called `records`.
+        let module = rest
+            .strip_suffix("/latest.json")
+            .or_else(|| rest.strip_suffix("/state.json"))
+            .or_else(|| rest.rfind("/records/").map(|i| &rest[..i]));
         if let Some(module) = module {
             names.insert(module.to_owned());
         }

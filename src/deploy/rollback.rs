@@ -8,7 +8,7 @@ use std::io::Write;
 use sha2::Digest as _;
 
 use super::versioned::{Published, current_live, live_entry, manifest_invalidation, switch};
-use super::{Context, finish, steps};
+use super::{Context, Trail, finish, steps};
 use crate::cdn::Cdn;
 use crate::clock::Utc;
 use crate::config::Config;
@@ -28,7 +28,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     config: &Config,
     target: &RollbackTarget,
     out: &mut dyn Write,
-    report: &mut Option<Report>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
     let store = ctx.store;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
@@ -96,7 +96,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         distribution.as_ref(),
         &history,
     );
-    let r = report.insert(Report::empty(
+    let r = trail.report.insert(Report::empty(
         &request.package.display().to_string(),
         &request.environment,
         &request.bucket,
@@ -147,6 +147,15 @@ pub async fn run<S: ObjectStore, C: Cdn>(
 
     // A record of the rollback, then the switch, then the manifests' invalidation.
     r.status = Status::Failed;
+    steps::declare(
+        ctx,
+        &job,
+        &version,
+        Vec::new(),
+        vec![version_prefix.clone()],
+        &mut trail.intent,
+    )
+    .await;
     let time = finish::record_time(&layout, &history, Utc::now());
     let rollback = rollback_record(
         &target_record,
@@ -163,7 +172,10 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     finish::unmark_state(store, &layout, state.as_ref()).await;
     let record_key = record::write_record(store, &layout, &rollback, time, &record::new_nonce())
         .await
-        .map_err(Error::Record)?;
+        .map_err(|source| Error::Record {
+            live: false,
+            source,
+        })?;
     r.record = Some(record_key.clone());
     let entry = LiveEntry {
         deployed: time.rfc3339(),

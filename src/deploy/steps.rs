@@ -312,6 +312,36 @@ pub async fn verify_through_public_url<'a>(
     Ok(())
 }
 
+/// Before the first write that publishes anything: says what this run will make
+/// live (exact `keys`, or whole version folders in `prefixes`) in an in-flight
+/// intent, so that no deletion removes it before the run's record names it. A role
+/// that may not write it only gets a warning: the deploy itself is unaffected.
+pub async fn declare<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+    version: &str,
+    keys: Vec<String>,
+    prefixes: Vec<String>,
+    slot: &mut Option<String>,
+) {
+    let intent = crate::live::Intent::new(
+        job.layout,
+        version,
+        keys,
+        prefixes,
+        crate::clock::Utc::now(),
+        job.config.requests.abort_incomplete_after,
+    );
+    match crate::live::intent::write(ctx.store, job.layout, &intent).await {
+        Ok(key) => *slot = Some(key),
+        Err(e) => tracing::warn!(
+            "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:PutObject and s3:DeleteObject on {}*",
+            job.layout.in_flight_dir(),
+            job.layout.in_flight_dir()
+        ),
+    }
+}
+
 /// Multipart uploads under the module's prefix that interrupted runs left.
 pub async fn abandoned_uploads<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
@@ -340,9 +370,25 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
     let Some(policy) = &job.request.retention else {
         return Ok(());
     };
-    r.deleted =
-        super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await?;
-    Ok(())
+    let dry_run = job.request.dry_run;
+    match super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await {
+        Ok(deleted) => {
+            r.deleted = deleted;
+            Ok(())
+        }
+        // A dry run deployed nothing: its retention's failure is the run's.
+        Err(e) if dry_run => Err(e),
+        // NOTE: the deploy is complete and live whatever retention does now; its
+        // failure fails the run (exit 1), never as bad input, and says so.
+        Err(Error::Retention { why, .. }) => Err(Error::Retention {
+            deployed: true,
+            why,
+        }),
+        Err(e) => Err(Error::Retention {
+            deployed: true,
+            why: e.to_string(),
+        }),
+    }
 }
 
 /// Retention in a dry run: the plan's version counts as deployed now.

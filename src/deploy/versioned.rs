@@ -7,7 +7,7 @@ use std::io::Write;
 
 use sha2::Digest as _;
 
-use super::{Context, PendingScan, finish, integrity, steps};
+use super::{Context, PendingScan, Trail, finish, integrity, steps};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::classify::Classifier;
 use crate::clock::Utc;
@@ -110,7 +110,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     config: &Config,
     scan: PendingScan,
     out: &mut dyn Write,
-    report: &mut Option<Report>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
     let store = ctx.store;
     let classifier =
@@ -180,7 +180,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         &history,
     );
     let public = request.public_url.as_deref();
-    let r = report.insert(Report::from_plan(
+    let r = trail.report.insert(Report::from_plan(
         &plan,
         &request.package.display().to_string(),
         &request.environment,
@@ -234,6 +234,18 @@ pub async fn run<S: ObjectStore, C: Cdn>(
 
     // Apply (after clearing what interrupted runs left), then check the entries
     // back before anything points at them.
+    let moves = live.as_ref().map(|l| l.version.as_str()) != Some(version.as_str());
+    if plan.counts().uploaded > 0 || moves || finish::needs_record(false, &history, &version) {
+        steps::declare(
+            ctx,
+            &job,
+            &version,
+            Vec::new(),
+            vec![version_prefix.clone()],
+            &mut trail.intent,
+        )
+        .await;
+    }
     crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;
     let (entry_bytes, mf_bytes) = read_back(store, &plan, entry_rel).await?;
@@ -244,7 +256,6 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         steps::verify_through_public_url(&job, plan.files.iter().filter(published)).await?;
     }
     let changed = applied.uploaded > 0;
-    let moves = live.as_ref().map(|l| l.version.as_str()) != Some(version.as_str());
 
     // Record, then switch the manifest.
     let time = finish::record_time(&layout, &history, Utc::now());
@@ -263,7 +274,10 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         Some(
             record::write_record(store, &layout, &record, time, &record::new_nonce())
                 .await
-                .map_err(Error::Record)?,
+                .map_err(|source| Error::Record {
+                    live: false,
+                    source,
+                })?,
         )
     } else {
         None

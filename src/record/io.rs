@@ -73,7 +73,7 @@ pub async fn with_newer<S: ObjectStore>(
     let newest = newer
         .iter()
         .map(|o| o.key.as_str())
-        .filter(|k| k.ends_with(".json"))
+        .filter(|k| layout.is_record_key(k))
         .max();
     history.unconfirmed = match newest {
         Some(key) => store
@@ -181,7 +181,7 @@ pub async fn list_records<S: ObjectStore>(
         .await?
         .into_iter()
         .map(|o| o.key)
-        .filter(|k| k.ends_with(".json"))
+        .filter(|k| layout.is_record_key(k))
         .collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
     keys.truncate(limit);

@@ -3,16 +3,19 @@
 //!
 //! Kept records are those of the newest `keep-versions` distinct versions by record
 //! time (a rollback counts as its target deployed at that time), plus every record
-//! younger than `keep-days`. Never deleted, whatever the records say: anything
-//! outside the module's prefix, other modules nested inside it, the manifests, the
-//! tool's own objects, and the versions the live manifest or the history of the
-//! window names.
+//! younger than `keep-days`. Never deleted, whatever the records or the policy say:
+//! what [`Live`] protects (the live build, a deploy in flight), an object younger
+//! than `keep-days` (by its `LastModified`), anything outside the module's prefix,
+//! other modules nested inside it, the manifests, the tool's own objects, and the
+//! versions the history of the window names.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::clock::Utc;
+use crate::live::Live;
 use crate::record::DeployRecord;
+use crate::store::RemoteObject;
 
 /// The policy, from the config's `retention:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +32,11 @@ pub struct Protected {
     pub nested_modules: Vec<String>,
     /// Keys that are not the module's files (manifests, tool objects).
     pub keys: BTreeSet<String>,
-    /// Versions the live manifest or the window's history names (versioned mode:
-    /// everything under `prefix/<version>/` stays).
+    /// Versions the window's history names (versioned mode: everything under
+    /// `prefix/<version>/` stays).
     pub versions: BTreeSet<String>,
+    /// The live build and what is in flight.
+    pub live: Live,
 }
 
 /// The decision.
@@ -52,7 +57,7 @@ pub enum Prune {
 /// of the module (any order).
 pub fn decide(
     prefix: &str,
-    listed: &[String],
+    listed: &[RemoteObject],
     records: &[DeployRecord],
     protected: &Protected,
     policy: &Policy,
@@ -80,6 +85,12 @@ pub fn decide(
     let window = policy
         .keep_days
         .map(|d| Duration::from_secs(d.saturating_mul(86_400)));
+    let young = |seconds: Option<i64>| match (window, seconds) {
+        (Some(w), Some(s)) => now - Utc::from_millis(s.saturating_mul(1000)) < w,
+        // NOTE: a store that lists no time gives no age to trust.
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
     let kept: Vec<&DeployRecord> = by_time
         .iter()
         .filter(|(t, r)| kept_versions.contains(&r.version) || window.is_some_and(|w| now - *t < w))
@@ -87,24 +98,32 @@ pub fn decide(
         .collect();
     let mut versions: BTreeSet<String> = kept.iter().map(|r| r.version.clone()).collect();
     versions.extend(protected.versions.iter().cloned());
+    versions.extend(protected.live.versions());
     let referenced: BTreeSet<&str> = kept
         .iter()
         .flat_map(|r| r.files.values().map(|f| f.key.as_str()))
         .collect();
     let keys: Vec<String> = listed
         .iter()
-        .filter(|k| k.starts_with(prefix))
-        .filter(|k| !referenced.contains(k.as_str()))
-        .filter(|k| !protected.keys.contains(*k))
-        .filter(|k| !protected.nested_modules.iter().any(|m| k.starts_with(m)))
-        .filter(|k| {
-            let rest = &k[prefix.len()..];
+        .filter(|o| o.key.starts_with(prefix))
+        .filter(|o| !referenced.contains(o.key.as_str()))
+        .filter(|o| !protected.keys.contains(&o.key))
+        .filter(|o| {
+            !protected
+                .nested_modules
+                .iter()
+                .any(|m| o.key.starts_with(m))
+        })
+        .filter(|o| {
+            let rest = &o.key[prefix.len()..];
             !protected
                 .versions
                 .iter()
                 .any(|v| rest.starts_with(&format!("{v}/")))
         })
-        .cloned()
+        .filter(|o| protected.live.protects(&o.key).is_none())
+        .filter(|o| !young(o.last_modified))
+        .map(|o| o.key.clone())
         .collect();
     if keys.len() > policy.max_deletions {
         return Prune::OverCap {

@@ -1,7 +1,9 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::live::{Intent, Why};
 use crate::record::{Provenance, RECORD_SCHEMA, RecordKind, RecordedFile};
+use crate::store::RemoteObject;
 
 const DAY: i64 = 86_400_000;
 
@@ -42,8 +44,22 @@ fn deploy(version: &str, days_ago: i64, files: &[&str]) -> DeployRecord {
     record(version, days_ago, files, RecordKind::Deploy)
 }
 
-fn listed(keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| format!("shop/{k}")).collect()
+fn listed(keys: &[&str]) -> Vec<RemoteObject> {
+    objects(&keys.iter().map(|k| format!("shop/{k}")).collect::<Vec<_>>())
+}
+
+/// Objects last written a year ago.
+fn objects(keys: &[String]) -> Vec<RemoteObject> {
+    keys.iter().map(|k| aged(k, 365)).collect()
+}
+
+fn aged(key: &str, days: i64) -> RemoteObject {
+    RemoteObject {
+        key: key.to_owned(),
+        etag: "e".to_owned(),
+        size: 1,
+        last_modified: Some((now().millis - days * DAY) / 1000),
+    }
 }
 
 fn policy(keep_versions: Option<usize>, keep_days: Option<u64>, max: usize) -> Policy {
@@ -155,18 +171,19 @@ fn more_than_the_cap_deletes_nothing() {
 #[test]
 fn nested_modules_manifests_and_protected_versions_never_go() {
     let records = [deploy("v9", 1, &["v9/remoteEntry.js"])];
-    let objects = vec![
+    let objects = objects(&[
         "shop/v9/remoteEntry.js".to_owned(),
         "shop/v1/remoteEntry.js".to_owned(),
         "shop/v2/remoteEntry.js".to_owned(),
         "shop/cart/x.js".to_owned(),
         "shop/mfe-manifest.json".to_owned(),
         "other/x.js".to_owned(),
-    ];
+    ]);
     let protected = Protected {
         nested_modules: vec!["shop/cart/".to_owned()],
         keys: BTreeSet::from(["shop/mfe-manifest.json".to_owned()]),
         versions: BTreeSet::from(["v2".to_owned()]),
+        live: Live::default(),
     };
     let prune = decide(
         "shop/",
@@ -177,4 +194,105 @@ fn nested_modules_manifests_and_protected_versions_never_go() {
         now(),
     );
     assert_eq!(deleted(prune), ["shop/v1/remoteEntry.js"]);
+}
+
+/// What the caller asks `Live` for: the newest record, always.
+fn live_of(records: &[DeployRecord]) -> Protected {
+    let mut live = Live::default();
+    if let Some(r) = crate::live::newest(records) {
+        live.add_record(
+            r,
+            Why::NewestRecord {
+                version: r.version.clone(),
+            },
+        );
+    }
+    Protected {
+        live,
+        ..Protected::default()
+    }
+}
+
+#[test]
+fn keep_days_alone_never_deletes_the_live_build_once_its_record_is_old() {
+    let records = [
+        deploy("v1", 40, &["index.html", "a.1.js"]),
+        deploy("v2", 20, &["index.html", "a.2.js"]),
+    ];
+    let objects = listed(&["index.html", "a.1.js", "a.2.js"]);
+    for days in [0, 1, 14] {
+        let prune = decide(
+            "shop/",
+            &objects,
+            &records,
+            &live_of(&records),
+            &policy(None, Some(days), 500),
+            now(),
+        );
+        assert_eq!(deleted(prune), ["shop/a.1.js"], "keep-days: {days}");
+    }
+}
+
+#[test]
+fn keep_versions_zero_or_any_policy_keeps_what_live_protects() {
+    let records = [deploy("v1", 40, &["a.1.js"]), deploy("v2", 20, &["a.2.js"])];
+    let objects = listed(&["a.1.js", "a.2.js"]);
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &live_of(&records),
+        &policy(Some(0), None, 500),
+        now(),
+    );
+    assert_eq!(deleted(prune), ["shop/a.1.js"]);
+}
+
+#[test]
+fn an_object_younger_than_keep_days_stays_though_no_record_names_it() {
+    let records = [deploy("v2", 20, &["a.2.js"])];
+    let objects = vec![
+        aged("shop/a.2.js", 20),
+        aged("shop/synced-by-hand.js", 2),
+        aged("shop/old-by-hand.js", 60),
+    ];
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &live_of(&records),
+        &policy(None, Some(7), 500),
+        now(),
+    );
+    assert_eq!(deleted(prune), ["shop/old-by-hand.js"]);
+}
+
+#[test]
+fn what_a_deploy_in_flight_will_publish_stays() {
+    let records = [deploy("v1", 40, &["v1/remoteEntry.js"])];
+    let objects = listed(&[
+        "v1/remoteEntry.js",
+        "v2/remoteEntry.js",
+        "v2/chunk.js",
+        "old.js",
+    ]);
+    let mut protected = live_of(&records);
+    let layout = crate::layout::Layout::new("_mfe-deploy/", "shop/").unwrap();
+    protected.live.add_intent(&Intent::new(
+        &layout,
+        "v2",
+        Vec::new(),
+        vec!["shop/v2/".to_owned()],
+        now(),
+        3600,
+    ));
+    let prune = decide(
+        "shop/",
+        &objects,
+        &records,
+        &protected,
+        &policy(Some(1), None, 500),
+        now(),
+    );
+    assert_eq!(deleted(prune), ["shop/old.js"]);
 }

@@ -15,12 +15,18 @@ use super::{Condition, Metadata, ObjectMeta, PAGE_SIZE, StoreError};
 use crate::model::Headers;
 use crate::scan::hex;
 
+fn now_secs() -> i64 {
+    crate::clock::Utc::now().millis / 1000
+}
+
 #[derive(Debug, Clone)]
 pub struct StoredObject {
     pub bytes: Vec<u8>,
     pub etag: String,
     pub headers: Headers,
     pub metadata: Metadata,
+    /// Seconds since the epoch when it was written (what a listing reports).
+    pub last_modified: i64,
 }
 
 /// An upload in progress.
@@ -93,6 +99,7 @@ impl Inner {
                 etag,
                 headers: meta.headers,
                 metadata: meta.metadata,
+                last_modified: now_secs(),
             },
         );
     }
@@ -238,6 +245,7 @@ impl MemoryStore {
                 etag: etag.to_owned(),
                 headers: meta.headers,
                 metadata: meta.metadata,
+                last_modified: now_secs(),
             },
         );
     }
@@ -260,6 +268,13 @@ impl MemoryStore {
             },
         );
         id
+    }
+
+    /// Makes every object look written `days` ago (what a listing reports).
+    pub fn age_all(&self, days: i64) {
+        for object in self.lock().objects.values_mut() {
+            object.last_modified -= days * 86_400;
+        }
     }
 
     pub fn remove(&self, key: &str) {

@@ -183,12 +183,18 @@ fn one_edited_entry_is_the_only_upload() {
         .filter(Recorded::is_upload)
         .map(|r| r.key)
         .collect();
-    assert_eq!(uploads[0], "subscriptions/remoteEntry.js");
     assert!(
-        uploads[1..].iter().all(|k| k.starts_with("_mfe-deploy/")),
+        uploads[0].starts_with("_mfe-deploy/in-flight/subscriptions/"),
+        "first what the run will publish: {uploads:?}"
+    );
+    assert_eq!(uploads[1], "subscriptions/remoteEntry.js");
+    assert!(
+        uploads[2..]
+            .iter()
+            .all(|k| k.starts_with("_mfe-deploy/modules/")),
         "then the state, the record and the pointer: {uploads:?}"
     );
-    assert_eq!(uploads.len(), 4, "{uploads:?}");
+    assert_eq!(uploads.len(), 5, "{uploads:?}");
     assert_eq!(get(moto, &bucket, "subscriptions/remoteEntry.js"), bytes);
 }
 
@@ -206,6 +212,7 @@ fn uploads_follow_the_safe_order_assets_entries_html_then_state_and_record() {
     let rank = |key: &str| {
         let name = key.rsplit('/').next().unwrap_or(key);
         match name {
+            _ if key.starts_with("_mfe-deploy/in-flight/") => -1,
             _ if key.starts_with("_mfe-deploy/") => 3,
             "index.html" => 2,
             "remoteEntry.js" | "mf-manifest.json" => 1,
@@ -217,6 +224,7 @@ fn uploads_follow_the_safe_order_assets_entries_html_then_state_and_record() {
         ranks.windows(2).all(|w| w[0] <= w[1]),
         "out of order: {order:?}"
     );
+    assert_eq!(ranks.iter().filter(|r| **r == -1).count(), 1, "one intent");
     assert_eq!(ranks.iter().filter(|r| **r == 2).count(), 1);
     assert_eq!(ranks.iter().filter(|r| **r == 3).count(), 3);
     assert_eq!(step.out("entry-url"), "");
@@ -255,7 +263,8 @@ fn caching_policy_change_rewrites_headers_without_resending_bytes() {
     assert!(
         uploads
             .iter()
-            .all(|k| k.starts_with("_mfe-deploy/modules/main/")),
+            .all(|k| k.starts_with("_mfe-deploy/modules/main/")
+                || k.starts_with("_mfe-deploy/in-flight/main/")),
         "bytes are not sent again: {uploads:?}"
     );
 

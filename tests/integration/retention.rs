@@ -216,3 +216,105 @@ fn prune_does_only_retention_and_says_when_there_are_no_records() {
         .count();
     assert_eq!(uploads, 0, "prune uploads nothing");
 }
+
+/// `mfe-deploy prune` of the subscriptions module, straight to moto.
+fn prune_command(dir: &std::path::Path, moto: &Moto, bucket: &str) -> std::process::Command {
+    let mut command = cli_command_in(dir);
+    command.args([
+        "prune",
+        "--package",
+        "packages/subscriptions",
+        "--bucket",
+        bucket,
+        "--endpoint-url",
+        &moto.endpoint,
+    ]);
+    command
+}
+
+#[test]
+fn keep_days_alone_never_deletes_the_live_in_place_build() {
+    let (moto, bucket, ws) = setup("retain-days-alone");
+    // A day is 0 days here: every record is already older than the window.
+    ws.write("mfe-deploy.yml", b"retention:\n  keep-days: 0\n");
+    deploy_version(&ws, moto, &bucket, 1);
+    let second = deploy_version(&ws, moto, &bucket, 2);
+    assert_eq!(second.out("deleted"), "1", "{}", second.all_text());
+    let live: Vec<String> = keys(moto, &bucket)
+        .into_iter()
+        .filter(|k| k.starts_with("subscriptions/"))
+        .collect();
+    assert!(
+        live.contains(&chunk(2)) && !live.contains(&chunk(1)),
+        "{live:?}"
+    );
+
+    let unchanged = deployed(&ws, moto, "subscriptions", &bucket);
+    assert_eq!(unchanged.out("uploaded"), "0");
+    assert_eq!(unchanged.out("deleted"), "0", "{}", unchanged.all_text());
+    let pruned = prune_command(ws.path(), moto, &bucket).output().unwrap();
+    assert!(
+        pruned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pruned.stderr)
+    );
+    let after: Vec<String> = keys(moto, &bucket)
+        .into_iter()
+        .filter(|k| k.starts_with("subscriptions/"))
+        .collect();
+    assert_eq!(after, live, "the live build is whole");
+}
+
+#[test]
+fn a_versioned_deploy_held_mid_upload_loses_nothing_to_a_prune_keeping_one_version() {
+    let (moto, bucket, ws) = setup("retain-in-flight");
+    ws.write("mfe-deploy.yml", b"retention:\n  keep-versions: 1\n");
+    let step = |ws: &Workspace, version: &str, endpoint: &str| {
+        ActionStep::push(ws, moto, "subscriptions", &bucket)
+            .input("mode", "versioned")
+            .input("version", version)
+            .input("endpoint-url", endpoint)
+            .run()
+    };
+    let v1 = step(&ws, "v1", &moto.endpoint);
+    assert_eq!(v1.code(), 0, "{}", v1.all_text());
+    next_chunk(&ws, 2);
+
+    // v2's chunks are up and its entry is on its way when another run prunes.
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let pruned = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (slot, dir, b) = (pruned.clone(), ws.path().to_owned(), bucket.clone());
+    proxy.add(Rule {
+        method: "PUT",
+        target_prefix: format!("/{bucket}/subscriptions/v2/remoteEntry.js"),
+        fault: Fault::Before(std::sync::Arc::new(move || {
+            let output = prune_command(&dir, moto, &b).output().unwrap();
+            *slot.lock().unwrap() = Some(output);
+        })),
+        times: Some(1),
+    });
+    let v2 = step(&ws, "v2", &proxy.endpoint);
+    assert_eq!(v2.code(), 0, "{}", v2.all_text());
+
+    let output = pruned
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the prune ran mid-deploy");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("deletes 0 object(s)"), "{printed}");
+    let keys = keys(moto, &bucket);
+    for rel in ["remoteEntry.js", &format!("chunk.{:016x}.js", 2)] {
+        let key = format!("subscriptions/v2/{rel}");
+        assert!(keys.contains(&key), "{key} is still there: {keys:?}");
+    }
+    assert!(
+        !keys.iter().any(|k| k.starts_with("_mfe-deploy/in-flight/")),
+        "the deploy removed its intent: {keys:?}"
+    );
+}

@@ -94,7 +94,7 @@ impl ObjectStore for MemoryStore {
                         key: key.clone(),
                         etag: o.etag.clone(),
                         size: o.bytes.len() as u64,
-                        last_modified: None,
+                        last_modified: Some(o.last_modified),
                     })
                     .collect();
                 let truncated = objects.len() > inner.page_size;
@@ -120,7 +120,7 @@ impl ObjectStore for MemoryStore {
         Ok(inner.objects.get(key).map(|o| Fetched {
             bytes: o.bytes.clone(),
             etag: o.etag.clone(),
-            last_modified: None,
+            last_modified: Some(o.last_modified),
         }))
     }
 

@@ -282,11 +282,17 @@ impl TokenServer {
 /// The binary as a developer runs it locally in `ws`: a scrubbed environment with
 /// credentials in the standard AWS variables.
 pub fn cli_command(ws: &Workspace) -> Command {
+    cli_command_in(ws.path())
+}
+
+/// The CLI run in the workspace folder `dir` (for a closure that cannot hold the
+/// workspace).
+pub fn cli_command_in(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mfe-deploy"));
     scrubbed(&mut command);
     command
-        .current_dir(ws.path())
-        .env("HOME", ws.path())
+        .current_dir(dir)
+        .env("HOME", dir)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_EC2_METADATA_DISABLED", "true");

@@ -98,6 +98,15 @@ async fn run(
     cdn: &FakeCdn,
     request: &DeployRequest,
 ) -> Result<Report, Failed> {
+    run_printing(store, cdn, request).await.0
+}
+
+/// A run and what it printed.
+async fn run_printing(
+    store: &MemoryStore,
+    cdn: &FakeCdn,
+    request: &DeployRequest,
+) -> (Result<Report, Failed>, String) {
     let ctx = Context {
         store,
         cdn: Some(cdn),
@@ -117,14 +126,15 @@ async fn run(
         slots: &crate::apply::Slots::one_module(),
     };
     let mut out = Vec::new();
-    deploy(
+    let result = deploy(
         &ctx,
         request,
         &Config::default(),
         PendingScan::start(request),
         &mut out,
     )
-    .await
+    .await;
+    (result, String::from_utf8_lossy(&out).into_owned())
 }
 
 fn records(store: &MemoryStore) -> Vec<DeployRecord> {
@@ -139,6 +149,8 @@ fn records(store: &MemoryStore) -> Vec<DeployRecord> {
 fn pointer(store: &MemoryStore) -> Pointer {
     Pointer::from_json(&store.object(POINTER).unwrap().bytes).unwrap()
 }
+
+mod retention;
 
 #[tokio::test]
 async fn a_deploy_leaves_its_build_under_the_prefix_and_its_record_outside_it() {
@@ -193,7 +205,19 @@ async fn a_conflict_found_by_the_plan_writes_nothing() {
         failed.error
     );
     assert!(store.writes().is_empty());
-    assert_eq!(failed.report.unwrap().status, Status::Failed);
+    let report = failed.report.unwrap();
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(
+        (
+            report.uploaded,
+            report.headers_updated,
+            report.unchanged,
+            report.bytes_uploaded
+        ),
+        (0, 0, 0, 0),
+        "a refused run reports what it did, not what it planned"
+    );
+    assert!(!report.dry_run);
 }
 
 #[tokio::test]

@@ -1,0 +1,173 @@
+//! What is live or in flight, decided in one place. Every deletion the tool makes
+//! (retention, `prune`) asks [`Live::protects`] first, whatever its own policy says.
+//!
+//! Live, for a module:
+//! - every file its newest deploy record names (in place that is the build users
+//!   load; versioned it is the newest version, live or about to be);
+//! - versioned: every file under a version the live manifest names;
+//! - the files of the deploy being made when it has no record yet (a dry run);
+//! - in flight: every key or version folder an unexpired intent names, of this
+//!   module or of one nested in it or around it ([`intent`]).
+
+pub mod intent;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::layout::Layout;
+use crate::manifest;
+use crate::record::DeployRecord;
+use crate::store::{ObjectStore, StoreError};
+
+pub use intent::Intent;
+
+/// Why a key must stay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// The module's newest deploy record names it.
+    NewestRecord { version: String },
+    /// It is under a version the live manifest names.
+    Manifest { version: String },
+    /// The deploy being made publishes it.
+    Pending { version: String },
+    /// A deploy still uploading will publish it.
+    InFlight { module: String, version: String },
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NewestRecord { version } => write!(f, "{version}, the newest deploy record"),
+            Self::Manifest { version } => write!(f, "{version}, live in the manifest"),
+            Self::Pending { version } => write!(f, "{version}, being deployed"),
+            Self::InFlight { module, version } if version.is_empty() => {
+                write!(f, "a deploy of {module} still in flight")
+            }
+            Self::InFlight { module, version } => {
+                write!(f, "{version} of {module}, still in flight")
+            }
+        }
+    }
+}
+
+/// The keys and version folders that must stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Live {
+    keys: BTreeMap<String, Why>,
+    prefixes: BTreeMap<String, Why>,
+}
+
+impl Live {
+    /// Why `key` must stay, if it must.
+    pub fn protects(&self, key: &str) -> Option<&Why> {
+        self.keys.get(key).or_else(|| {
+            self.prefixes
+                .range::<str, _>((Bound::Unbounded, Bound::Included(key)))
+                .rev()
+                .find(|(p, _)| key.starts_with(p.as_str()))
+                .map(|(_, why)| why)
+        })
+    }
+
+    /// Every file `record` names stays, for `why`.
+    pub fn add_record(&mut self, record: &DeployRecord, why: Why) {
+        for file in record.files.values() {
+            self.keys
+                .entry(file.key.clone())
+                .or_insert_with(|| why.clone());
+        }
+    }
+
+    /// Everything under `prefix` stays, for `why`.
+    pub fn add_prefix(&mut self, prefix: String, why: Why) {
+        self.prefixes.entry(prefix).or_insert(why);
+    }
+
+    /// What an in-flight deploy names stays.
+    pub fn add_intent(&mut self, intent: &Intent) {
+        let why = Why::InFlight {
+            module: intent.module.clone(),
+            version: intent.version.clone(),
+        };
+        for key in &intent.keys {
+            self.keys.entry(key.clone()).or_insert_with(|| why.clone());
+        }
+        for prefix in &intent.prefixes {
+            self.add_prefix(prefix.clone(), why.clone());
+        }
+    }
+
+    /// The versions that keep files live, for messages (sorted, once each).
+    pub fn versions(&self) -> Vec<String> {
+        let mut versions: Vec<String> = self
+            .keys
+            .values()
+            .chain(self.prefixes.values())
+            .filter_map(|why| match why {
+                Why::NewestRecord { version }
+                | Why::Manifest { version }
+                | Why::Pending { version } => Some(version.clone()),
+                Why::InFlight { .. } => None,
+            })
+            .collect();
+        versions.sort();
+        versions.dedup();
+        versions
+    }
+}
+
+/// The newest of `records` by record time (ties: the later in the list).
+pub fn newest(records: &[DeployRecord]) -> Option<&DeployRecord> {
+    records
+        .iter()
+        .max_by_key(|r| crate::clock::Utc::parse_rfc3339(&r.time).map(|t| t.millis))
+}
+
+/// What must stay under `layout`'s prefix: from its records (any order; `pending`
+/// is the unwritten record of a dry run), the live native manifest at `manifest`
+/// when the module is versioned (a record says so, or `versioned` does), and every
+/// unexpired intent.
+pub async fn read<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    manifest: &str,
+    records: &[DeployRecord],
+    pending: Option<&DeployRecord>,
+    versioned: bool,
+) -> Result<Live, StoreError> {
+    let now = crate::clock::Utc::now();
+    let mut live = Live::default();
+    if let Some(record) = newest(records) {
+        let why = Why::NewestRecord {
+            version: record.version.clone(),
+        };
+        live.add_record(record, why);
+    }
+    if let Some(record) = pending {
+        let why = Why::Pending {
+            version: record.version.clone(),
+        };
+        live.add_record(record, why);
+    }
+    let versioned = versioned || records.iter().any(|r| r.mode == "versioned");
+    if versioned
+        && let Some(entry) = store
+            .get(manifest)
+            .await?
+            .and_then(|f| manifest::live(&f.bytes, layout.module()))
+    {
+        live.add_prefix(
+            layout.version_prefix(&entry.version),
+            Why::Manifest {
+                version: entry.version,
+            },
+        );
+    }
+    for intent in intent::read_unexpired(store, layout, layout.prefix(), now).await? {
+        live.add_intent(&intent);
+    }
+    Ok(live)
+}
+
+#[cfg(test)]
+mod tests;
