@@ -76,6 +76,17 @@ pub enum Error {
         /// Every failure was bad input and nothing was written.
         bad_input: bool,
     },
+    /// Versioned mode: another module of the manifest declares the build's
+    /// federation name.
+    #[error(
+        "refusing to deploy: the build of `{module}` declares the federation name `{name}`, which module `{other}` already declares in {manifest}. The flat, import-map and Module Federation documents and the shells name remotes by it, so one module would silently replace the other. Give this build its own `name` in its Module Federation config. Nothing was written."
+    )]
+    NameTaken {
+        name: String,
+        module: String,
+        other: String,
+        manifest: String,
+    },
     /// The module prefix, the reserved prefix or a build file overlap.
     #[error("{0}; nothing was written")]
     Layout(#[from] crate::layout::LayoutError),
@@ -112,9 +123,9 @@ pub enum Error {
         key: String,
         why: String,
     },
-    /// The discovery manifest could not be updated.
+    /// A manifest document could not take the new entry; says what is live now.
     #[error(transparent)]
-    Manifest(#[from] crate::manifest::ManifestError),
+    Switch(Box<SwitchFailure>),
     /// `verify`: a published entry did not read back through `public-url`.
     #[error(transparent)]
     Verify(Box<crate::verify::VerifyError>),
@@ -163,7 +174,8 @@ impl Error {
             | Self::Scan(_)
             | Self::Layout(_)
             | Self::Unresolved { .. }
-            | Self::Misplaced { .. } => 2,
+            | Self::Misplaced { .. }
+            | Self::NameTaken { .. } => 2,
             Self::Modules { bad_input, .. } => {
                 if *bad_input {
                     2
@@ -183,7 +195,7 @@ impl Error {
             | Self::Record { .. }
             | Self::VersionTaken { .. }
             | Self::ReadBack { .. }
-            | Self::Manifest(_)
+            | Self::Switch(_)
             | Self::Rollback(_)
             | Self::Verify(_)
             | Self::Retention { .. }
@@ -197,6 +209,35 @@ impl Error {
             path: PathBuf::from("standard output"),
             source,
         }
+    }
+}
+
+/// A manifest switch that stopped: the documents in `moved` name `version` now
+/// (this run moved them), those in `left` still name the version live before.
+#[derive(Debug, thiserror::Error)]
+#[error("{source}. {}", live_now(version, moved, left))]
+pub struct SwitchFailure {
+    pub version: String,
+    pub moved: Vec<String>,
+    pub left: Vec<String>,
+    pub source: crate::manifest::ManifestError,
+}
+
+/// What a half-done manifest switch leaves live, and the way forward.
+fn live_now(version: &str, moved: &[String], left: &[String]) -> String {
+    if moved.is_empty() {
+        format!(
+            "Live now: what was live before this run; no manifest moved ({} still name the earlier version) and nothing points at this run's uploaded files. Re-run the deploy: it uploads nothing and moves the manifests",
+            left.join(", ")
+        )
+    } else {
+        format!(
+            "Live now: {} name{} `{version}` (moved by this run); {} still name{} the version live before. Re-run the deploy: it uploads nothing and moves only the documents left behind",
+            moved.join(", "),
+            if moved.len() == 1 { "s" } else { "" },
+            left.join(", "),
+            if left.len() == 1 { "s" } else { "" },
+        )
     }
 }
 

@@ -41,6 +41,10 @@ pub struct Config {
     /// Where mfe-deploy keeps its own objects (deploy records, the pointer, the state
     /// cache): a folder outside every module. Default `_mfe-deploy/`.
     pub records_prefix: Option<String>,
+    /// Globs (relative to the build folder) of files that look like secrets or
+    /// repository data (`.env`, `*.pem`, …) but are meant to be public.
+    #[serde(default)]
+    pub allow_sensitive_files: Vec<String>,
 }
 
 impl Config {
@@ -275,6 +279,9 @@ impl Config {
                     caching::check_glob(path, &format!("environments.{name}.{key}[{i}]"), pattern)?;
                 }
             }
+        }
+        for (i, pattern) in self.allow_sensitive_files.iter().enumerate() {
+            caching::check_glob(path, &format!("allow-sensitive-files[{i}]"), pattern)?;
         }
         let module_globs = [
             ("folders", &self.modules.folders),

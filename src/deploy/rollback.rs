@@ -49,13 +49,11 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     let module = layout.module();
     let version = match target {
         RollbackTarget::Version(v) => v.clone(),
-        RollbackTarget::Previous => live
-            .as_ref()
-            .and_then(|l| l.previous.clone())
+        RollbackTarget::Previous => previous_from_records(store, &layout, &records, live.as_ref())
+            .await?
             .ok_or_else(|| {
                 Error::Rollback(format!(
-                    "the manifest {} names no version of `{module}` before the live one: name the version with `rollback-to: <version>` (`mfe-deploy history` lists them)",
-                    request.manifest.native
+                    "the deploy records of `{module}` name no version live before the current one: name the version with `rollback-to: <version>` (`mfe-deploy history` lists them)"
                 ))
             })?,
     };
@@ -139,10 +137,31 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         return steps::retain(ctx, &job, Some(pending), r, out).await;
     }
     r.dry_run = false;
-    if live.as_ref().map(|l| l.version.as_str()) == Some(version.as_str()) {
-        writeln!(out, "{version} is already live: nothing to do").map_err(Error::stdout)?;
-        r.status = Status::Unchanged;
-        return Ok(());
+    if let Some(current) = live.as_ref().filter(|l| l.version == version) {
+        // The native manifest names it; a document a failed run left behind moves.
+        let repaired = switch(store, request, &layout, current, Utc::now()).await?;
+        if repaired.is_empty() {
+            writeln!(out, "{version} is already live: nothing to do").map_err(Error::stdout)?;
+            r.status = Status::Unchanged;
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "{version} is live in the native manifest; moved the documents left behind: {}",
+            repaired.join(", ")
+        )
+        .map_err(Error::stdout)?;
+        r.status = Status::RolledBack;
+        return steps::invalidate_and_confirm(
+            ctx,
+            &job,
+            &history,
+            distribution.as_ref(),
+            &invalidation,
+            None,
+            r,
+        )
+        .await;
     }
 
     // A record of the rollback, then the switch, then the manifests' invalidation.
@@ -194,6 +213,41 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     )
     .await?;
     steps::retain(ctx, &job, None, r, out).await
+}
+
+/// The version live before the current one, from the records (the source of truth:
+/// a manifest recreated by hand has no `previous`): what the newest record of the
+/// live version says was live before it. The live version is the manifest's, or
+/// the newest record's when the manifest names none.
+async fn previous_from_records<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    records: &[crate::store::RemoteObject],
+    live: Option<&LiveEntry>,
+) -> Result<Option<String>, Error> {
+    let keys = || {
+        records
+            .iter()
+            .map(|o| o.key.as_str())
+            .filter(|k| layout.is_record_key(k))
+    };
+    let current = match live {
+        Some(l) => keys()
+            .filter(|k| layout.record_version(k) == Some(l.version.as_str()))
+            .max(),
+        None => keys().max(),
+    };
+    let Some(key) = current else {
+        return Ok(None);
+    };
+    let record = store
+        .get(key)
+        .await
+        .map_err(Error::Remote)?
+        .and_then(|f| DeployRecord::from_json(&f.bytes));
+    Ok(record
+        .and_then(|r| r.previous_version)
+        .filter(|p| live.is_none_or(|l| &l.version != p)))
 }
 
 /// Every file the record names is under the version with its recorded size.

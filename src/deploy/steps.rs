@@ -36,9 +36,13 @@ impl PendingScan {
     pub fn start(request: &DeployRequest) -> Self {
         let package = request.package.clone();
         let dist = request.dist_path();
+        let allow = request.allow_sensitive.clone();
         Self(Some(tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let files = scan::scan(&package, &dist)?;
+            // NOTE: the config was validated, so its globs compile.
+            let allow =
+                crate::globs::glob_set(&allow).unwrap_or_else(|_| globset::GlobSet::empty());
+            let files = scan::scan(&package, &dist, &allow)?;
             let bytes: u64 = files.iter().map(|f| f.digest.size).sum();
             tracing::info!(
                 "scanned {} files ({}) in {} ms",

@@ -69,21 +69,80 @@ pub async fn current_live<S: ObjectStore>(
     keys: &ManifestKeys,
     layout: &Layout,
 ) -> Result<Option<LiveEntry>, Error> {
-    let fetched = store.get(&keys.native).await.map_err(Error::Remote)?;
-    Ok(fetched.and_then(|f| manifest::live(&f.bytes, layout.module())))
+    Ok(read_native(store, keys)
+        .await?
+        .and_then(|bytes| manifest::live(&bytes, layout.module())))
 }
 
-/// Moves every manifest to `entry` and keeps the native revision in the history.
+/// The native manifest's bytes, when there is one.
+async fn read_native<S: ObjectStore>(
+    store: &S,
+    keys: &ManifestKeys,
+) -> Result<Option<Vec<u8>>, Error> {
+    let fetched = store.get(&keys.native).await.map_err(Error::Remote)?;
+    Ok(fetched.map(|f| f.bytes))
+}
+
+/// Refuses a build whose federation name another module of the manifest declares:
+/// the flat, import-map and Module Federation documents (and shells) name remotes by
+/// it, so one module would silently replace the other there.
+fn refuse_taken_name(
+    request: &DeployRequest,
+    layout: &Layout,
+    native: Option<&[u8]>,
+    files: &[crate::scan::LocalFile],
+) -> Result<(), Error> {
+    let Some(native) = native else {
+        return Ok(());
+    };
+    let name = files
+        .iter()
+        .find(|f| f.rel_path == "mf-manifest.json")
+        .and_then(|f| std::fs::read(&f.abs_path).ok())
+        .and_then(|bytes| manifest::federation_name(&bytes))
+        .unwrap_or_else(|| layout.module().to_owned());
+    match manifest::name_taken(native, layout.module(), &name) {
+        Some(other) => Err(Error::NameTaken {
+            name,
+            module: layout.module().to_owned(),
+            other,
+            manifest: format!("s3://{}/{}", request.bucket, request.manifest.native),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Moves every manifest document that does not name `entry` yet (each compared and
+/// moved on its own, so a re-run repairs a document a failed run left behind) and
+/// keeps the native revision in the history. Returns the keys it moved; a failure
+/// says which documents name what now.
 pub async fn switch<S: ObjectStore>(
     store: &S,
     request: &DeployRequest,
     layout: &Layout,
     entry: &LiveEntry,
     time: Utc,
-) -> Result<(), Error> {
-    for (format, key) in targets(&request.manifest) {
+) -> Result<Vec<String>, Error> {
+    let targets = targets(&request.manifest);
+    let mut moved = Vec::new();
+    for (i, &(format, key)) in targets.iter().enumerate() {
         let updated =
-            manifest::update(store, &request.bucket, key, format, layout.module(), entry).await?;
+            match manifest::update(store, &request.bucket, key, format, layout.module(), entry)
+                .await
+            {
+                Ok(updated) => updated,
+                Err(source) => {
+                    return Err(Error::Switch(Box::new(crate::error::SwitchFailure {
+                        version: entry.version.clone(),
+                        moved,
+                        left: targets[i..].iter().map(|(_, k)| (*k).to_owned()).collect(),
+                        source,
+                    })));
+                }
+            };
+        if !updated.moved() {
+            continue;
+        }
         tracing::info!(
             "{} manifest {key}: {} → {} ({} attempt(s))",
             format.as_str(),
@@ -91,6 +150,7 @@ pub async fn switch<S: ObjectStore>(
             entry.version,
             updated.attempts
         );
+        moved.push(key.to_owned());
         if format == Format::Native {
             let history = layout.history_key(key, &time.compact(), &entry.version);
             if let Err(e) = manifest::write_history(store, &history, &updated.written).await {
@@ -100,7 +160,7 @@ pub async fn switch<S: ObjectStore>(
             }
         }
     }
-    Ok(())
+    Ok(moved)
 }
 
 /// The versioned pipeline.
@@ -123,7 +183,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
         scan.finish(),
         record::read_history(store, &layout),
-        current_live(store, &request.manifest, &layout),
+        read_native(store, &request.manifest),
         steps::abandoned_uploads(ctx, config, &layout),
         store.get(&state_key),
     );
@@ -131,7 +191,11 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     let state = state.map_err(Error::Remote)?;
     let files = files?;
     let history = history.map_err(Error::Remote)?;
-    let live = live?;
+    let native = live?;
+    let live = native
+        .as_deref()
+        .and_then(|bytes| manifest::live(bytes, layout.module()));
+    refuse_taken_name(request, &layout, native.as_deref(), &files)?;
     let version = request
         .version
         .clone()
@@ -283,6 +347,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         None
     };
     r.record.clone_from(&record_key);
+    let mut repaired = Vec::new();
     let invalidation = if moves {
         let published = Published {
             version: &version,
@@ -295,13 +360,30 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         switch(store, request, &layout, &entry, time).await?;
         invalidation
     } else {
-        // Nothing moves: only what earlier runs owe is invalidated.
+        // The native manifest names this version already; another document a failed
+        // run left behind is moved to it too. Only those, and what earlier runs owe,
+        // are invalidated.
+        repaired = match live.as_ref() {
+            Some(entry) if targets(&request.manifest).len() > 1 => {
+                switch(store, request, &layout, entry, time).await?
+            }
+            _ => Vec::new(),
+        };
         match &distribution {
-            Some(d) => InvalidationPlan::default().with_owed(&history.owed(&d.id), ""),
+            Some(d) => InvalidationPlan::of_urls(
+                repaired
+                    .iter()
+                    .filter_map(|key| {
+                        let why = "a manifest a failed run left behind moves".to_owned();
+                        d.url_of(&request.bucket, key).map(|url| (url, why))
+                    })
+                    .collect(),
+            )
+            .with_owed(&history.owed(&d.id), ""),
             None => InvalidationPlan::default(),
         }
     };
-    r.status = if changed || moves {
+    r.status = if changed || moves || !repaired.is_empty() {
         Status::Deployed
     } else {
         Status::Unchanged

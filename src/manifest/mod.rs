@@ -121,6 +121,12 @@ pub fn merge(
                         ))
                     })?,
             };
+            if let Some(other) = claimant(&native, module, &entry.name) {
+                return Err(Unmergeable(format!(
+                    "module `{other}` already declares the federation name `{}`, and the flat, import-map and Module Federation documents name remotes by it: give this build its own `name` in its Module Federation config",
+                    entry.name
+                )));
+            }
             native.updated = now.to_owned();
             native.modules.insert(module.to_owned(), entry.clone());
             serde_json::to_value(native).map_err(|e| Unmergeable(e.to_string()))?
@@ -170,6 +176,56 @@ pub fn merge(
     let mut out = serde_json::to_vec_pretty(&value).map_err(|e| Unmergeable(e.to_string()))?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// The other module of `native` that declares the federation name `name`, if any.
+fn claimant(native: &Native, module: &str, name: &str) -> Option<String> {
+    native
+        .modules
+        .iter()
+        .find(|(m, e)| m.as_str() != module && e.name == name)
+        .map(|(m, _)| m.clone())
+}
+
+/// The other module that declares `name` in the native manifest `bytes`, if any.
+pub fn name_taken(bytes: &[u8], module: &str, name: &str) -> Option<String> {
+    serde_json::from_slice::<Native>(bytes)
+        .ok()
+        .filter(|n| n.schema == SCHEMA)
+        .and_then(|n| claimant(&n, module, name))
+}
+
+/// Whether the `format` document `current` already names `entry` for `module`: then
+/// it need not be written (a re-run repairs only the documents left behind).
+pub fn holds(format: Format, current: Option<&[u8]>, module: &str, entry: &LiveEntry) -> bool {
+    let Some(value) = current.and_then(|b| serde_json::from_slice::<Value>(b).ok()) else {
+        return false;
+    };
+    let url = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    match format {
+        Format::Native => serde_json::from_value::<Native>(value)
+            .ok()
+            .filter(|n| n.schema == SCHEMA)
+            .and_then(|mut n| n.modules.remove(module))
+            .is_some_and(|e| {
+                e.version == entry.version
+                    && e.entry == entry.entry
+                    && e.integrity == entry.integrity
+            }),
+        Format::Flat => url(value.get(&entry.name)).as_deref() == Some(entry.entry.as_str()),
+        Format::ImportMap => {
+            url(value.get("imports").and_then(|i| i.get(&entry.name))).as_deref()
+                == Some(entry.entry.as_str())
+        }
+        Format::ModuleFederation => value.as_array().is_some_and(|items| {
+            items.iter().any(|r| {
+                url(r.get("name")).as_deref() == Some(entry.name.as_str())
+                    && url(r.get("entry")).as_deref()
+                        == Some(entry.mf_manifest.as_ref().unwrap_or(&entry.entry).as_str())
+                    && url(r.get("version")).as_deref() == Some(entry.version.as_str())
+            })
+        }),
+    }
 }
 
 fn object(parsed: Option<Value>, what: &str) -> Result<Map<String, Value>, Unmergeable> {

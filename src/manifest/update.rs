@@ -20,7 +20,7 @@ pub enum ManifestError {
     Store(#[from] StoreError),
     /// The document exists but is not one this format can merge into.
     #[error(
-        "the {format} manifest s3://{bucket}/{key} cannot take this module's entry: {why}. Fix or remove that object (or name another key), then re-run; the versions are uploaded and nothing is live yet"
+        "the {format} manifest s3://{bucket}/{key} cannot take this module's entry: {why}. Fix or remove that object (or name another key), then re-run"
     )]
     Unmergeable {
         format: &'static str,
@@ -30,7 +30,7 @@ pub enum ManifestError {
     },
     /// Other deploys kept changing it.
     #[error(
-        "the manifest s3://{bucket}/{key} changed under every one of {MAX_ATTEMPTS} conditional writes (other deploys are updating it): nothing of this module went live; re-run the deploy"
+        "the manifest s3://{bucket}/{key} changed under every one of {MAX_ATTEMPTS} conditional writes (other deploys are updating it), so this run left it unchanged; re-run the deploy"
     )]
     Contended { bucket: String, key: String },
 }
@@ -42,8 +42,16 @@ pub struct Updated {
     pub before: Option<Vec<u8>>,
     /// What this run wrote.
     pub written: Vec<u8>,
-    /// Conditional writes it took (1 when nobody else wrote meanwhile).
+    /// Conditional writes it took (1 when nobody else wrote meanwhile; 0 when the
+    /// document already named the entry and was left as it was).
     pub attempts: u32,
+}
+
+impl Updated {
+    /// Whether this run wrote the document.
+    pub fn moved(&self) -> bool {
+        self.attempts > 0
+    }
 }
 
 fn meta() -> ObjectMeta {
@@ -68,6 +76,14 @@ pub async fn update<S: ObjectStore>(
             Some(fetched) => (Some(fetched.bytes), Condition::Matches(fetched.etag)),
             None => (None, Condition::Absent),
         };
+        if super::holds(format, before.as_deref(), module, entry) {
+            let written = before.clone().unwrap_or_default();
+            return Ok(Updated {
+                before,
+                written,
+                attempts: 0,
+            });
+        }
         let written = merge(
             format,
             before.as_deref(),

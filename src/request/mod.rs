@@ -140,6 +140,8 @@ pub struct DeployRequest {
     pub verify: bool,
     /// What old objects go after the deploy (config `retention`).
     pub retention: Option<crate::retention::Policy>,
+    /// Sensitive-looking files the config lets through (`allow-sensitive-files`).
+    pub allow_sensitive: Vec<String>,
     pub aws: AwsSettings,
 }
 
@@ -340,6 +342,7 @@ impl RawInputs {
             rollback_to,
             verify,
             retention: None,
+            allow_sensitive: Vec::new(),
             aws: AwsSettings {
                 region: self
                     .aws_region

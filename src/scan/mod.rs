@@ -3,6 +3,7 @@
 
 mod cores;
 mod digest;
+pub mod sensitive;
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,13 @@ pub enum ScanError {
         "{0} uses the reserved folder name `.mfe-deploy`, where mfe-deploy keeps its deploy state: rename it"
     )]
     Reserved(PathBuf),
+    /// The build holds files that look like secrets or repository data.
+    #[error(
+        "refusing to publish {} file(s) of {dist} that look like secrets or repository data: {}. Whatever is in the build output is served to anyone who asks for its name. Remove them from the build (check `dist`: `dist: .` publishes the whole package folder), or, if they are meant to be public, list them in `allow-sensitive-files:` in mfe-deploy.yml (globs relative to the build folder); nothing was written",
+        files.len(),
+        files.join(", ")
+    )]
+    Sensitive { dist: PathBuf, files: Vec<String> },
     /// A file's bytes changed between two reads of the same deploy.
     #[error(
         "{0} changed while it was being deployed (its SHA-256 differs between two reads): let the build finish before deploying, and run the deploy again"
@@ -81,13 +89,24 @@ pub enum ScanError {
 }
 
 /// Lists and digests every file under `dist`, sorted by relative path.
-pub fn scan(package: &Path, dist: &Path) -> Result<Vec<LocalFile>, ScanError> {
+pub fn scan(
+    package: &Path,
+    dist: &Path,
+    allow: &globset::GlobSet,
+) -> Result<Vec<LocalFile>, ScanError> {
     if !package.is_dir() {
         return Err(ScanError::PackageMissing(package.to_owned()));
     }
     let paths = walk(dist)?;
     if paths.is_empty() {
         return Err(ScanError::Empty(dist.to_owned()));
+    }
+    let refused = sensitive::found(paths.iter().map(|(rel, _)| rel.as_str()), allow);
+    if !refused.is_empty() {
+        return Err(ScanError::Sensitive {
+            dist: dist.to_owned(),
+            files: refused,
+        });
     }
     digest_all(paths)
 }
@@ -251,7 +270,11 @@ mod tests {
     }
 
     fn run(dir: &tempfile::TempDir) -> Result<Vec<LocalFile>, ScanError> {
-        scan(&dir.path().join("pkg"), &dir.path().join("pkg/dist"))
+        scan(
+            &dir.path().join("pkg"),
+            &dir.path().join("pkg/dist"),
+            &globset::GlobSet::empty(),
+        )
     }
 
     #[test]
@@ -293,12 +316,20 @@ mod tests {
     fn missing_package_and_dist_are_distinct_errors() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            scan(&dir.path().join("nope"), &dir.path().join("nope/dist")),
+            scan(
+                &dir.path().join("nope"),
+                &dir.path().join("nope/dist"),
+                &globset::GlobSet::empty()
+            ),
             Err(ScanError::PackageMissing(_))
         ));
         std::fs::create_dir(dir.path().join("pkg")).unwrap();
         assert!(matches!(
-            scan(&dir.path().join("pkg"), &dir.path().join("pkg/dist")),
+            scan(
+                &dir.path().join("pkg"),
+                &dir.path().join("pkg/dist"),
+                &globset::GlobSet::empty()
+            ),
             Err(ScanError::DistMissing(_))
         ));
     }

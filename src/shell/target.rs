@@ -43,6 +43,9 @@ pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Er
                         max_deletions: r.max_deletions,
                     });
                 request
+                    .allow_sensitive
+                    .clone_from(&config.allow_sensitive_files);
+                request
             }),
             reason,
         },

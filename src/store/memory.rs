@@ -61,6 +61,7 @@ struct Inner {
     writes: Vec<String>,
     deletes: Vec<String>,
     fail_on: Option<(&'static str, String)>,
+    fail_under: Option<(&'static str, String)>,
     injected: BTreeMap<(&'static str, String), VecDeque<Injected>>,
     hooks: Vec<(&'static str, String, Hook)>,
     hold_list_until_get: bool,
@@ -158,6 +159,11 @@ impl MemoryStore {
     /// Makes `operation` fail for `key` from now on.
     pub fn fail_on(&self, operation: &'static str, key: &str) {
         self.lock().fail_on = Some((operation, key.to_owned()));
+    }
+
+    /// Every call of `operation` on a key starting with `prefix` fails (a 500).
+    pub fn fail_under(&self, operation: &'static str, prefix: &str) {
+        self.lock().fail_under = Some((operation, prefix.to_owned()));
     }
 
     /// The next calls of `operation` on `key` fail with these errors, one per call,
@@ -346,7 +352,11 @@ impl MemoryStore {
         let failing = inner
             .fail_on
             .as_ref()
-            .is_some_and(|(op, k)| *op == operation && k == key);
+            .is_some_and(|(op, k)| *op == operation && k == key)
+            || inner
+                .fail_under
+                .as_ref()
+                .is_some_and(|(op, p)| *op == operation && key.starts_with(p.as_str()));
         let error = |injected| {
             let (bucket, key) = ("memory".to_owned(), key.to_owned());
             match injected {

@@ -365,3 +365,40 @@ fn secrets_stay_hidden_with_full_tracing_in_every_subcommand() {
         }
     }
 }
+
+#[test]
+fn a_build_holding_secrets_or_repository_data_is_refused_unless_the_config_allows_them() {
+    let (moto, bucket, ws) = setup("secrets");
+    ws.write("packages/checkout/dist/.env", b"API_TOKEN=do-not-publish\n");
+    ws.write("packages/checkout/dist/.git/config", b"[core]\n");
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_refused(
+        &step,
+        moto,
+        &bucket,
+        &[
+            ".env",
+            ".git/config",
+            "allow-sensitive-files",
+            "nothing was written",
+        ],
+    );
+    assert!(!step.all_text().contains("do-not-publish"));
+
+    // `dist: .` publishes the whole package folder: its .npmrc is refused too.
+    ws.write(
+        "packages/checkout/.npmrc",
+        b"//registry.npmjs.org/:_authToken=x\n",
+    );
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("dist", ".")
+        .run();
+    assert_refused(&step, moto, &bucket, &[".npmrc", "dist: ."]);
+
+    // Meant to be public: the config says so, and the deploy goes on.
+    std::fs::remove_dir_all(ws.dist("checkout").join(".git")).unwrap();
+    ws.write("mfe-deploy.yml", b"allow-sensitive-files: [\".env\"]\n");
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket).run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert!(keys(moto, &bucket).contains(&"checkout/.env".to_owned()));
+}

@@ -65,6 +65,7 @@ impl Build {
             rollback_to: None,
             verify: false,
             retention: None,
+            allow_sensitive: Vec::new(),
             aws: AwsSettings {
                 region: "us-east-1".to_owned(),
                 endpoint_url: None,
@@ -150,6 +151,7 @@ fn pointer(store: &MemoryStore) -> Pointer {
     Pointer::from_json(&store.object(POINTER).unwrap().bytes).unwrap()
 }
 
+mod manifest;
 mod retention;
 
 #[tokio::test]
@@ -590,11 +592,7 @@ async fn a_versioned_deploy_whose_manifest_stays_contended_leaves_it_untouched()
         &[Injected::PreconditionFailed; crate::manifest::MAX_ATTEMPTS as usize],
     );
     let failed = run(&store, &cdn(), &versioned(&build)).await.unwrap_err();
-    assert!(
-        matches!(failed.error, Error::Manifest(_)),
-        "{}",
-        failed.error
-    );
+    assert!(matches!(failed.error, Error::Switch(_)), "{}", failed.error);
     assert!(store.object("mfe-manifest.json").is_none());
     assert_eq!(failed.report.unwrap().status, Status::Failed);
 }

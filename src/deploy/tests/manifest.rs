@@ -1,0 +1,162 @@
+//! Every manifest document is compared and moved on its own: a re-run repairs one a
+//! failed run left behind, and every failure says what is live now.
+
+use super::*;
+use crate::store::memory::Injected;
+
+const FLAT: &str = "mfe-remotes.json";
+
+fn with_flat(build: &Build) -> DeployRequest {
+    let mut request = versioned(build);
+    request.manifest.flat = Some(FLAT.to_owned());
+    request
+}
+
+fn flat_entry(store: &MemoryStore) -> Option<String> {
+    let bytes = store.object(FLAT)?.bytes;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    doc["shop"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_document_left_behind_is_named_in_the_error_and_repaired_by_the_rerun() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    let request = with_flat(&build);
+    store.inject("put", FLAT, &[Injected::ServiceError]);
+
+    let failed = run(&store, &cdn, &request).await.unwrap_err();
+    let version = failed.report.as_ref().unwrap().version.clone();
+    let Error::Switch(switch) = &failed.error else {
+        panic!("{}", failed.error);
+    };
+    assert_eq!(switch.moved, ["mfe-manifest.json"]);
+    assert_eq!(switch.left, [FLAT]);
+    let message = failed.error.to_string();
+    assert!(
+        message.contains(&format!("Live now: mfe-manifest.json names `{version}`"))
+            && message.contains(&format!("{FLAT} still names the version live before")),
+        "{message}"
+    );
+    assert_eq!(flat_entry(&store), None);
+    let native_before = store.object("mfe-manifest.json").unwrap().bytes;
+
+    let rerun = run(&store, &cdn, &request).await.unwrap();
+    assert_eq!(rerun.uploaded, 0);
+    assert_eq!(rerun.status, Status::Deployed, "it moved a document");
+    assert_eq!(
+        flat_entry(&store),
+        Some(format!("https://example.com/shop/{version}/remoteEntry.js"))
+    );
+    assert_eq!(
+        store.object("mfe-manifest.json").unwrap().bytes,
+        native_before,
+        "the native document already named it and was not rewritten"
+    );
+    let created = cdn.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1, "the failed run invalidated nothing");
+    let mut paths = created[0].1.clone();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["/mfe-manifest.json", &format!("/{FLAT}")],
+        "the repaired document, and the one the failed run moved and still owed"
+    );
+
+    let third = run(&store, &cdn, &request).await.unwrap();
+    assert_eq!(third.status, Status::Unchanged);
+}
+
+#[tokio::test]
+async fn a_manifest_that_fails_first_says_nothing_moved_and_the_earlier_version_is_live() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let request = with_flat(&build);
+    store.inject("put", "mfe-manifest.json", &[Injected::ServiceError]);
+    let failed = run(&store, &cdn(), &request).await.unwrap_err();
+    let message = failed.error.to_string();
+    assert!(
+        message.contains("Live now: what was live before this run; no manifest moved"),
+        "{message}"
+    );
+    assert_eq!(failed.error.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn a_versioned_record_that_cannot_be_written_says_the_earlier_version_stays_live() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    store.fail_under("put", RECORDS);
+    let failed = run(&store, &cdn(), &versioned(&build)).await.unwrap_err();
+    let message = failed.error.to_string();
+    assert!(
+        message.contains("the version live before this run is still live"),
+        "{message}"
+    );
+    assert!(store.object("mfe-manifest.json").is_none(), "nothing moved");
+}
+
+#[tokio::test]
+async fn a_second_module_declaring_a_taken_federation_name_is_refused_before_any_write() {
+    let shop = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &versioned(&shop)).await.unwrap();
+    let writes_before = store.writes().len();
+
+    let cart = Build::new();
+    cart.write("mf-manifest.json", r#"{"name": "shop", "metaData": {}}"#);
+    let request = DeployRequest {
+        prefix: "cart/".to_owned(),
+        ..versioned(&cart)
+    };
+    let failed = run(&store, &cdn, &request).await.unwrap_err();
+    assert!(
+        matches!(&failed.error, Error::NameTaken { name, other, .. } if name == "shop" && other == "shop"),
+        "{}",
+        failed.error
+    );
+    assert_eq!(failed.error.exit_code(), 2);
+    assert_eq!(store.writes().len(), writes_before, "nothing was written");
+}
+
+#[tokio::test]
+async fn rollback_to_previous_comes_from_the_records_when_the_manifest_lost_it() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    let v1 = DeployRequest {
+        version: Some("v1".to_owned()),
+        ..versioned(&build)
+    };
+    run(&store, &cdn, &v1).await.unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    let v2 = DeployRequest {
+        version: Some("v2".to_owned()),
+        ..versioned(&build)
+    };
+    run(&store, &cdn, &v2).await.unwrap();
+    // Someone recreates the manifest by hand: it names v2, and nothing before it.
+    let mut native: crate::manifest::Native =
+        serde_json::from_slice(&store.object("mfe-manifest.json").unwrap().bytes).unwrap();
+    native.modules.get_mut("shop").unwrap().previous = None;
+    store.insert(
+        "mfe-manifest.json",
+        &serde_json::to_vec(&native).unwrap(),
+        crate::model::Headers {
+            cache_control: "no-cache".to_owned(),
+            content_type: "application/json".to_owned(),
+        },
+    );
+
+    let rollback = DeployRequest {
+        rollback_to: Some(crate::request::RollbackTarget::Previous),
+        ..versioned(&build)
+    };
+    let report = run(&store, &cdn, &rollback).await.unwrap();
+    assert_eq!(report.status, Status::RolledBack);
+    assert_eq!(report.version, "v1");
+    let live = crate::manifest::live(&store.object("mfe-manifest.json").unwrap().bytes, "shop");
+    assert_eq!(live.unwrap().version, "v1");
+}
