@@ -87,6 +87,15 @@ pub enum Error {
         other: String,
         manifest: String,
     },
+    /// The S3-compatible store ignores conditional writes, which the run relies on.
+    #[error(
+        "the store at {endpoint} (bucket {bucket}) ignores {ignored} on writes, so versioned mode (the manifest's compare-and-swap), rollbacks and retention cannot be made safe there: concurrent deploys would overwrite each other's manifest updates without an error. Deploy in place without `retention:`, or use a store that honours conditional writes (AWS S3 does). Nothing was deployed (the probe's scratch object was removed)"
+    )]
+    NoConditionalWrites {
+        endpoint: String,
+        bucket: String,
+        ignored: String,
+    },
     /// The module prefix, the reserved prefix or a build file overlap.
     #[error("{0}; nothing was written")]
     Layout(#[from] crate::layout::LayoutError),
@@ -175,7 +184,8 @@ impl Error {
             | Self::Layout(_)
             | Self::Unresolved { .. }
             | Self::Misplaced { .. }
-            | Self::NameTaken { .. } => 2,
+            | Self::NameTaken { .. }
+            | Self::NoConditionalWrites { .. } => 2,
             Self::Modules { bad_input, .. } => {
                 if *bad_input {
                     2

@@ -41,19 +41,21 @@ pub async fn deploy_all(
     let batch = Batch::new(requests.len());
     let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));
     let slots = Slots::one_run();
+    let probe = crate::store::probe::Probe::default();
     let sending = Sending::new(
         identity.run_identity(),
         first.wait,
         config.invalidation.wait_timeout,
     );
     let runs = requests.iter().zip(scans).map(|(request, scan)| {
-        let (store, cloudfront, batch, sending, uploads, slots) = (
+        let (store, cloudfront, batch, sending, uploads, slots, probe) = (
             &store,
             cloudfront.as_ref(),
             &batch,
             &sending,
             &uploads,
             &slots,
+            &probe,
         );
         async move {
             let ticket = batch.ticket();
@@ -66,6 +68,7 @@ pub async fn deploy_all(
                 batch: Some(&ticket),
                 uploads: Some(uploads),
                 slots,
+                probe,
             };
             let mut printed = Vec::new();
             let result = deploy(&ctx, request, config, scan, &mut printed).await;

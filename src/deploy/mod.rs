@@ -61,6 +61,8 @@ pub struct Context<'a, S, C> {
     pub uploads: Option<&'a crate::cleanup::SharedUploads>,
     /// The files this module may write at once: its own, or the run's shared slots.
     pub slots: &'a crate::apply::Slots,
+    /// Whether the store honours conditional writes: asked once per run.
+    pub probe: &'a crate::store::probe::Probe,
 }
 
 /// A deploy that stopped, with what it did before (`None` when it stopped before
@@ -136,6 +138,39 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     }
 }
 
+/// Versioned mode, rollbacks and retention rely on conditional writes: on an
+/// S3-compatible store (`endpoint-url`) that ignores them, a run that is about to
+/// write is refused before its first write (a dry run writes nothing and is not
+/// asked; nor is a run that has nothing to write).
+pub async fn require_conditional_writes<S: ObjectStore>(
+    store: &S,
+    probe: &crate::store::probe::Probe,
+    request: &DeployRequest,
+    config: &Config,
+) -> Result<(), Error> {
+    let relies = request.mode == Mode::Versioned
+        || request.rollback_to.is_some()
+        || request.retention.is_some();
+    let Some(endpoint) = request.aws.endpoint_url.as_deref() else {
+        return Ok(());
+    };
+    if !relies || request.dry_run {
+        return Ok(());
+    }
+    let support = probe
+        .support(store, &config.records_prefix())
+        .await
+        .map_err(Error::Remote)?;
+    if support.complete() {
+        return Ok(());
+    }
+    Err(Error::NoConditionalWrites {
+        endpoint: endpoint.to_owned(),
+        bucket: request.bucket.clone(),
+        ignored: support.ignored().join(" and "),
+    })
+}
+
 /// The AWS clients for `request`: S3, and CloudFront when a distribution is
 /// configured. `on_runner` decides whether credentials are masked with workflow
 /// commands (on a terminal those lines would print the secrets).
@@ -196,6 +231,7 @@ pub async fn deploy_to_aws(
         batch: None,
         uploads: None,
         slots: &slots,
+        probe: &crate::store::probe::Probe::default(),
     };
     let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());

@@ -166,6 +166,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
 
     // A record of the rollback, then the switch, then the manifests' invalidation.
     r.status = Status::Failed;
+    steps::require_conditional_writes(ctx, &job).await?;
     steps::declare(
         ctx,
         &job,

@@ -316,6 +316,15 @@ pub async fn verify_through_public_url<'a>(
     Ok(())
 }
 
+/// Before the first write: a store that ignores conditional writes cannot take
+/// what this run relies on them for (see [`super::require_conditional_writes`]).
+pub async fn require_conditional_writes<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+) -> Result<(), Error> {
+    super::require_conditional_writes(ctx.store, ctx.probe, job.request, job.config).await
+}
+
 /// Before the first write that publishes anything: says what this run will make
 /// live (exact `keys`, or whole version folders in `prefixes`) in an in-flight
 /// intent, so that no deletion removes it before the run's record names it. A role
@@ -375,7 +384,13 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
         return Ok(());
     };
     let dry_run = job.request.dry_run;
-    match super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await {
+    let pruned = match require_conditional_writes(ctx, job).await {
+        Ok(()) => {
+            super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await
+        }
+        Err(e) => Err(e),
+    };
+    match pruned {
         Ok(deleted) => {
             r.deleted = deleted;
             Ok(())

@@ -300,6 +300,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     // back before anything points at them.
     let moves = live.as_ref().map(|l| l.version.as_str()) != Some(version.as_str());
     if plan.counts().uploaded > 0 || moves || finish::needs_record(false, &history, &version) {
+        steps::require_conditional_writes(ctx, &job).await?;
         steps::declare(
             ctx,
             &job,

@@ -341,6 +341,8 @@ pub async fn prune(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> 
     let (identity, on_runner) = identity();
     let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+    let probe = crate::store::probe::Probe::default();
+    deploy::require_conditional_writes(&store, &probe, &request, &config).await?;
     let deleted = deploy::prune::prune(&store, &request, &layout, &policy, None, stdout).await?;
     writeln!(stdout, "deleted {deleted} object(s)").map_err(Error::stdout)
 }

@@ -62,6 +62,8 @@ struct Inner {
     deletes: Vec<String>,
     fail_on: Option<(&'static str, String)>,
     fail_under: Option<(&'static str, String)>,
+    /// Writes succeed whatever their condition (a store without conditional writes).
+    ignore_conditions: bool,
     injected: BTreeMap<(&'static str, String), VecDeque<Injected>>,
     hooks: Vec<(&'static str, String, Hook)>,
     hold_list_until_get: bool,
@@ -113,11 +115,12 @@ impl Inner {
         condition: &Condition,
     ) -> Result<(), StoreError> {
         let current = self.objects.get(key).map(|o| o.etag.as_str());
-        let holds = match condition {
-            Condition::None => true,
-            Condition::Absent => current.is_none(),
-            Condition::Matches(etag) => current == Some(etag.trim_matches('"')),
-        };
+        let holds = self.ignore_conditions
+            || match condition {
+                Condition::None => true,
+                Condition::Absent => current.is_none(),
+                Condition::Matches(etag) => current == Some(etag.trim_matches('"')),
+            };
         if holds {
             Ok(())
         } else {
@@ -159,6 +162,12 @@ impl MemoryStore {
     /// Makes `operation` fail for `key` from now on.
     pub fn fail_on(&self, operation: &'static str, key: &str) {
         self.lock().fail_on = Some((operation, key.to_owned()));
+    }
+
+    /// From now on writes succeed whatever their condition, as on an S3-compatible
+    /// store that ignores `If-None-Match` and `If-Match`.
+    pub fn ignore_conditions(&self) {
+        self.lock().ignore_conditions = true;
     }
 
     /// Every call of `operation` on a key starting with `prefix` fails (a 500).

@@ -5,6 +5,7 @@ pub mod counts;
 pub mod listing;
 #[cfg(test)]
 pub mod memory;
+pub mod probe;
 pub mod s3;
 
 use std::collections::BTreeMap;

@@ -440,3 +440,47 @@ fn verify_that_reads_other_bytes_fails_names_the_headers_and_leaves_the_manifest
         "nothing went live"
     );
 }
+
+#[test]
+fn a_store_that_ignores_conditional_writes_is_refused_for_versioned_mode_and_retention() {
+    let (moto, bucket, ws) = setup("no-cas");
+    let proxy = FaultProxy::start(&moto.endpoint);
+    proxy.add(Rule {
+        method: "PUT",
+        target_prefix: "/".to_owned(),
+        fault: Fault::StripConditions,
+        times: None,
+    });
+    let step = versioned(&ws, moto, "checkout", &bucket)
+        .input("endpoint-url", &proxy.endpoint)
+        .run();
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    let text = step.all_text();
+    assert!(
+        text.contains("ignores If-None-Match and If-Match") && text.contains("versioned mode"),
+        "{text}"
+    );
+    assert!(keys(moto, &bucket).is_empty(), "{:?}", keys(moto, &bucket));
+
+    // In place without retention needs no conditional write: it deploys.
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("endpoint-url", &proxy.endpoint)
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+
+    // Retention does: refused before the next build is written, nothing deleted.
+    ws.write("mfe-deploy.yml", b"retention:\n  keep-versions: 1\n");
+    ws.write("packages/checkout/dist/remoteEntry.js", b"// next build");
+    let before = keys(moto, &bucket);
+    let step = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("endpoint-url", &proxy.endpoint)
+        .run();
+    assert_eq!(step.code(), 2, "{}", step.all_text());
+    assert_eq!(keys(moto, &bucket), before);
+
+    // Straight to moto, which honours them, the versioned deploy goes through.
+    let step = versioned(&ws, moto, "checkout", &bucket)
+        .input("endpoint-url", &moto.endpoint)
+        .run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+}

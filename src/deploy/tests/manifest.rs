@@ -160,3 +160,32 @@ async fn rollback_to_previous_comes_from_the_records_when_the_manifest_lost_it()
     let live = crate::manifest::live(&store.object("mfe-manifest.json").unwrap().bytes, "shop");
     assert_eq!(live.unwrap().version, "v1");
 }
+
+#[tokio::test]
+async fn a_store_ignoring_conditional_writes_gets_no_versioned_deploy_and_only_a_probe() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    store.ignore_conditions();
+    let mut request = versioned(&build);
+    request.aws.endpoint_url = Some("http://127.0.0.1:9000".to_owned());
+    let failed = run(&store, &cdn(), &request).await.unwrap_err();
+    assert!(
+        matches!(failed.error, Error::NoConditionalWrites { .. }),
+        "{}",
+        failed.error
+    );
+    assert_eq!(failed.error.exit_code(), 2);
+    assert!(
+        store
+            .writes()
+            .iter()
+            .all(|k| k.starts_with("_mfe-deploy/probe/")),
+        "{:?}",
+        store.writes()
+    );
+    assert!(store.keys().is_empty(), "the probe removed its object");
+
+    // In place without retention relies on no conditional write.
+    request.mode = Mode::InPlace;
+    run(&store, &cdn(), &request).await.unwrap();
+}

@@ -125,6 +125,7 @@ async fn run_printing(
         batch: None,
         uploads: None,
         slots: &crate::apply::Slots::one_module(),
+        probe: &crate::store::probe::Probe::default(),
     };
     let mut out = Vec::new();
     let result = deploy(

@@ -25,6 +25,9 @@ pub enum Fault {
     Delay(Duration),
     /// Pass the request on and cut moto's answer short.
     Truncate,
+    /// Pass the request on without its `If-None-Match` and `If-Match` headers: a
+    /// store that ignores conditional writes.
+    StripConditions,
 }
 
 impl std::fmt::Debug for Fault {
@@ -36,6 +39,7 @@ impl std::fmt::Debug for Fault {
             Self::Drop => write!(f, "Drop"),
             Self::Delay(d) => write!(f, "Delay({d:?})"),
             Self::Truncate => write!(f, "Truncate"),
+            Self::StripConditions => write!(f, "StripConditions"),
         }
     }
 }
@@ -273,6 +277,17 @@ fn serve(
             let cut = (answer.len() / 2).max(1).min(answer.len());
             client.write_all(&answer[..cut])?;
             client.shutdown(Shutdown::Both)
+        }
+        Some(Fault::StripConditions) => {
+            let head: Vec<String> = head
+                .into_iter()
+                .filter(|line| {
+                    let name = line.split(':').next().unwrap_or_default();
+                    !name.eq_ignore_ascii_case("if-none-match")
+                        && !name.eq_ignore_ascii_case("if-match")
+                })
+                .collect();
+            pass_on(&head, &body, upstream, &mut client)
         }
         None => pass_on(&head, &body, upstream, &mut client),
     }
