@@ -42,13 +42,14 @@ pub async fn deploy_all(
     let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));
     let slots = Slots::one_run();
     let probe = crate::store::probe::Probe::default();
+    let manifests = crate::manifest::Queue::default();
     let sending = Sending::new(
         identity.run_identity(),
         first.wait,
         config.invalidation.wait_timeout,
     );
     let runs = requests.iter().zip(scans).map(|(request, scan)| {
-        let (store, cloudfront, batch, sending, uploads, slots, probe) = (
+        let (store, cloudfront, batch, sending, uploads, slots, probe, manifests) = (
             &store,
             cloudfront.as_ref(),
             &batch,
@@ -56,6 +57,7 @@ pub async fn deploy_all(
             &uploads,
             &slots,
             &probe,
+            &manifests,
         );
         async move {
             let ticket = batch.ticket();
@@ -69,6 +71,7 @@ pub async fn deploy_all(
                 uploads: Some(uploads),
                 slots,
                 probe,
+                manifests: Some(manifests),
             };
             let mut printed = Vec::new();
             let result = deploy(&ctx, request, config, scan, &mut printed).await;
@@ -79,6 +82,9 @@ pub async fn deploy_all(
     });
     let ended = futures::future::join_all(runs).await;
     tracing::info!("{}", store.counts().summary());
+    if manifests.writes() > 0 {
+        tracing::info!("manifest writes: {}", manifests.writes());
+    }
     let mut finished = Vec::with_capacity(ended.len());
     for (request, (result, printed)) in requests.iter().zip(ended) {
         let package = request.package.display().to_string();

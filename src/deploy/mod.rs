@@ -63,6 +63,8 @@ pub struct Context<'a, S, C> {
     pub slots: &'a crate::apply::Slots,
     /// Whether the store honours conditional writes: asked once per run.
     pub probe: &'a crate::store::probe::Probe,
+    /// In a `packages` run: the run's manifest writes, merged.
+    pub manifests: Option<&'a crate::manifest::Queue>,
 }
 
 /// A deploy that stopped, with what it did before (`None` when it stopped before
@@ -232,6 +234,7 @@ pub async fn deploy_to_aws(
         uploads: None,
         slots: &slots,
         probe: &crate::store::probe::Probe::default(),
+        manifests: None,
     };
     let result = deploy(&ctx, request, config, scan, out).await;
     tracing::info!("{}", store.counts().summary());

@@ -139,7 +139,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     r.dry_run = false;
     if let Some(current) = live.as_ref().filter(|l| l.version == version) {
         // The native manifest names it; a document a failed run left behind moves.
-        let repaired = switch(store, request, &layout, current, Utc::now()).await?;
+        let repaired = switch(store, ctx.manifests, request, &layout, current, Utc::now()).await?;
         if repaired.is_empty() {
             writeln!(out, "{version} is already live: nothing to do").map_err(Error::stdout)?;
             r.status = Status::Unchanged;
@@ -201,7 +201,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         deployed: time.rfc3339(),
         ..entry
     };
-    switch(store, request, &layout, &entry, time).await?;
+    switch(store, ctx.manifests, request, &layout, &entry, time).await?;
     r.status = Status::RolledBack;
     steps::invalidate_and_confirm(
         ctx,

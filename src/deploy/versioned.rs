@@ -118,6 +118,7 @@ fn refuse_taken_name(
 /// says which documents name what now.
 pub async fn switch<S: ObjectStore>(
     store: &S,
+    queue: Option<&manifest::Queue>,
     request: &DeployRequest,
     layout: &Layout,
     entry: &LiveEntry,
@@ -126,20 +127,26 @@ pub async fn switch<S: ObjectStore>(
     let targets = targets(&request.manifest);
     let mut moved = Vec::new();
     for (i, &(format, key)) in targets.iter().enumerate() {
-        let updated =
-            match manifest::update(store, &request.bucket, key, format, layout.module(), entry)
-                .await
-            {
-                Ok(updated) => updated,
-                Err(source) => {
-                    return Err(Error::Switch(Box::new(crate::error::SwitchFailure {
-                        version: entry.version.clone(),
-                        moved,
-                        left: targets[i..].iter().map(|(_, k)| (*k).to_owned()).collect(),
-                        source,
-                    })));
-                }
-            };
+        let (bucket, module) = (&request.bucket, layout.module());
+        let updated = match queue {
+            Some(queue) => {
+                queue
+                    .update(store, bucket, key, format, module, entry)
+                    .await
+            }
+            None => manifest::update(store, bucket, key, format, module, entry).await,
+        };
+        let updated = match updated {
+            Ok(updated) => updated,
+            Err(source) => {
+                return Err(Error::Switch(Box::new(crate::error::SwitchFailure {
+                    version: entry.version.clone(),
+                    moved,
+                    left: targets[i..].iter().map(|(_, k)| (*k).to_owned()).collect(),
+                    source,
+                })));
+            }
+        };
         if !updated.moved() {
             continue;
         }
@@ -358,7 +365,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             commit: ctx.provenance.commit.clone(),
         };
         let entry = live_entry(request, &layout, &published, live.as_ref(), time.rfc3339());
-        switch(store, request, &layout, &entry, time).await?;
+        switch(store, ctx.manifests, request, &layout, &entry, time).await?;
         invalidation
     } else {
         // The native manifest names this version already; another document a failed
@@ -366,7 +373,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         // are invalidated.
         repaired = match live.as_ref() {
             Some(entry) if targets(&request.manifest).len() > 1 => {
-                switch(store, request, &layout, entry, time).await?
+                switch(store, ctx.manifests, request, &layout, entry, time).await?
             }
             _ => Vec::new(),
         };

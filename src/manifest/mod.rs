@@ -3,6 +3,7 @@
 //! entry into what is there ([`update`]), so deploys of different modules never lose
 //! each other's update.
 
+mod queue;
 mod update;
 
 use std::collections::BTreeMap;
@@ -10,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use update::{MAX_ATTEMPTS, ManifestError, Updated, update, write_history};
+pub use queue::Queue;
+pub use update::{MAX_ATTEMPTS, ManifestError, Updated, update, update_all, write_history};
 
 /// The `schema` of the native manifest.
 pub const SCHEMA: &str = "mfe-deploy/manifest@1";

@@ -70,57 +70,97 @@ pub async fn update<S: ObjectStore>(
     module: &str,
     entry: &LiveEntry,
 ) -> Result<Updated, ManifestError> {
+    let entries = [(module.to_owned(), entry.clone())];
+    let mut results = update_all(store, bucket, key, format, &entries).await;
+    results.pop().unwrap_or(Err(ManifestError::Contended {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+    }))
+}
+
+/// Merges every `(module, entry)` into the `format` document at `key` in one
+/// conditional write (re-read and merged again on a lost race); one result per
+/// entry, in order. An entry the document cannot take fails alone: the others are
+/// written without it. Entries the document already names cost no write.
+pub async fn update_all<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    format: Format,
+    entries: &[(String, LiveEntry)],
+) -> Vec<Result<Updated, ManifestError>> {
+    let refused = |why: String| ManifestError::Unmergeable {
+        format: format.as_str(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        why,
+    };
     for attempt in 1..=MAX_ATTEMPTS {
-        let current = store.get(key).await?;
+        let current = match store.get(key).await {
+            Ok(current) => current,
+            Err(e) => return entries.iter().map(|_| Err(e.clone().into())).collect(),
+        };
         let (before, condition) = match current {
             Some(fetched) => (Some(fetched.bytes), Condition::Matches(fetched.etag)),
             None => (None, Condition::Absent),
         };
-        if super::holds(format, before.as_deref(), module, entry) {
-            let written = before.clone().unwrap_or_default();
-            return Ok(Updated {
-                before,
-                written,
-                attempts: 0,
-            });
+        let now = Utc::now().rfc3339();
+        let mut document = before.clone();
+        // Per entry: Some(Ok(moved)) once merged, Some(Err) when refused.
+        let mut merged: Vec<Result<bool, ManifestError>> = Vec::with_capacity(entries.len());
+        for (module, entry) in entries {
+            if super::holds(format, document.as_deref(), module, entry) {
+                merged.push(Ok(false));
+                continue;
+            }
+            match merge(format, document.as_deref(), module, entry, &now) {
+                Ok(next) => {
+                    document = Some(next);
+                    merged.push(Ok(true));
+                }
+                Err(Unmergeable(why)) => merged.push(Err(refused(why))),
+            }
         }
-        let written = merge(
-            format,
-            before.as_deref(),
-            module,
-            entry,
-            &Utc::now().rfc3339(),
-        )
-        .map_err(|Unmergeable(why)| ManifestError::Unmergeable {
-            format: format.as_str(),
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            why,
-        })?;
+        let finish = |merged: Vec<Result<bool, ManifestError>>, written: &[u8], attempts: u32| {
+            merged
+                .into_iter()
+                .map(|m| {
+                    m.map(|moved| Updated {
+                        before: before.clone(),
+                        written: written.to_vec(),
+                        attempts: if moved { attempts } else { 0 },
+                    })
+                })
+                .collect()
+        };
+        if !merged.iter().any(|m| matches!(m, Ok(true))) {
+            let unchanged = before.clone().unwrap_or_default();
+            return finish(merged, &unchanged, 0);
+        }
+        let written = document.unwrap_or_default();
         match store
             .put(key, Body::Bytes(written.clone()), &meta(), &condition)
             .await
         {
-            Ok(_) => {
-                return Ok(Updated {
-                    before,
-                    written,
-                    attempts: attempt,
-                });
-            }
+            Ok(_) => return finish(merged, &written, attempt),
             Err(e) if e.is_precondition() => {
                 tracing::info!(
                     "{key} changed since it was read (another deploy); merging again (attempt {attempt} of {MAX_ATTEMPTS})"
                 );
                 tokio::time::sleep(crate::clock::jitter(attempt)).await;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return entries.iter().map(|_| Err(e.clone().into())).collect(),
         }
     }
-    Err(ManifestError::Contended {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-    })
+    entries
+        .iter()
+        .map(|_| {
+            Err(ManifestError::Contended {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// Keeps a revision of the manifest, immutably, at `key`.

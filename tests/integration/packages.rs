@@ -421,3 +421,46 @@ fn a_versioned_run_moves_every_module_in_the_one_manifest_and_invalidates_it_onc
     assert_eq!(created.len(), before + 1, "{created:?}");
     assert_eq!(created[before].1, ["/mfe-manifest.json"], "{created:?}");
 }
+
+#[test]
+fn thirty_versioned_modules_move_the_one_manifest_in_merged_writes_without_racing_each_other() {
+    let (moto, bucket, ws) = setup("packages-30-versioned");
+    for i in 0..27 {
+        ws.write(
+            &format!("packages/m{i:02}/dist/remoteEntry.js"),
+            format!("// remote m{i:02}\n").as_bytes(),
+        );
+        ws.write(
+            &format!("packages/m{i:02}/dist/chunk.{i:016x}.js"),
+            format!("console.log({i})\n").as_bytes(),
+        );
+    }
+    let step = all(&ws, moto, &bucket).input("mode", "versioned").run();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    let modules = results(&step);
+    assert_eq!(modules.len(), 30);
+    let requests = moto.requests(&bucket);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&get(moto, &bucket, "mfe-manifest.json")).unwrap();
+    assert_eq!(
+        manifest["modules"].as_object().unwrap().len(),
+        30,
+        "no module's move is lost"
+    );
+    let on_manifest = |method: &str| {
+        requests
+            .iter()
+            .filter(|r| r.method == method && r.key == "mfe-manifest.json")
+            .count()
+    };
+    let (puts, gets) = (on_manifest("PUT"), on_manifest("GET"));
+    // Each module reads the manifest once before it plans; each write of the run is
+    // one GET and one PUT, and none is repeated after a collision with itself.
+    assert!(puts < 10, "{puts} manifest writes for 30 modules");
+    assert_eq!(
+        gets,
+        30 + puts,
+        "{gets} GETs, {puts} PUTs: no write was retried"
+    );
+    eprintln!("30 modules: {puts} manifest PUT(s), {gets} GET(s)");
+}

@@ -126,6 +126,7 @@ async fn run_printing(
         uploads: None,
         slots: &crate::apply::Slots::one_module(),
         probe: &crate::store::probe::Probe::default(),
+        manifests: None,
     };
     let mut out = Vec::new();
     let result = deploy(
