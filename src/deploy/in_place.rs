@@ -137,8 +137,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         || finish::needs_record(false, &history, &version)
     {
         let keys = plan.files.iter().map(|f| f.key.clone()).collect();
-        steps::require_conditional_writes(ctx, &job).await?;
-        steps::declare(ctx, &job, &version, keys, Vec::new(), &mut trail.intent).await;
+        steps::begin_writing(ctx, &job, &version, keys, Vec::new(), &mut trail.intent).await?;
     }
     crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;

@@ -166,8 +166,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
 
     // A record of the rollback, then the switch, then the manifests' invalidation.
     r.status = Status::Failed;
-    steps::require_conditional_writes(ctx, &job).await?;
-    steps::declare(
+    steps::begin_writing(
         ctx,
         &job,
         &version,
@@ -175,7 +174,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
         vec![version_prefix.clone()],
         &mut trail.intent,
     )
-    .await;
+    .await?;
     let time = finish::record_time(&layout, &history, Utc::now());
     let rollback = rollback_record(
         &target_record,

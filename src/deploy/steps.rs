@@ -325,18 +325,20 @@ pub async fn require_conditional_writes<S: ObjectStore, C: Cdn>(
     super::require_conditional_writes(ctx.store, ctx.probe, job.request, job.config).await
 }
 
-/// Before the first write that publishes anything: says what this run will make
-/// live (exact `keys`, or whole version folders in `prefixes`) in an in-flight
-/// intent, so that no deletion removes it before the run's record names it. A role
-/// that may not write it only gets a warning: the deploy itself is unaffected.
-pub async fn declare<S: ObjectStore, C: Cdn>(
+/// Before a run's first write: refuses a store that cannot take what the run
+/// relies on conditional writes for, then says what this run will make live (exact
+/// `keys`, or whole version folders in `prefixes`) in an in-flight intent, so that
+/// no deletion removes it before the run's record names it. A role that may not
+/// write the intent only gets a warning: the deploy itself is unaffected.
+pub async fn begin_writing<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     job: &Job<'_>,
     version: &str,
     keys: Vec<String>,
     prefixes: Vec<String>,
     slot: &mut Option<String>,
-) {
+) -> Result<(), Error> {
+    require_conditional_writes(ctx, job).await?;
     let intent = crate::live::Intent::new(
         job.layout,
         version,
@@ -348,11 +350,12 @@ pub async fn declare<S: ObjectStore, C: Cdn>(
     match crate::live::intent::write(ctx.store, job.layout, &intent).await {
         Ok(key) => *slot = Some(key),
         Err(e) => tracing::warn!(
-            "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:PutObject and s3:DeleteObject on {}*",
+            "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:GetObject, s3:PutObject and s3:DeleteObject on {}* and listing it (docs/environments.md)",
             job.layout.in_flight_dir(),
             job.layout.in_flight_dir()
         ),
     }
+    Ok(())
 }
 
 /// Multipart uploads under the module's prefix that interrupted runs left.

@@ -307,8 +307,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
     // back before anything points at them.
     let moves = live.as_ref().map(|l| l.version.as_str()) != Some(version.as_str());
     if plan.counts().uploaded > 0 || moves || finish::needs_record(false, &history, &version) {
-        steps::require_conditional_writes(ctx, &job).await?;
-        steps::declare(
+        steps::begin_writing(
             ctx,
             &job,
             &version,
@@ -316,7 +315,7 @@ pub async fn run<S: ObjectStore, C: Cdn>(
             vec![version_prefix.clone()],
             &mut trail.intent,
         )
-        .await;
+        .await?;
     }
     crate::cleanup::abort(store, &abandoned).await;
     let applied = steps::apply_into(ctx, &plan, r).await?;

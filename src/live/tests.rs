@@ -1,37 +1,9 @@
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::clock::Utc;
 use crate::layout::DEFAULT_RECORDS_PREFIX;
-use crate::record::{Provenance, RECORD_SCHEMA, RecordKind, RecordedFile};
 
-fn record(version: &str, millis: i64, keys: &[&str]) -> DeployRecord {
-    DeployRecord {
-        schema: RECORD_SCHEMA.to_owned(),
-        kind: RecordKind::Deploy,
-        module: "shop".to_owned(),
-        prefix: "shop/".to_owned(),
-        environment: "production".to_owned(),
-        mode: "in-place".to_owned(),
-        version: version.to_owned(),
-        previous_version: None,
-        provenance: Provenance::default(),
-        time: Utc::from_millis(millis).rfc3339(),
-        files: keys
-            .iter()
-            .map(|k| {
-                (
-                    (*k).to_owned(),
-                    RecordedFile {
-                        key: format!("shop/{k}"),
-                        size: 1,
-                        sha256: "ab".to_owned(),
-                    },
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
-        invalidation: None,
-    }
+fn record(version: &str, millis: i64, rels: &[&str]) -> DeployRecord {
+    crate::record::sample(version, Utc::from_millis(millis), rels)
 }
 
 #[test]

@@ -222,6 +222,36 @@ impl History {
     }
 }
 
+/// A deploy record of the module `shop` for unit tests: `rels` under `shop/`, each
+/// one byte, written at `time`.
+#[cfg(test)]
+pub fn sample(version: &str, time: crate::clock::Utc, rels: &[&str]) -> DeployRecord {
+    DeployRecord {
+        schema: RECORD_SCHEMA.to_owned(),
+        kind: RecordKind::Deploy,
+        module: "shop".to_owned(),
+        prefix: "shop/".to_owned(),
+        environment: "production".to_owned(),
+        mode: "in-place".to_owned(),
+        version: version.to_owned(),
+        previous_version: None,
+        provenance: Provenance::default(),
+        time: time.rfc3339(),
+        files: rels
+            .iter()
+            .map(|rel| {
+                let file = RecordedFile {
+                    key: format!("shop/{rel}"),
+                    size: 1,
+                    sha256: "ab".to_owned(),
+                };
+                ((*rel).to_owned(), file)
+            })
+            .collect(),
+        invalidation: None,
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(value).unwrap_or_default();
     out.push(b'\n');

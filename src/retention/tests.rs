@@ -1,8 +1,6 @@
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::live::{Intent, Why};
-use crate::record::{Provenance, RECORD_SCHEMA, RecordKind, RecordedFile};
+use crate::record::RecordKind;
 use crate::store::RemoteObject;
 
 const DAY: i64 = 86_400_000;
@@ -12,31 +10,10 @@ fn now() -> Utc {
 }
 
 fn record(version: &str, days_ago: i64, files: &[&str], kind: RecordKind) -> DeployRecord {
+    let time = Utc::from_millis(now().millis - days_ago * DAY);
     DeployRecord {
-        schema: RECORD_SCHEMA.to_owned(),
         kind,
-        module: "shop".to_owned(),
-        prefix: "shop/".to_owned(),
-        environment: "production".to_owned(),
-        mode: "in-place".to_owned(),
-        version: version.to_owned(),
-        previous_version: None,
-        provenance: Provenance::default(),
-        time: Utc::from_millis(now().millis - days_ago * DAY).rfc3339(),
-        files: files
-            .iter()
-            .map(|f| {
-                (
-                    (*f).to_owned(),
-                    RecordedFile {
-                        key: format!("shop/{f}"),
-                        size: 1,
-                        sha256: "ab".to_owned(),
-                    },
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
-        invalidation: None,
+        ..crate::record::sample(version, time, files)
     }
 }
 

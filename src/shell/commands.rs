@@ -251,17 +251,22 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
     let (identity, on_runner) = identity();
     let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
-    let history_dir = layout.history_dir(&request.manifest.native);
-    let (records, revisions) = tokio::join!(
-        crate::record::list_records(&store, &layout, args.limit),
-        store.list(&history_dir),
-    );
-    let records = records.map_err(Error::Remote)?;
-    let revisions: Vec<String> = revisions
-        .map_err(Error::Remote)?
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let records = crate::record::list_records(&store, &layout, args.limit)
+        .await
+        .map_err(Error::Remote)?;
+    // Only a versioned module has manifest revisions: an in-place module's role need
+    // not read the manifest's history.
+    let revisions: Vec<String> = if records.iter().any(|(_, r)| r.mode == "versioned") {
+        store
+            .list(&layout.history_dir(&request.manifest.native))
+            .await
+            .map_err(Error::Remote)?
+            .into_iter()
+            .map(|o| o.key)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rows: Vec<serde_json::Value> = records
         .iter()
         .map(|(key, r)| {

@@ -294,7 +294,7 @@ pub enum StoreError {
     NoSuchBucket { bucket: String },
     /// The credentials may not perform this operation.
     #[error(
-        "access denied: {operation} on s3://{bucket}/{key} ({message}); the credentials in use lack permission — check the role or keys and the bucket policy (see the README's IAM policy)"
+        "access denied: {operation} on s3://{bucket}/{key} ({message}); the credentials in use lack permission — check the role or keys and the bucket policy (the least-privilege policy is in docs/environments.md)"
     )]
     AccessDenied {
         bucket: String,

@@ -182,7 +182,10 @@ fn denied_credentials_are_a_setup_error_and_secrets_stay_hidden() {
     assert_eq!(step.code(), 2, "{}", step.all_text());
     let text = step.all_text();
     assert!(text.contains("access denied: ListObjectsV2"), "{text}");
-    assert!(text.contains("IAM policy"), "{text}");
+    assert!(
+        text.contains("least-privilege policy is in docs/environments.md"),
+        "{text}"
+    );
     assert_secret_only_masked(&step, &secret);
 }
 

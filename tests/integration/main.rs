@@ -14,6 +14,7 @@ mod emulator;
 mod environments;
 mod failures;
 mod faults;
+mod iam;
 mod integrity;
 mod packages;
 mod records;
