@@ -110,8 +110,18 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
             versioned::run(ctx, request, config, scan, out, &mut trail).await
         }
     };
-    // The record (when the run got that far) now says what the intent said.
-    if let Some(key) = trail.intent.take() {
+    // After a complete run its record says what the intent said. A run that stopped
+    // after writing keeps its intent: in place it may have published an entry whose
+    // new files no record names yet; the module's next record supersedes it.
+    let wrote = trail
+        .report
+        .as_ref()
+        .is_some_and(|r| r.uploaded + r.headers_updated > 0);
+    if let Some(key) = trail.intent.take()
+        && (result.is_ok()
+            || matches!(result, Err(Error::Retention { deployed: true, .. }))
+            || !wrote)
+    {
         crate::live::intent::remove(ctx.store, &key).await;
     }
     let mut report = trail.report.map(Box::new);

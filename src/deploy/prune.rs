@@ -115,7 +115,8 @@ pub async fn prune<S: ObjectStore>(
             if request.dry_run {
                 return Ok(0);
             }
-            forget_expired_intents(store, layout, now).await;
+            let newest_record = live::newest(&records).and_then(|r| Utc::parse_rfc3339(&r.time));
+            forget_superseded_intents(store, layout, now, newest_record).await;
             if keys.is_empty() {
                 return Ok(0);
             }
@@ -170,13 +171,18 @@ async fn history_versions<S: ObjectStore>(
     Ok(versions)
 }
 
-/// Removes the intents killed runs of this module left (they protect nothing any
-/// more); best effort.
-async fn forget_expired_intents<S: ObjectStore>(store: &S, layout: &Layout, now: Utc) {
-    match live::intent::expired(store, layout, now).await {
+/// Removes the intents of this module that stopped runs left and a newer record
+/// supersedes (they protect nothing any more); best effort.
+async fn forget_superseded_intents<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    now: Utc,
+    newest_record: Option<Utc>,
+) {
+    match live::intent::superseded(store, layout, now, newest_record).await {
         Ok(keys) if !keys.is_empty() => {
             if let Err(e) = store.delete(&keys).await {
-                tracing::info!("could not remove expired in-flight intents: {e}");
+                tracing::info!("could not remove superseded in-flight intents: {e}");
             }
         }
         Ok(_) => {}

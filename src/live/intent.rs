@@ -139,23 +139,35 @@ pub fn overlaps(ours: &str, theirs: &str) -> bool {
     ours.starts_with(theirs) || theirs.starts_with(ours)
 }
 
-/// The unexpired intents whose module overlaps `prefix`, read. An intent that
-/// cannot be read is honoured as covering its whole module prefix.
-pub async fn read_unexpired<S: ObjectStore>(
+/// The intents that still protect something under `layout`'s prefix, read: those of
+/// modules overlapping it that have not expired, and this module's own until a
+/// record of the module newer than the intent exists (`newest_record`), expired or
+/// not: a run that published an entry and then failed left files only its intent
+/// names, and they stay until the module's next record says what is live. An intent
+/// that cannot be read is honoured as covering its whole module prefix.
+pub async fn read_protecting<S: ObjectStore>(
     store: &S,
     layout: &Layout,
-    prefix: &str,
     now: Utc,
+    newest_record: Option<Utc>,
 ) -> Result<Vec<Intent>, StoreError> {
     let mut intents = Vec::new();
     for listed in list(store, layout).await? {
-        if listed.expires <= now || !overlaps(prefix, &listed.prefix) {
+        let own = listed.prefix == layout.prefix();
+        if !overlaps(layout.prefix(), &listed.prefix) || (listed.expires <= now && !own) {
             continue;
         }
         let read = store
             .get(&listed.key)
             .await?
             .and_then(|f| Intent::from_json(&f.bytes));
+        let superseded = |intent: &Intent| {
+            let started = Utc::parse_rfc3339(&intent.started);
+            matches!((started, newest_record), (Some(s), Some(r)) if r > s)
+        };
+        if own && listed.expires <= now && read.as_ref().is_none_or(superseded) {
+            continue;
+        }
         intents.push(read.unwrap_or_else(|| Intent {
             schema: INTENT_SCHEMA.to_owned(),
             module: listed.prefix.trim_end_matches('/').to_owned(),
@@ -169,16 +181,22 @@ pub async fn read_unexpired<S: ObjectStore>(
     Ok(intents)
 }
 
-/// Expired intents of `layout`'s module (left by killed runs), for clean-up.
-pub async fn expired<S: ObjectStore>(
+/// This module's expired intents, for clean-up once a newer record of the module
+/// supersedes them (`newest_record`): from the key, an intent expired before that
+/// record was written was started before it.
+pub async fn superseded<S: ObjectStore>(
     store: &S,
     layout: &Layout,
     now: Utc,
+    newest_record: Option<Utc>,
 ) -> Result<Vec<String>, StoreError> {
+    let Some(newest) = newest_record else {
+        return Ok(Vec::new());
+    };
     Ok(list(store, layout)
         .await?
         .into_iter()
-        .filter(|l| l.prefix == layout.prefix() && l.expires <= now)
+        .filter(|l| l.prefix == layout.prefix() && l.expires <= now && l.expires < newest)
         .map(|l| l.key)
         .collect())
 }

@@ -7,7 +7,8 @@
 //! - versioned: every file under a version the live manifest names;
 //! - the files of the deploy being made when it has no record yet (a dry run);
 //! - in flight: every key or version folder an unexpired intent names, of this
-//!   module or of one nested in it or around it ([`intent`]).
+//!   module or of one nested in it or around it, and an intent of this module that
+//!   no newer record supersedes yet, expired or not ([`intent`]).
 
 pub mod intent;
 
@@ -163,7 +164,8 @@ pub async fn read<S: ObjectStore>(
             },
         );
     }
-    for intent in intent::read_unexpired(store, layout, layout.prefix(), now).await? {
+    let newest_record = newest(records).and_then(|r| crate::clock::Utc::parse_rfc3339(&r.time));
+    for intent in intent::read_protecting(store, layout, now, newest_record).await? {
         live.add_intent(&intent);
     }
     Ok(live)

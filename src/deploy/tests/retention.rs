@@ -192,3 +192,45 @@ async fn a_store_error_in_retention_after_a_deploy_never_reads_as_bad_input() {
     assert_eq!(failed.error.exit_code(), 1, "{}", failed.error);
     assert_eq!(failed.report.unwrap().status, Status::Deployed);
 }
+
+#[tokio::test]
+async fn an_in_place_run_that_stopped_after_its_entry_keeps_that_entrys_files_from_retention() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    let request = DeployRequest {
+        retention: policy(Some(1), None),
+        ..build.request()
+    };
+    run(&store, &cdn, &request).await.unwrap();
+    // The next build's entry goes live, then its HTML fails: no record names the
+    // new chunk that the live remoteEntry.js may load.
+    next_chunk(&build, "main.1a2b3c4d.js", "main.9f8e7d6c.js");
+    build.write("remoteEntry.js", "entry v2");
+    build.write("index.html", "<script src=remoteEntry.js></script><!-- v2 -->");
+    store.fail_on("put", "shop/index.html");
+    run(&store, &cdn, &request).await.unwrap_err();
+    assert!(store.object("shop/main.9f8e7d6c.js").is_some());
+    assert!(
+        store
+            .keys()
+            .iter()
+            .any(|k| k.starts_with("_mfe-deploy/in-flight/shop/")),
+        "the stopped run keeps its intent"
+    );
+
+    let layout = Layout::new("_mfe-deploy/", "shop/").unwrap();
+    let mut out = Vec::new();
+    let deleted = super::super::prune::prune(
+        &store,
+        &request,
+        &layout,
+        &request.retention.unwrap(),
+        None,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted, 0, "{}", String::from_utf8_lossy(&out));
+    assert!(store.object("shop/main.9f8e7d6c.js").is_some());
+}
