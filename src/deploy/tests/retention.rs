@@ -20,8 +20,21 @@ fn next_chunk(build: &Build, from: &str, to: &str) {
     build.write(to, to);
 }
 
-/// `prune` of `request`'s module, run by another process right before the store's
-/// next `put` of `key`; its result lands in the returned slot.
+/// `prune` of `request`'s module, as `mfe-deploy prune` runs it: what it deleted
+/// and printed.
+fn prune_now(store: &MemoryStore, request: &DeployRequest) -> (usize, String) {
+    let layout = Layout::new("_mfe-deploy/", &request.prefix).unwrap();
+    let policy = request.retention.unwrap();
+    let mut out = Vec::new();
+    let deleted = futures::executor::block_on(super::super::prune::prune(
+        store, request, &layout, &policy, None, &mut out,
+    ))
+    .unwrap();
+    (deleted, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`prune_now`], run by another process right before the store's next `put` of
+/// `key`; its result lands in the returned slot.
 fn prune_before_put(
     store: &MemoryStore,
     key: &str,
@@ -30,14 +43,7 @@ fn prune_before_put(
     let seen = Arc::new(Mutex::new(None));
     let (slot, request) = (Arc::clone(&seen), request.clone());
     store.before("put", key, move |store| {
-        let layout = Layout::new("_mfe-deploy/", &request.prefix).unwrap();
-        let policy = request.retention.unwrap();
-        let mut out = Vec::new();
-        let deleted = futures::executor::block_on(super::super::prune::prune(
-            store, &request, &layout, &policy, None, &mut out,
-        ))
-        .unwrap();
-        *slot.lock().unwrap() = Some((deleted, String::from_utf8_lossy(&out).into_owned()));
+        *slot.lock().unwrap() = Some(prune_now(store, &request));
     });
     seen
 }
@@ -207,7 +213,10 @@ async fn an_in_place_run_that_stopped_after_its_entry_keeps_that_entrys_files_fr
     // new chunk that the live remoteEntry.js may load.
     next_chunk(&build, "main.1a2b3c4d.js", "main.9f8e7d6c.js");
     build.write("remoteEntry.js", "entry v2");
-    build.write("index.html", "<script src=remoteEntry.js></script><!-- v2 -->");
+    build.write(
+        "index.html",
+        "<script src=remoteEntry.js></script><!-- v2 -->",
+    );
     store.fail_on("put", "shop/index.html");
     run(&store, &cdn, &request).await.unwrap_err();
     assert!(store.object("shop/main.9f8e7d6c.js").is_some());
@@ -219,18 +228,7 @@ async fn an_in_place_run_that_stopped_after_its_entry_keeps_that_entrys_files_fr
         "the stopped run keeps its intent"
     );
 
-    let layout = Layout::new("_mfe-deploy/", "shop/").unwrap();
-    let mut out = Vec::new();
-    let deleted = super::super::prune::prune(
-        &store,
-        &request,
-        &layout,
-        &request.retention.unwrap(),
-        None,
-        &mut out,
-    )
-    .await
-    .unwrap();
-    assert_eq!(deleted, 0, "{}", String::from_utf8_lossy(&out));
+    let (deleted, printed) = prune_now(&store, &request);
+    assert_eq!(deleted, 0, "{printed}");
     assert!(store.object("shop/main.9f8e7d6c.js").is_some());
 }
