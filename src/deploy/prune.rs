@@ -38,22 +38,22 @@ pub async fn prune<S: ObjectStore>(
         .into_iter()
         .filter(|o| !layout.is_reserved(&o.key))
         .collect();
-    let records: Vec<DeployRecord> = records
+    let stored: Vec<DeployRecord> = records
         .map_err(Error::Remote)?
         .into_iter()
         .map(|(_, r)| r)
-        .chain(pending.clone())
         .collect();
-    let versioned =
-        request.mode == Mode::Versioned || records.iter().any(|r| r.mode == "versioned");
+    let versioned = request.mode == Mode::Versioned || stored.iter().any(|r| r.mode == "versioned");
     // NOTE: what is live is read after the listing: an intent written after it
     // names objects the listing cannot hold, and one written before it is seen here.
+    let newest_record = live::newest(&stored).and_then(|r| Utc::parse_rfc3339(&r.time));
+    let records: Vec<DeployRecord> = stored.into_iter().chain(pending).collect();
     let live = live::read(
         store,
         layout,
         &request.manifest.native,
         &records,
-        pending.as_ref(),
+        newest_record,
         versioned,
     )
     .await
@@ -115,7 +115,6 @@ pub async fn prune<S: ObjectStore>(
             if request.dry_run {
                 return Ok(0);
             }
-            let newest_record = live::newest(&records).and_then(|r| Utc::parse_rfc3339(&r.time));
             forget_superseded_intents(store, layout, now, newest_record).await;
             if keys.is_empty() {
                 return Ok(0);

@@ -387,13 +387,11 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
         return Ok(());
     };
     let dry_run = job.request.dry_run;
-    let pruned = match require_conditional_writes(ctx, job).await {
-        Ok(()) => {
-            super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await
-        }
-        Err(e) => Err(e),
+    let pruned = async {
+        require_conditional_writes(ctx, job).await?;
+        super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await
     };
-    match pruned {
+    match pruned.await {
         Ok(deleted) => {
             r.deleted = deleted;
             Ok(())

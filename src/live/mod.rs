@@ -5,7 +5,7 @@
 //! - every file its newest deploy record names (in place that is the build users
 //!   load; versioned it is the newest version, live or about to be);
 //! - versioned: every file under a version the live manifest names;
-//! - the files of the deploy being made when it has no record yet (a dry run);
+//! - in a dry run, the record the deploy would write counts as the newest;
 //! - in flight: every key or version folder an unexpired intent names, of this
 //!   module or of one nested in it or around it, and an intent of this module that
 //!   no newer record supersedes yet, expired or not ([`intent`]).
@@ -29,8 +29,6 @@ pub enum Why {
     NewestRecord { version: String },
     /// It is under a version the live manifest names.
     Manifest { version: String },
-    /// The deploy being made publishes it.
-    Pending { version: String },
     /// A deploy still uploading will publish it.
     InFlight { module: String, version: String },
 }
@@ -40,7 +38,6 @@ impl std::fmt::Display for Why {
         match self {
             Self::NewestRecord { version } => write!(f, "{version}, the newest deploy record"),
             Self::Manifest { version } => write!(f, "{version}, live in the manifest"),
-            Self::Pending { version } => write!(f, "{version}, being deployed"),
             Self::InFlight { module, version } if version.is_empty() => {
                 write!(f, "a deploy of {module} still in flight")
             }
@@ -105,9 +102,7 @@ impl Live {
             .values()
             .chain(self.prefixes.values())
             .filter_map(|why| match why {
-                Why::NewestRecord { version }
-                | Why::Manifest { version }
-                | Why::Pending { version } => Some(version.clone()),
+                Why::NewestRecord { version } | Why::Manifest { version } => Some(version.clone()),
                 Why::InFlight { .. } => None,
             })
             .collect();
@@ -124,16 +119,17 @@ pub fn newest(records: &[DeployRecord]) -> Option<&DeployRecord> {
         .max_by_key(|r| crate::clock::Utc::parse_rfc3339(&r.time).map(|t| t.millis))
 }
 
-/// What must stay under `layout`'s prefix: from its records (any order; `pending`
-/// is the unwritten record of a dry run), the live native manifest at `manifest`
-/// when the module is versioned (a record says so, or `versioned` does), and every
-/// unexpired intent.
+/// What must stay under `layout`'s prefix: from its records (any order; a dry run's
+/// unwritten record among them counts as the newest, as it will be), the live native
+/// manifest at `manifest` when the module is `versioned` (the caller decides: the
+/// request says so, or a record does), and the intents that still protect, which a
+/// written record newer than them (`newest_written`) supersedes.
 pub async fn read<S: ObjectStore>(
     store: &S,
     layout: &Layout,
     manifest: &str,
     records: &[DeployRecord],
-    pending: Option<&DeployRecord>,
+    newest_written: Option<crate::clock::Utc>,
     versioned: bool,
 ) -> Result<Live, StoreError> {
     let now = crate::clock::Utc::now();
@@ -144,13 +140,6 @@ pub async fn read<S: ObjectStore>(
         };
         live.add_record(record, why);
     }
-    if let Some(record) = pending {
-        let why = Why::Pending {
-            version: record.version.clone(),
-        };
-        live.add_record(record, why);
-    }
-    let versioned = versioned || records.iter().any(|r| r.mode == "versioned");
     if versioned
         && let Some(entry) = store
             .get(manifest)
@@ -164,8 +153,7 @@ pub async fn read<S: ObjectStore>(
             },
         );
     }
-    let newest_record = newest(records).and_then(|r| crate::clock::Utc::parse_rfc3339(&r.time));
-    for intent in intent::read_protecting(store, layout, now, newest_record).await? {
+    for intent in intent::read_protecting(store, layout, now, newest_written).await? {
         live.add_intent(&intent);
     }
     Ok(live)
