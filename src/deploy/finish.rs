@@ -145,28 +145,23 @@ pub fn record_time(layout: &Layout, history: &History, now: Utc) -> Utc {
     }
 }
 
-/// What identifies the deploy in its record.
-pub struct Stamp<'a> {
-    pub environment: &'a str,
-    pub provenance: &'a Provenance,
-    pub time: Utc,
-}
-
 /// The record of `plan` as deployed: every file of the version, uploaded now or
 /// already there, and what it owes CloudFront.
 pub fn record_of(
     plan: &Plan,
-    layout: &Layout,
+    job: &super::steps::Job<'_>,
+    provenance: &Provenance,
     history: &History,
-    stamp: &Stamp<'_>,
+    time: Utc,
     invalidation: Option<Invalidation>,
 ) -> DeployRecord {
+    let layout = job.layout;
     DeployRecord {
         schema: RECORD_SCHEMA.to_owned(),
         kind: RecordKind::Deploy,
         module: layout.module().to_owned(),
         prefix: layout.prefix().to_owned(),
-        environment: stamp.environment.to_owned(),
+        environment: job.request.environment.clone(),
         mode: if plan.write_once {
             "versioned"
         } else {
@@ -175,8 +170,8 @@ pub fn record_of(
         .to_owned(),
         version: plan.version.clone(),
         previous_version: history.latest().map(|(_, v)| v.to_owned()),
-        provenance: stamp.provenance.clone(),
-        time: stamp.time.rfc3339(),
+        provenance: provenance.clone(),
+        time: time.rfc3339(),
         files: plan
             .files
             .iter()

@@ -1,5 +1,6 @@
-//! The orchestrator: read → plan → apply → record → invalidate → report. Each stage
-//! lives in its own module; this one decides the order and what stops what.
+//! Deploys and rollbacks: one pipeline (`pipeline.rs`) with a mode per kind of run
+//! (`in_place.rs`, `versioned.rs`, `rollback.rs`); the stages live in their own
+//! modules.
 //!
 //! Guarantees, each unit-tested here on the in-memory store and CDN:
 //! - a conflict found by the plan, or a dry run, writes nothing;
@@ -13,15 +14,20 @@ mod finish;
 mod in_place;
 mod integrity;
 pub mod many;
+mod pipeline;
 pub mod prune;
+mod publish;
 mod rollback;
 mod steps;
 mod versioned;
 
 pub use steps::PendingScan;
 
+use in_place::InPlace;
+use rollback::Rollback;
+use versioned::Versioned;
+
 use std::io::Write;
-use std::time::Instant;
 
 use crate::apply::ProgressMode;
 use crate::aws::{self, RunnerIdentity};
@@ -31,7 +37,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::github::commands;
 use crate::record::Provenance;
-use crate::report::{Report, Status};
+use crate::report::Report;
 use crate::request::{DeployRequest, Mode};
 use crate::store::ObjectStore;
 use crate::store::s3::S3Store;
@@ -101,51 +107,15 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     scan: PendingScan,
     out: &mut dyn Write,
 ) -> Result<Report, Failed> {
-    let started = Instant::now();
-    let mut trail = Trail::default();
-    let result = match (&request.rollback_to, request.mode) {
-        (Some(target), _) => rollback::run(ctx, request, config, target, out, &mut trail).await,
-        (None, Mode::InPlace) => in_place::run(ctx, request, config, scan, out, &mut trail).await,
-        (None, Mode::Versioned) => {
-            versioned::run(ctx, request, config, scan, out, &mut trail).await
+    match (&request.rollback_to, request.mode) {
+        (Some(target), _) => {
+            pipeline::run::<Rollback, _, _>(ctx, request, config, target.clone(), out).await
         }
-    };
-    // After a complete run its record says what the intent said. A run that stopped
-    // after writing keeps its intent: in place it may have published an entry whose
-    // new files no record names yet; the module's next record supersedes it.
-    let wrote = trail
-        .report
-        .as_ref()
-        .is_some_and(|r| r.uploaded + r.headers_updated > 0);
-    if let Some(key) = trail.intent.take()
-        && (result.is_ok()
-            || matches!(result, Err(Error::Retention { deployed: true, .. }))
-            || !wrote)
-    {
-        crate::live::intent::remove(ctx.store, &key).await;
-    }
-    let mut report = trail.report.map(Box::new);
-    if let Some(r) = report.as_mut() {
-        r.duration = started.elapsed();
-    }
-    match (result, report) {
-        (Ok(()), Some(report)) => Ok(*report),
-        (Ok(()), None) => Err(Error::Internal("a deploy ended without a report".to_owned()).into()),
-        (Err(error), mut report) => {
-            if let Some(r) = report.as_mut() {
-                // Refused after planning, before anything was applied: the counts
-                // are what happened (nothing), not what was planned.
-                if r.dry_run && !request.dry_run {
-                    r.forget_plan_counts();
-                }
-                // A deploy that completed stays what it was (deployed, unchanged,
-                // rolled back) when only its retention failed.
-                if !matches!(error, Error::Retention { deployed: true, .. }) {
-                    r.status = Status::Failed;
-                }
-                r.error = Some(error.to_string());
-            }
-            Err(Failed { report, error })
+        (None, Mode::InPlace) => {
+            pipeline::run::<InPlace, _, _>(ctx, request, config, scan, out).await
+        }
+        (None, Mode::Versioned) => {
+            pipeline::run::<Versioned, _, _>(ctx, request, config, scan, out).await
         }
     }
 }

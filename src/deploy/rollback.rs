@@ -7,212 +7,221 @@ use std::io::Write;
 
 use sha2::Digest as _;
 
-use super::versioned::{Published, current_live, live_entry, manifest_invalidation, switch};
-use super::{Context, Trail, finish, steps};
-use crate::cdn::Cdn;
+use super::Context;
+use super::pipeline::{Invalidating, Mode, Planned, Published};
+use super::publish::{self, Parts, live_entry};
+use super::steps::Job;
+use crate::cdn::{Cdn, DistributionInfo};
 use crate::clock::Utc;
-use crate::config::Config;
 use crate::error::Error;
+use crate::invalidate::InvalidationPlan;
 use crate::layout::Layout;
-use crate::manifest::LiveEntry;
-use crate::record::{self, DeployRecord, History, Invalidation, RecordKind};
+use crate::manifest::{self, LiveEntry};
+use crate::record::{self, DeployRecord, History, Invalidation, Provenance, RecordKind};
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, RollbackTarget};
 use crate::scan::hex;
-use crate::store::ObjectStore;
+use crate::store::{Fetched, ObjectStore};
 
-/// The rollback pipeline.
-pub async fn run<S: ObjectStore, C: Cdn>(
-    ctx: &Context<'_, S, C>,
-    request: &DeployRequest,
-    config: &Config,
-    target: &RollbackTarget,
-    out: &mut dyn Write,
-    trail: &mut Trail,
-) -> Result<(), Error> {
-    let store = ctx.store;
-    let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
-    let records_dir = layout.records_dir();
-    let state_key = layout.state_key();
-    let (distribution, history, live, records, state) = tokio::join!(
-        steps::read_distribution(ctx.cdn, request.distribution_id.as_deref()),
-        record::read_history(store, &layout),
-        current_live(store, &request.manifest, &layout),
-        store.list(&records_dir),
-        store.get(&state_key),
-    );
-    let distribution = distribution?;
-    let state = state.map_err(Error::Remote)?;
-    let history = history.map_err(Error::Remote)?;
-    let live = live?;
-    let records = records.map_err(Error::Remote)?;
-    let module = layout.module();
-    let version = match target {
-        RollbackTarget::Version(v) => v.clone(),
-        RollbackTarget::Previous => previous_from_records(store, &layout, &records, live.as_ref())
-            .await?
+/// A rollback, planned: the target's record and entry, all its files present.
+pub struct Rollback {
+    target: DeployRecord,
+    /// The target's entry for the manifests (stamped when it is published).
+    entry: LiveEntry,
+    /// The module's entry in the native manifest, as read.
+    live: Option<LiveEntry>,
+    /// The deploy state an in-place deploy of the module left, if any.
+    state: Option<Fetched>,
+}
+
+impl Mode for Rollback {
+    type Input = RollbackTarget;
+    const DONE: Status = Status::RolledBack;
+    const APPLY_PUBLISHES: bool = false;
+
+    async fn plan<S: ObjectStore, C: Cdn>(
+        target: RollbackTarget,
+        ctx: &Context<'_, S, C>,
+        job: &Job<'_>,
+    ) -> Result<(Self, Planned), Error> {
+        let (store, request, layout) = (ctx.store, job.request, job.layout);
+        let records_dir = layout.records_dir();
+        let state_key = layout.state_key();
+        let (history, native, records, state) = tokio::join!(
+            record::read_history(store, layout),
+            publish::read_native(store, &request.manifest),
+            store.list(&records_dir),
+            store.get(&state_key),
+        );
+        let state = state.map_err(Error::Remote)?;
+        let history = history.map_err(Error::Remote)?;
+        let live = native?.and_then(|bytes| manifest::live(&bytes, layout.module()));
+        let records = records.map_err(Error::Remote)?;
+        let module = layout.module();
+        let version = match target {
+            RollbackTarget::Version(v) => v,
+            RollbackTarget::Previous => previous_from_records(store, layout, &records, live.as_ref())
+                .await?
+                .ok_or_else(|| {
+                    Error::Rollback(format!(
+                        "the deploy records of `{module}` name no version live before the current one: name the version with `rollback-to: <version>` (`mfe-deploy history` lists them)"
+                    ))
+                })?,
+        };
+
+        // The target's record, and its files, still all there.
+        let key = records
+            .iter()
+            .map(|o| o.key.as_str())
+            .filter(|k| layout.record_version(k) == Some(version.as_str()))
+            .max()
             .ok_or_else(|| {
                 Error::Rollback(format!(
-                    "the deploy records of `{module}` name no version live before the current one: name the version with `rollback-to: <version>` (`mfe-deploy history` lists them)"
+                    "no deploy record of version `{version}` of `{module}` in s3://{}/{}: it was never deployed here",
+                    request.bucket,
+                    layout.records_dir()
                 ))
-            })?,
-    };
-
-    // The target's record, and its files, still all there.
-    let key = records
-        .iter()
-        .map(|o| o.key.as_str())
-        .filter(|k| layout.record_version(k) == Some(version.as_str()))
-        .max()
-        .ok_or_else(|| {
-            Error::Rollback(format!(
-                "no deploy record of version `{version}` of `{module}` in s3://{}/{}: it was never deployed here",
-                request.bucket,
-                layout.records_dir()
-            ))
-        })?
-        .to_owned();
-    let target_record = store
-        .get(&key)
-        .await
-        .map_err(Error::Remote)?
-        .and_then(|f| DeployRecord::from_json(&f.bytes))
-        .ok_or_else(|| Error::Rollback(format!("the deploy record {key} cannot be read")))?;
-    if target_record.mode != "versioned" {
-        return Err(Error::Rollback(format!(
-            "version `{version}` was deployed in place, so its files were overwritten since; redeploy that build instead"
-        )));
-    }
-    let version_prefix = layout.version_prefix(&version);
-    check_complete(store, request, &version_prefix, &target_record).await?;
-    let entry = target_entry(store, request, &layout, &target_record, live.as_ref()).await?;
-
-    let invalidation = manifest_invalidation(
-        &request.manifest,
-        &request.bucket,
-        &request.prefix,
-        distribution.as_ref(),
-        &history,
-    );
-    let r = trail.report.insert(Report::empty(
-        &request.package.display().to_string(),
-        &request.environment,
-        &request.bucket,
-        &version_prefix,
-        &version,
-    ));
-    r.entry_url = Some(entry.entry.clone());
-    r.manifest_url = Some(public_url_of(
-        request.public_url.as_deref(),
-        &request.manifest.native,
-    ));
-    r.environment_url = request.public_url.clone();
-    r.previous_version = live.as_ref().map(|l| l.version.clone());
-    r.unchanged = target_record.files.len();
-    r.invalidation_paths = invalidation.explain();
-    writeln!(
-        out,
-        "Rollback of {module}: the manifest {} moves from {} to {version} ({} files, all present; nothing is uploaded)",
-        request.manifest.native,
-        r.previous_version.as_deref().unwrap_or("(none)"),
-        target_record.files.len()
-    )
-    .map_err(Error::stdout)?;
-    let job = steps::Job {
-        request,
-        config,
-        layout: &layout,
-    };
-    if request.dry_run {
-        let time = Utc::now();
-        let pending = rollback_record(
-            &target_record,
-            request,
-            ctx,
-            live.as_ref(),
-            &history,
-            time,
-            None,
-        );
-        return steps::retain(ctx, &job, Some(pending), r, out).await;
-    }
-    r.dry_run = false;
-    if let Some(current) = live.as_ref().filter(|l| l.version == version) {
-        // The native manifest names it; a document a failed run left behind moves.
-        let repaired = switch(store, ctx.manifests, request, &layout, current, Utc::now()).await?;
-        if repaired.is_empty() {
-            writeln!(out, "{version} is already live: nothing to do").map_err(Error::stdout)?;
-            r.status = Status::Unchanged;
-            return Ok(());
+            })?
+            .to_owned();
+        let target = store
+            .get(&key)
+            .await
+            .map_err(Error::Remote)?
+            .and_then(|f| DeployRecord::from_json(&f.bytes))
+            .ok_or_else(|| Error::Rollback(format!("the deploy record {key} cannot be read")))?;
+        if target.mode != "versioned" {
+            return Err(Error::Rollback(format!(
+                "version `{version}` was deployed in place, so its files were overwritten since; redeploy that build instead"
+            )));
         }
+        let version_prefix = layout.version_prefix(&version);
+        check_complete(store, request, &version_prefix, &target).await?;
+        let entry = target_entry(store, request, layout, &target, live.as_ref()).await?;
+
+        let mut report = Report::empty(
+            &request.package.display().to_string(),
+            &request.environment,
+            &request.bucket,
+            &version_prefix,
+            &version,
+        );
+        report.entry_url = Some(entry.entry.clone());
+        report.manifest_url = Some(public_url_of(
+            request.public_url.as_deref(),
+            &request.manifest.native,
+        ));
+        report.previous_version = live.as_ref().map(|l| l.version.clone());
+        report.unchanged = target.files.len();
+        let run = Self {
+            target,
+            entry,
+            live,
+            state,
+        };
+        let planned = Planned {
+            version,
+            history,
+            report,
+        };
+        Ok((run, planned))
+    }
+
+    async fn show<S: ObjectStore, C: Cdn>(
+        &self,
+        _ctx: &Context<'_, S, C>,
+        job: &Job<'_>,
+        _invalidation: &InvalidationPlan,
+        _distribution: Option<&DistributionInfo>,
+        r: &mut Report,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         writeln!(
             out,
-            "{version} is live in the native manifest; moved the documents left behind: {}",
-            repaired.join(", ")
+            "Rollback of {}: the manifest {} moves from {} to {} ({} files, all present; nothing is uploaded)",
+            job.layout.module(),
+            job.request.manifest.native,
+            r.previous_version.as_deref().unwrap_or("(none)"),
+            self.target.version,
+            self.target.files.len()
         )
-        .map_err(Error::stdout)?;
-        r.status = Status::RolledBack;
-        return steps::invalidate_and_confirm(
-            ctx,
-            &job,
-            &history,
-            distribution.as_ref(),
-            &invalidation,
-            None,
-            r,
-        )
-        .await;
+        .map_err(Error::stdout)
     }
 
-    // A record of the rollback, then the switch, then the manifests' invalidation.
-    r.status = Status::Failed;
-    steps::begin_writing(
-        ctx,
-        &job,
-        &version,
-        Vec::new(),
-        vec![version_prefix.clone()],
-        &mut trail.intent,
-    )
-    .await?;
-    let time = finish::record_time(&layout, &history, Utc::now());
-    let rollback = rollback_record(
-        &target_record,
-        request,
-        ctx,
-        live.as_ref(),
-        &history,
-        time,
-        distribution.as_ref().map(|d| Invalidation {
-            distribution_id: d.id.clone(),
-            paths: invalidation.decoded(),
-        }),
-    );
-    finish::unmark_state(store, &layout, state.as_ref()).await;
-    let record_key = record::write_record(store, &layout, &rollback, time, &record::new_nonce())
-        .await
-        .map_err(|source| Error::Record {
-            live: false,
-            source,
-        })?;
-    r.record = Some(record_key.clone());
-    let entry = LiveEntry {
-        deployed: time.rfc3339(),
-        ..entry
-    };
-    switch(store, ctx.manifests, request, &layout, &entry, time).await?;
-    r.status = Status::RolledBack;
-    steps::invalidate_and_confirm(
-        ctx,
-        &job,
-        &history,
-        distribution.as_ref(),
-        &invalidation,
-        Some((&record_key, &version)),
-        r,
-    )
-    .await?;
-    steps::retain(ctx, &job, None, r, out).await
+    fn uploads(&self) -> bool {
+        false
+    }
+
+    fn moves(&self) -> bool {
+        self.live.as_ref().map(|l| l.version.as_str()) != Some(self.target.version.as_str())
+    }
+
+    async fn apply<S: ObjectStore, C: Cdn>(
+        &mut self,
+        _ctx: &Context<'_, S, C>,
+        _job: &Job<'_>,
+        _r: &mut Report,
+    ) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    /// The record of the rollback: the target's files, made live again now by this
+    /// run.
+    fn record(
+        &self,
+        provenance: &Provenance,
+        job: &Job<'_>,
+        history: &History,
+        time: Utc,
+        owes: Option<Invalidation>,
+    ) -> DeployRecord {
+        DeployRecord {
+            kind: RecordKind::Rollback,
+            environment: job.request.environment.clone(),
+            previous_version: self
+                .live
+                .as_ref()
+                .map(|l| l.version.clone())
+                .or_else(|| history.latest().map(|(_, v)| v.to_owned())),
+            provenance: provenance.clone(),
+            time: time.rfc3339(),
+            invalidation: owes.filter(|i| !i.paths.is_empty()),
+            ..self.target.clone()
+        }
+    }
+
+    fn left_state(&self) -> Option<&Fetched> {
+        self.state.as_ref()
+    }
+
+    async fn publish<S: ObjectStore, C: Cdn>(
+        &self,
+        ctx: &Context<'_, S, C>,
+        job: &Job<'_>,
+        invalidating: Invalidating<'_>,
+        time: Utc,
+        out: &mut dyn Write,
+    ) -> Result<Published, Error> {
+        let next = self.moves().then(|| LiveEntry {
+            deployed: time.rfc3339(),
+            ..self.entry.clone()
+        });
+        let live = self.live.as_ref();
+        let published = publish::publish(ctx, job, invalidating, live, next, time).await?;
+        let version = &self.target.version;
+        if !self.moves() {
+            // The native manifest names it; a document a failed run left behind moved.
+            let said = if published.moved.is_empty() {
+                format!("{version} is already live: nothing to do")
+            } else {
+                format!(
+                    "{version} is live in the native manifest; moved the documents left behind: {}",
+                    published.moved.join(", ")
+                )
+            };
+            writeln!(out, "{said}").map_err(Error::stdout)?;
+        }
+        Ok(published)
+    }
 }
 
 /// The version live before the current one, from the records (the source of truth:
@@ -320,35 +329,12 @@ async fn target_entry<S: ObjectStore>(
     };
     let entry = read(entry_rel).await?.unwrap_or_default();
     let mf = read("mf-manifest.json").await?;
-    let published = Published {
+    let parts = Parts {
         version: &record.version,
         entry_rel,
         entry: &entry,
         mf_manifest: mf.as_deref(),
         commit: record.provenance.commit.clone(),
     };
-    Ok(live_entry(request, layout, &published, live, String::new()))
-}
-
-/// The record of the rollback: the target's files, made live again now by this run.
-fn rollback_record<S, C>(
-    target: &DeployRecord,
-    request: &DeployRequest,
-    ctx: &Context<'_, S, C>,
-    live: Option<&LiveEntry>,
-    history: &History,
-    time: Utc,
-    invalidation: Option<Invalidation>,
-) -> DeployRecord {
-    DeployRecord {
-        kind: RecordKind::Rollback,
-        environment: request.environment.clone(),
-        previous_version: live
-            .map(|l| l.version.clone())
-            .or_else(|| history.latest().map(|(_, v)| v.to_owned())),
-        provenance: ctx.provenance.clone(),
-        time: time.rfc3339(),
-        invalidation: invalidation.filter(|i| !i.paths.is_empty()),
-        ..target.clone()
-    }
+    Ok(live_entry(request, layout, &parts, live, String::new()))
 }

@@ -151,8 +151,6 @@ pub async fn apply_into<S: ObjectStore, C: Cdn>(
     plan: &Plan,
     r: &mut Report,
 ) -> Result<Applied, Error> {
-    r.dry_run = false;
-    r.status = Status::Failed;
     let progress = Progress::new(ctx.presentation.progress);
     let result = apply::apply(ctx.store, plan, ctx.slots, &progress).await;
     let applied = match &result {
@@ -326,24 +324,23 @@ pub async fn require_conditional_writes<S: ObjectStore, C: Cdn>(
 }
 
 /// Before a run's first write: refuses a store that cannot take what the run
-/// relies on conditional writes for, then says what this run will make live (exact
-/// `keys`, or whole version folders in `prefixes`) in an in-flight intent, so that
+/// relies on conditional writes for, then says what this run will make live (its
+/// `scope`) in an in-flight intent, so that
 /// no deletion removes it before the run's record names it. A role that may not
 /// write the intent only gets a warning: the deploy itself is unaffected.
 pub async fn begin_writing<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     job: &Job<'_>,
     version: &str,
-    keys: Vec<String>,
-    prefixes: Vec<String>,
+    scope: super::pipeline::Scope,
     slot: &mut Option<String>,
 ) -> Result<(), Error> {
     require_conditional_writes(ctx, job).await?;
     let intent = crate::live::Intent::new(
         job.layout,
         version,
-        keys,
-        prefixes,
+        scope.keys,
+        scope.prefixes,
         crate::clock::Utc::now(),
         job.config.requests.abort_incomplete_after,
     );
@@ -409,25 +406,4 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
             why: e.to_string(),
         }),
     }
-}
-
-/// Retention in a dry run: the plan's version counts as deployed now.
-pub async fn retain_planned<S: ObjectStore, C: Cdn>(
-    ctx: &Context<'_, S, C>,
-    job: &Job<'_>,
-    plan: &Plan,
-    history: &History,
-    r: &mut Report,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    if job.request.retention.is_none() {
-        return Ok(());
-    }
-    let stamp = finish::Stamp {
-        environment: &job.request.environment,
-        provenance: &ctx.provenance,
-        time: crate::clock::Utc::now(),
-    };
-    let pending = finish::record_of(plan, job.layout, history, &stamp, None);
-    retain(ctx, job, Some(pending), r, out).await
 }

@@ -10,6 +10,7 @@ use crate::clock::Utc;
 use crate::config::RequestsConfig;
 use crate::layout::Layout;
 use crate::record::{DeployRecord, Pointer};
+use crate::report::Status;
 use crate::request::{AwsSettings, ManifestKeys, Mode};
 use crate::store::memory::{Injected, MemoryStore};
 
@@ -108,7 +109,29 @@ async fn run_printing(
     cdn: &FakeCdn,
     request: &DeployRequest,
 ) -> (Result<Report, Failed>, String) {
-    let ctx = Context {
+    let (slots, probe) = (crate::apply::Slots::one_module(), Default::default());
+    let ctx = context(store, cdn, &slots, &probe);
+    let mut out = Vec::new();
+    let result = deploy(
+        &ctx,
+        request,
+        &Config::default(),
+        PendingScan::start(request),
+        &mut out,
+    )
+    .await;
+    (result, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// What a test's run goes against: `store` and `cdn`, as the GitHub runner's run
+/// `acme/shop` 1.
+fn context<'a>(
+    store: &'a MemoryStore,
+    cdn: &'a FakeCdn,
+    slots: &'a crate::apply::Slots,
+    probe: &'a crate::store::probe::Probe,
+) -> Context<'a, MemoryStore, FakeCdn> {
+    Context {
         store,
         cdn: Some(cdn),
         run_identity: "acme/shop/1/1".to_owned(),
@@ -124,20 +147,10 @@ async fn run_printing(
         },
         batch: None,
         uploads: None,
-        slots: &crate::apply::Slots::one_module(),
-        probe: &crate::store::probe::Probe::default(),
+        slots,
+        probe,
         manifests: None,
-    };
-    let mut out = Vec::new();
-    let result = deploy(
-        &ctx,
-        request,
-        &Config::default(),
-        PendingScan::start(request),
-        &mut out,
-    )
-    .await;
-    (result, String::from_utf8_lossy(&out).into_owned())
+    }
 }
 
 fn records(store: &MemoryStore) -> Vec<DeployRecord> {
@@ -154,6 +167,7 @@ fn pointer(store: &MemoryStore) -> Pointer {
 }
 
 mod manifest;
+mod pipeline;
 mod retention;
 
 #[tokio::test]

@@ -1,0 +1,205 @@
+//! Publishing a version through the discovery manifests: the entry a version gets,
+//! the documents it moves, and their invalidation. Versioned deploys and rollbacks
+//! publish this way.
+
+use super::pipeline::{Invalidating, Published};
+use super::{Context, steps};
+use crate::cdn::{Cdn, DistributionInfo};
+use crate::clock::Utc;
+use crate::error::Error;
+use crate::invalidate::InvalidationPlan;
+use crate::layout::Layout;
+use crate::manifest::{self, Format, LiveEntry};
+use crate::record::History;
+use crate::report::public_url_of;
+use crate::request::{DeployRequest, ManifestKeys};
+use crate::store::ObjectStore;
+
+/// The documents to update, native first.
+pub fn targets(keys: &ManifestKeys) -> Vec<(Format, &str)> {
+    let mut targets = vec![(Format::Native, keys.native.as_str())];
+    for (format, key) in [
+        (Format::Flat, &keys.flat),
+        (Format::ImportMap, &keys.import_map),
+        (Format::ModuleFederation, &keys.module_federation),
+    ] {
+        if let Some(key) = key {
+            targets.push((format, key.as_str()));
+        }
+    }
+    targets
+}
+
+/// The manifests' URLs, what a run that moves them invalidates (with what earlier
+/// runs still owe).
+pub fn manifest_invalidation(
+    job: &steps::Job<'_>,
+    distribution: &DistributionInfo,
+    history: &History,
+) -> InvalidationPlan {
+    let (d, bucket) = (distribution, &job.request.bucket);
+    let urls = targets(&job.request.manifest)
+        .into_iter()
+        .filter_map(|(format, key)| {
+            let why = format!("the {} manifest moves", format.as_str());
+            d.url_of(bucket, key).map(|url| (url, why))
+        })
+        .collect();
+    let root = d.url_of(bucket, job.layout.prefix()).unwrap_or_default();
+    InvalidationPlan::of_urls(urls).with_owed(&history.owed(&d.id), &root)
+}
+
+/// The native manifest's bytes, when there is one.
+pub async fn read_native<S: ObjectStore>(
+    store: &S,
+    keys: &ManifestKeys,
+) -> Result<Option<Vec<u8>>, Error> {
+    let fetched = store.get(&keys.native).await.map_err(Error::Remote)?;
+    Ok(fetched.map(|f| f.bytes))
+}
+
+/// What a version's manifest entry is made of.
+pub struct Parts<'a> {
+    pub version: &'a str,
+    /// The entry's path in the build, and its bytes.
+    pub entry_rel: &'a str,
+    pub entry: &'a [u8],
+    /// The version's `mf-manifest.json`, when it has one.
+    pub mf_manifest: Option<&'a [u8]>,
+    pub commit: Option<String>,
+}
+
+/// The manifests' entry for a published version of `layout`'s module.
+pub fn live_entry(
+    request: &DeployRequest,
+    layout: &Layout,
+    parts: &Parts<'_>,
+    live: Option<&LiveEntry>,
+    deployed: String,
+) -> LiveEntry {
+    let public = request.public_url.as_deref();
+    let prefix = layout.version_prefix(parts.version);
+    LiveEntry {
+        name: parts
+            .mf_manifest
+            .and_then(manifest::federation_name)
+            .unwrap_or_else(|| layout.module().to_owned()),
+        entry: public_url_of(public, &format!("{prefix}{}", parts.entry_rel)),
+        mf_manifest: parts
+            .mf_manifest
+            .map(|_| public_url_of(public, &format!("{prefix}mf-manifest.json"))),
+        version: parts.version.to_owned(),
+        integrity: manifest::integrity(parts.entry),
+        deployed,
+        commit: parts.commit.clone(),
+        previous: live.map(|l| l.version.clone()),
+    }
+}
+
+/// Moves the manifests to `next` when the run moves what is live; otherwise moves
+/// the documents a failed run left behind to the live entry. Invalidates what it
+/// planned when it moved, else only the documents it repaired (with what earlier
+/// runs owe).
+pub async fn publish<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &steps::Job<'_>,
+    invalidating: Invalidating<'_>,
+    live: Option<&LiveEntry>,
+    next: Option<LiveEntry>,
+    time: Utc,
+) -> Result<Published, Error> {
+    let (request, layout) = (job.request, job.layout);
+    let Invalidating {
+        planned,
+        distribution,
+        history,
+    } = invalidating;
+    if let Some(entry) = next {
+        let moved = switch(ctx.store, ctx.manifests, request, layout, &entry, time).await?;
+        return Ok(Published {
+            invalidation: planned,
+            moved,
+        });
+    }
+    let moved = match live {
+        Some(entry) if targets(&request.manifest).len() > 1 => {
+            switch(ctx.store, ctx.manifests, request, layout, entry, time).await?
+        }
+        _ => Vec::new(),
+    };
+    let invalidation = match distribution {
+        Some(d) => InvalidationPlan::of_urls(
+            moved
+                .iter()
+                .filter_map(|key| {
+                    let why = "a manifest a failed run left behind moves".to_owned();
+                    d.url_of(&request.bucket, key).map(|url| (url, why))
+                })
+                .collect(),
+        )
+        .with_owed(&history.owed(&d.id), ""),
+        None => InvalidationPlan::default(),
+    };
+    Ok(Published {
+        invalidation,
+        moved,
+    })
+}
+
+/// Moves every manifest document that does not name `entry` yet (each compared and
+/// moved on its own, so a re-run repairs a document a failed run left behind) and
+/// keeps the native revision in the history. Returns the keys it moved; a failure
+/// says which documents name what now.
+pub async fn switch<S: ObjectStore>(
+    store: &S,
+    queue: Option<&manifest::Queue>,
+    request: &DeployRequest,
+    layout: &Layout,
+    entry: &LiveEntry,
+    time: Utc,
+) -> Result<Vec<String>, Error> {
+    let targets = targets(&request.manifest);
+    let mut moved = Vec::new();
+    for (i, &(format, key)) in targets.iter().enumerate() {
+        let (bucket, module) = (&request.bucket, layout.module());
+        let updated = match queue {
+            Some(queue) => {
+                queue
+                    .update(store, bucket, key, format, module, entry)
+                    .await
+            }
+            None => manifest::update(store, bucket, key, format, module, entry).await,
+        };
+        let updated = match updated {
+            Ok(updated) => updated,
+            Err(source) => {
+                return Err(Error::Switch(Box::new(crate::error::SwitchFailure {
+                    version: entry.version.clone(),
+                    moved,
+                    left: targets[i..].iter().map(|(_, k)| (*k).to_owned()).collect(),
+                    source,
+                })));
+            }
+        };
+        if !updated.moved() {
+            continue;
+        }
+        tracing::info!(
+            "{} manifest {key}: {} → {} ({} attempt(s))",
+            format.as_str(),
+            layout.module(),
+            entry.version,
+            updated.attempts
+        );
+        moved.push(key.to_owned());
+        if format == Format::Native {
+            let history = layout.history_key(key, &time.compact(), &entry.version);
+            if let Err(e) = manifest::write_history(store, &history, &updated.written).await {
+                tracing::warn!(
+                    "the manifest moved, but its revision could not be kept at {history}: {e}"
+                );
+            }
+        }
+    }
+    Ok(moved)
+}
