@@ -55,7 +55,7 @@ impl Mode for InPlace {
         }
         let listed = listed.map_err(Error::Remote)?;
         let needed = files.iter().map(|f| listed.view.needs_md5(f)).collect();
-        let files = steps::add_md5(files, needed).await?;
+        let files = super::build::add_md5(files, needed).await?;
         let confirmed = listed.view.state().record.as_deref();
         let history = record::with_newer(store, layout, pointer.map_err(Error::Remote)?, confirmed)
             .await
@@ -126,7 +126,7 @@ impl Mode for InPlace {
         r: &mut Report,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        steps::show(ctx, job, &self.plan, invalidation, distribution, r, out).await
+        super::show::plan(ctx, job, &self.plan, invalidation, distribution, r, out).await
     }
 
     async fn refuse<S: ObjectStore, C: Cdn>(

@@ -10,6 +10,7 @@
 //!   even when nothing changed;
 //! - whatever happened before a failure is in the report.
 
+mod build;
 mod finish;
 mod in_place;
 mod integrity;
@@ -18,10 +19,11 @@ mod pipeline;
 pub mod prune;
 mod publish;
 mod rollback;
+mod show;
 mod steps;
 mod versioned;
 
-pub use steps::PendingScan;
+pub use build::PendingScan;
 
 use in_place::InPlace;
 use rollback::Rollback;

@@ -1,96 +1,22 @@
-//! Steps both modes share: reading the distribution, showing the plan with its audit,
-//! applying it, and invalidating with what earlier runs still owe.
+//! Steps every mode shares: reading the distribution, applying a plan, the in-flight
+//! intent, invalidating with what earlier runs still owe, verifying, retaining.
 
 use std::io::Write;
-use std::time::Instant;
 
-use super::{Context, Presentation, finish};
+use super::{Context, finish};
 use crate::apply::{self, Applied, Progress};
-use crate::audit;
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::config::Config;
 use crate::error::Error;
-use crate::github::commands;
 use crate::invalidate::batch::Sending;
 use crate::invalidate::{InvalidationPlan, caller_reference, invalidate};
 use crate::layout::Layout;
-use crate::plan::{Detail, Plan};
+use crate::plan::Plan;
 use crate::record::{History, Invalidation};
 use crate::report::{Report, Status};
 use crate::request::DeployRequest;
-use crate::scan::{self, LocalFile};
 use crate::store::ObjectStore;
 use crate::verify;
-
-/// The build being scanned and digested, off the async threads. It starts before
-/// anything else so that it overlaps the clients' set-up, the distribution read and
-/// the listing.
-pub struct PendingScan(Option<tokio::task::JoinHandle<Result<Vec<LocalFile>, Error>>>);
-
-impl PendingScan {
-    /// No scan: a rollback never reads the build.
-    pub fn skipped() -> Self {
-        Self(None)
-    }
-
-    pub fn start(request: &DeployRequest) -> Self {
-        let package = request.package.clone();
-        let dist = request.dist_path();
-        let allow = request.allow_sensitive.clone();
-        Self(Some(tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            // NOTE: the config was validated, so its globs compile.
-            let allow =
-                crate::globs::glob_set(&allow).unwrap_or_else(|_| globset::GlobSet::empty());
-            let files = scan::scan(&package, &dist, &allow)?;
-            let bytes: u64 = files.iter().map(|f| f.digest.size).sum();
-            tracing::info!(
-                "scanned {} files ({}) in {} ms",
-                files.len(),
-                crate::plan::human_bytes(bytes),
-                started.elapsed().as_millis()
-            );
-            Ok(files)
-        })))
-    }
-
-    pub async fn finish(self) -> Result<Vec<LocalFile>, Error> {
-        match self.0 {
-            Some(task) => task.await.map_err(|e| Error::Internal(e.to_string()))?,
-            None => Err(Error::Internal("the build was not scanned".to_owned())),
-        }
-    }
-}
-
-/// The build's files with their MD5s added where `needed` says (one flag a file),
-/// off the async threads: for ETag comparisons and the parts of multipart uploads
-/// (`Content-MD5`). A whole-file upload carries the scan's SHA-256 instead, and a
-/// file the deploy state confirms is never read a second time.
-pub async fn add_md5(
-    mut files: Vec<LocalFile>,
-    needed: Vec<bool>,
-) -> Result<Vec<LocalFile>, Error> {
-    if !needed.contains(&true) {
-        return Ok(files);
-    }
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        scan::add_md5(&mut files, &needed)?;
-        let (count, bytes) = files
-            .iter()
-            .zip(&needed)
-            .filter(|(_, needed)| **needed)
-            .fold((0, 0), |(n, b), (f, _)| (n + 1, b + f.digest.size));
-        tracing::info!(
-            "MD5 of {count} file(s) to compare with ETags or send in parts ({}) in {} ms",
-            crate::plan::human_bytes(bytes),
-            started.elapsed().as_millis()
-        );
-        Ok(files)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
-}
 
 pub async fn read_distribution<C: Cdn>(
     cdn: Option<&C>,
@@ -107,42 +33,6 @@ pub struct Job<'a> {
     pub request: &'a DeployRequest,
     pub config: &'a Config,
     pub layout: &'a Layout,
-}
-
-/// Prints the plan and the invalidation, audits the distribution, and warns.
-pub async fn show<S: ObjectStore, C: Cdn>(
-    ctx: &Context<'_, S, C>,
-    job: &Job<'_>,
-    plan: &Plan,
-    invalidation: &InvalidationPlan,
-    distribution: Option<&DistributionInfo>,
-    r: &mut Report,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let (request, layout) = (job.request, job.layout);
-    let detail = if request.dry_run {
-        Detail::All
-    } else {
-        Detail::Changes
-    };
-    // The plan names every file of the build: nothing in it may pass for a workflow command.
-    write!(out, "{}", commands::inert(&plan.render(detail))).map_err(Error::stdout)?;
-    if let Some(d) = distribution {
-        let text = render_invalidation(invalidation, &d.id);
-        write!(out, "{}", commands::inert(&text)).map_err(Error::stdout)?;
-        // Keys this deploy writes count as existing: a shell deploy creates the
-        // default root object the distribution points at.
-        r.audit = audit::check(ctx.store, d, &request.bucket, layout, |k| {
-            plan.files.iter().any(|f| f.key == k)
-        })
-        .await;
-        // NOTE: whether the records are readable through the CDN depends on the
-        // bucket policy, which the distribution cannot show: `mfe-deploy audit`
-        // says it once rather than every deploy warning about it.
-        r.audit.retain(|f| f.code != "records-served");
-    }
-    warn_unhashed(r, ctx.presentation, out)?;
-    warn_findings(r, ctx.presentation, out)
 }
 
 /// Applies the plan; the report keeps what was done, also when a phase fails.
@@ -237,63 +127,6 @@ pub async fn invalidate_and_confirm<S: ObjectStore, C: Cdn>(
     if let Some(Err(e)) = invalidated {
         r.status = Status::Failed;
         return Err(e.into());
-    }
-    Ok(())
-}
-
-fn warn_findings(
-    report: &Report,
-    presentation: Presentation,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    if presentation.annotations {
-        commands::audit_warnings(&mut *out, &report.audit).map_err(Error::stdout)?;
-    } else {
-        for f in &report.audit {
-            let text = format!(
-                "CloudFront audit: {}. Why: {}. Fix: {}",
-                f.what, f.why, f.fix
-            );
-            tracing::warn!("{}", commands::inert(&text));
-        }
-    }
-    Ok(())
-}
-
-fn render_invalidation(plan: &InvalidationPlan, distribution: &str) -> String {
-    if plan.is_empty() {
-        return format!(
-            "CloudFront {distribution}: nothing to invalidate (no bytes changed at an existing fixed address)\n"
-        );
-    }
-    let mut text = format!(
-        "CloudFront {distribution}: invalidate {} path(s)\n",
-        plan.paths.len()
-    );
-    for (path, why) in plan.explain() {
-        text.push_str(&format!("    {path}  ({why})\n"));
-    }
-    text
-}
-
-fn warn_unhashed(
-    report: &Report,
-    presentation: Presentation,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    if report.unhashed_code.is_empty() {
-        return Ok(());
-    }
-    if presentation.annotations {
-        commands::unhashed_code_warnings(&mut *out, &report.unhashed_code)
-            .map_err(Error::stdout)?;
-    } else {
-        for file in &report.unhashed_code {
-            tracing::warn!(
-                "{} has no content hash in its name: served short-lived; use `[name].[contenthash].js` in the bundler's output file names",
-                commands::inert(file)
-            );
-        }
     }
     Ok(())
 }

@@ -86,7 +86,7 @@ impl Mode for Versioned {
             None,
         );
         let needed = files.iter().map(|f| listed.needs_md5(f)).collect();
-        let files = steps::add_md5(files, needed).await?;
+        let files = super::build::add_md5(files, needed).await?;
         let remote = read::complete_content(store, listed, &files)
             .await
             .map_err(Error::Remote)?;
@@ -150,7 +150,7 @@ impl Mode for Versioned {
         r: &mut Report,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        steps::show(ctx, job, &self.plan, invalidation, distribution, r, out).await?;
+        super::show::plan(ctx, job, &self.plan, invalidation, distribution, r, out).await?;
         writeln!(
             out,
             "then the manifest {}: {} → {}",
