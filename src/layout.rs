@@ -137,6 +137,26 @@ impl Layout {
         format!("{}manifests/{manifest}/history/", self.records_prefix)
     }
 
+    /// The time and version of one of this module's revisions of `manifest`, from a
+    /// key [`Self::history_key`] made; `None` for another module's.
+    /// NOTE: module names and versions may both hold `-`, so module `a` at version
+    /// `b-c` and module `a-b` at version `c` name their revisions alike; the names
+    /// only serve `history` and the keep-days window of retention, which then keeps
+    /// more, never less.
+    pub fn history_revision<'k>(
+        &self,
+        manifest: &str,
+        key: &'k str,
+    ) -> Option<(crate::clock::Utc, &'k str)> {
+        let name = key
+            .strip_prefix(&self.history_dir(manifest))?
+            .strip_suffix(".json")?;
+        let (time, rest) = name.split_once('-')?;
+        let module = self.module().replace('/', "+");
+        let version = rest.strip_prefix(&module)?.strip_prefix('-')?;
+        Some((crate::clock::Utc::parse_compact(time)?, version))
+    }
+
     /// Whether `key` is one of the tool's own (never part of a module's build).
     pub fn is_reserved(&self, key: &str) -> bool {
         key.starts_with(&self.records_prefix) || key == self.legacy_state_key()
@@ -349,6 +369,23 @@ mod tests {
             key,
             "_mfe-deploy/in-flight/apps%2Fcheckout/20261202T010811.123Z-ab.json"
         );
+    }
+
+    #[test]
+    fn a_revision_key_names_its_time_and_version_and_only_for_its_module() {
+        let layout = Layout::new("_mfe-deploy/", "apps/shop/").unwrap();
+        let now = crate::clock::Utc::from_millis(1_700_000_000_000);
+        let key = layout.history_key("mfe-manifest.json", &now.compact(), "v1-rc");
+        assert_eq!(
+            layout.history_revision("mfe-manifest.json", &key),
+            Some((
+                crate::clock::Utc::parse_compact(&now.compact()).unwrap(),
+                "v1-rc"
+            ))
+        );
+        assert_eq!(layout.history_revision("other.json", &key), None);
+        let other = Layout::new("_mfe-deploy/", "apps/cart/").unwrap();
+        assert_eq!(other.history_revision("mfe-manifest.json", &key), None);
     }
 
     #[test]

@@ -142,28 +142,15 @@ async fn history_versions<S: ObjectStore>(
         return Ok(versions);
     };
     let window = i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
-    let history_dir = layout.history_dir(&request.manifest.native);
-    let tag = format!("-{}-", layout.module().replace('/', "+"));
-    for key in store
-        .list(&history_dir)
+    let manifest = &request.manifest.native;
+    let listed = store
+        .list(&layout.history_dir(manifest))
         .await
-        .map_err(Error::Remote)?
-        .into_iter()
-        .map(|o| o.key)
-    {
-        let Some(name) = key
-            .strip_prefix(&history_dir)
-            .and_then(|n| n.strip_suffix(".json"))
-        else {
-            continue;
-        };
-        let (Some(time), Some((_, version))) = (
-            name.split('-').next().and_then(Utc::parse_compact),
-            name.split_once(&tag),
-        ) else {
-            continue;
-        };
-        if now.millis - time.millis < window {
+        .map_err(Error::Remote)?;
+    for object in &listed {
+        if let Some((time, version)) = layout.history_revision(manifest, &object.key)
+            && now.millis - time.millis < window
+        {
             versions.insert(version.to_owned());
         }
     }

@@ -270,12 +270,11 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
     let rows: Vec<serde_json::Value> = records
         .iter()
         .map(|(key, r)| {
+            let manifest = &request.manifest.native;
             let revision = revisions.iter().find(|k| {
-                k.ends_with(&format!(
-                    "-{}-{}.json",
-                    layout.module().replace('/', "+"),
-                    r.version
-                ))
+                layout
+                    .history_revision(manifest, k)
+                    .is_some_and(|(_, version)| version == r.version)
             });
             serde_json::json!({
                 "time": r.time,
