@@ -191,11 +191,12 @@ fn pull_request(
         .unwrap_or_default();
     let base_repo = text(&pr["base"]["repo"]["full_name"]);
     let head_repo = text(&pr["head"]["repo"]["full_name"]);
-    // A deleted fork leaves `head.repo` null: treat it as a fork.
+    // Fails closed: only a payload naming both repositories, the same one, is not a
+    // fork. A deleted fork leaves `head.repo` null; a payload that names neither
+    // cannot prove the pull request came from inside.
     let from_fork = match (head_repo, base_repo) {
         (Some(head), Some(base)) => !head.eq_ignore_ascii_case(&base),
-        (None, Some(_)) => true,
-        _ => pr["head"]["repo"]["fork"].as_bool().unwrap_or(false),
+        _ => true,
     };
     PullRequest {
         target,

@@ -331,6 +331,34 @@ fn pull_request_branches_come_from_the_payload_not_the_merge_ref() {
 }
 
 #[test]
+fn a_pull_request_whose_payload_names_no_head_repository_is_treated_as_a_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    for payload in [
+        r#"{"action": "opened", "number": 7, "pull_request": {"base": {"ref": "stage"}, "head": {"ref": "x"}}}"#,
+        r#"{"action": "opened", "number": 7, "pull_request": {"base": {"ref": "stage", "repo": {"full_name": "acme/shop"}}, "head": {"ref": "x", "repo": null}}}"#,
+        r#"{"action": "opened", "number": 7, "pull_request": {"base": {"ref": "stage"}, "head": {"ref": "x", "repo": {"full_name": "acme/shop", "fork": false}}}}"#,
+    ] {
+        let path = dir.path().join("event.json");
+        std::fs::write(&path, payload).unwrap();
+        let vars = |k: &str| match k {
+            "GITHUB_EVENT_NAME" => Some("pull_request".to_owned()),
+            "GITHUB_REF" => Some("refs/pull/7/merge".to_owned()),
+            "GITHUB_EVENT_PATH" => Some(path.display().to_string()),
+            _ => None,
+        };
+        let t = Trigger::from_runner(&vars).unwrap();
+        let Trigger::PullRequest(pr) = &t else {
+            panic!("{t:?}")
+        };
+        assert!(pr.from_fork, "{payload}");
+        let Ok(Resolution::Skip { reason }) = defaults().resolve(&t, None) else {
+            panic!("{payload}")
+        };
+        assert!(reason.contains("forks get no secrets"), "{reason}");
+    }
+}
+
+#[test]
 fn skip_reasons_say_why() {
     let envs = defaults();
     let fork = trigger(
