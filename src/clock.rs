@@ -1,8 +1,18 @@
-//! The time and the randomness records are stamped with, without a date crate: UTC
-//! from the system clock, and 128 bits from the standard library's SipHash keys.
+//! The time and the randomness records are stamped with: UTC from the system clock,
+//! written and read as RFC 3339 by the SDK's `DateTime`, and random ids from
+//! `fastrand`. NOTE: `fastrand` is not cryptographic, and nothing here is a secret: a
+//! nonce only has to differ between runs writing in the same millisecond (the store
+//! refuses a clash, and the writer retries), and a heredoc delimiter is checked
+//! against the value it fences.
 
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
+/// The first and last millisecond RFC 3339 can write (years 1 to 9999).
+const FIRST_MILLIS: i64 = -62_135_596_800_000;
+const LAST_MILLIS: i64 = 253_402_300_799_999;
 
 /// A moment in UTC, to the millisecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,16 +30,26 @@ impl Utc {
         Self { millis }
     }
 
-    /// `2026-12-02T01:08:11.123Z` (RFC 3339).
+    /// `2026-12-02T01:08:11.123Z` (RFC 3339), always with three digits of
+    /// milliseconds so that times sort as text; a moment outside the years 1 to 9999
+    /// is written as the nearest one inside.
     pub fn rfc3339(self) -> String {
-        let (y, mo, d, h, mi, s, ms) = self.fields();
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+        let millis = self.millis.clamp(FIRST_MILLIS, LAST_MILLIS);
+        // `DateTime` writes no fraction for a whole second and trims trailing zeros:
+        // it writes the second, the milliseconds are added at a fixed width.
+        let second = DateTime::from_secs(millis.div_euclid(1_000));
+        let Ok(text) = second.fmt(Format::DateTime) else {
+            unreachable!("a second of the years 1 to 9999 is written")
+        };
+        let ms = millis.rem_euclid(1_000);
+        format!("{}.{ms:03}Z", text.trim_end_matches('Z'))
     }
 
     /// `20261202T010811.123Z`: sorts like the time, fits in a key.
     pub fn compact(self) -> String {
-        let (y, mo, d, h, mi, s, ms) = self.fields();
-        format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{ms:03}Z")
+        // NOTE: `DateTime` writes no compact form; this is its RFC 3339 without the
+        // separators, which parse_compact puts back.
+        self.rfc3339().replace(['-', ':'], "")
     }
 
     /// Parses what [`Utc::compact`] writes.
@@ -49,55 +69,19 @@ impl Utc {
         Self::parse_rfc3339(&rfc)
     }
 
-    /// Parses what [`Utc::rfc3339`] writes (and the same without milliseconds).
+    /// Parses an RFC 3339 time in UTC (`Z`), such as [`Utc::rfc3339`] writes, to
+    /// the millisecond.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
-        let b = text.as_bytes();
-        // Digits only: `parse` alone would take a sign (`-1`, `+1`).
-        let unsigned = |t: &str| -> Option<i64> {
-            t.bytes()
-                .all(|c| c.is_ascii_digit())
-                .then(|| t.parse().ok())?
-        };
-        let num = |r: std::ops::Range<usize>| unsigned(text.get(r)?);
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !text.ends_with('Z') {
-            return None;
-        }
-        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        let ms = match text.get(19..text.len() - 1)? {
-            "" => 0,
-            frac => {
-                let digits = frac.strip_prefix('.')?;
-                let padded = format!("{digits:0<3}");
-                unsigned(padded.get(..3)?)?
-            }
-        };
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-            return None;
-        }
-        let days = days_from_civil(y, mo, d);
-        Some(Self {
-            millis: ((days * 86_400 + h * 3_600 + mi * 60 + s) * 1_000) + ms,
-        })
-    }
-
-    fn fields(self) -> (i64, i64, i64, i64, i64, i64, i64) {
-        let secs = self.millis.div_euclid(1_000);
-        let ms = self.millis.rem_euclid(1_000);
-        let days = secs.div_euclid(86_400);
-        let rest = secs.rem_euclid(86_400);
-        let (y, mo, d) = civil_from_days(days);
-        (y, mo, d, rest / 3_600, rest % 3_600 / 60, rest % 60, ms)
+        let time = DateTime::from_str(text, Format::DateTime).ok()?;
+        time.to_millis().ok().map(Self::from_millis)
     }
 }
 
 impl From<SystemTime> for Utc {
     fn from(time: SystemTime) -> Self {
-        let millis = match time.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-        };
-        Self { millis }
+        let time = DateTime::from(time);
+        let beyond = if time.secs() < 0 { i64::MIN } else { i64::MAX };
+        Self::from_millis(time.to_millis().unwrap_or(beyond))
     }
 }
 
@@ -110,52 +94,22 @@ impl std::ops::Sub for Utc {
     }
 }
 
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 → (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// The inverse: (year, month, day) → days since 1970-01-01.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// A random wait before attempt `attempt` + 1 of a write that lost a race: up to
 /// 50 ms × 2^attempt (at most 3.2 s), so racing writers spread out.
 pub fn jitter(attempt: u32) -> Duration {
-    let ceiling = 50u64 << attempt.min(6);
-    let random = u64::from_str_radix(&random_hex()[..8], 16).unwrap_or(0);
-    Duration::from_millis(random % ceiling)
+    Duration::from_millis(fastrand::u64(..50u64 << attempt.min(6)))
 }
 
-/// 128 random bits, hex.
+/// 32 random hex digits.
 pub fn random_hex() -> String {
-    let word = || {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", word(), word())
+    format!("{:032x}", fastrand::u128(..))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn formats_known_moments() {
@@ -198,5 +152,63 @@ mod tests {
         let a = Utc::from_millis(1_764_637_691_999).compact();
         let b = Utc::from_millis(1_764_637_692_000).compact();
         assert!(a < b, "{a} {b}");
+    }
+
+    #[test]
+    fn times_beyond_the_years_rfc_3339_writes_are_written_at_its_edge() {
+        assert_eq!(
+            Utc::from_millis(FIRST_MILLIS).rfc3339(),
+            "0001-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Utc::from_millis(LAST_MILLIS).rfc3339(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Utc::from_millis(i64::MIN).rfc3339(),
+            "0001-01-01T00:00:00.000Z"
+        );
+        assert_eq!(Utc::from_millis(i64::MAX).compact(), "99991231T235959.999Z");
+    }
+
+    #[test]
+    fn system_times_before_the_epoch_count_back() {
+        let before = UNIX_EPOCH - Duration::from_micros(1_500);
+        assert_eq!(Utc::from(before), Utc::from_millis(-2));
+        assert_eq!(Utc::from(UNIX_EPOCH + Duration::from_millis(7)).millis, 7);
+    }
+
+    #[test]
+    fn random_ids_keep_their_shape() {
+        let id = random_hex();
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{id}"
+        );
+        assert_ne!(random_hex(), random_hex());
+        for attempt in 0..10 {
+            assert!(jitter(attempt) < Duration::from_millis(50 << attempt.min(6)));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_written_time_parses_back(millis in FIRST_MILLIS..=LAST_MILLIS) {
+            let t = Utc::from_millis(millis);
+            prop_assert_eq!(Utc::parse_rfc3339(&t.rfc3339()), Some(t));
+            prop_assert_eq!(Utc::parse_compact(&t.compact()), Some(t));
+            prop_assert_eq!(t.rfc3339().len(), 24);
+        }
+
+        #[test]
+        fn written_times_sort_like_the_times(
+            a in FIRST_MILLIS..=LAST_MILLIS,
+            b in FIRST_MILLIS..=LAST_MILLIS,
+        ) {
+            let (ta, tb) = (Utc::from_millis(a), Utc::from_millis(b));
+            prop_assert_eq!(ta.rfc3339().cmp(&tb.rfc3339()), a.cmp(&b));
+            prop_assert_eq!(ta.compact().cmp(&tb.compact()), a.cmp(&b));
+        }
     }
 }

@@ -362,7 +362,7 @@ impl Config {
     }
 }
 
-/// serde_yaml appends " at line L column C"; the error already carries both.
+/// serde_yaml_ng appends " at line L column C"; the error already carries both.
 fn strip_location(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
