@@ -108,3 +108,29 @@ fn readme_documents_every_input_and_output() {
         );
     }
 }
+
+#[test]
+fn action_yml_pulls_the_published_image_of_this_version_by_tag_or_by_digest() {
+    let image = action()["runs"]["image"].as_str().unwrap().to_owned();
+    let cargo = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"),
+    )
+    .unwrap();
+    let version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \"")?.strip_suffix('"'))
+        .unwrap();
+    let tagged = format!("docker://ghcr.io/mfe-deploy/mfe-deploy:v{version}");
+    // On main the tag alone; on a version tag's commit the release workflow has added the
+    // image index's digest.
+    let pin = image
+        .strip_prefix(&tagged)
+        .unwrap_or_else(|| panic!("action.yml runs {image}, not {tagged}"));
+    assert!(
+        pin.is_empty()
+            || pin
+                .strip_prefix("@sha256:")
+                .is_some_and(|d| { d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) }),
+        "{image}"
+    );
+}
