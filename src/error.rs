@@ -155,6 +155,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The run failed, and the step outputs and summary that say so could not be
+    /// written either: the run's own error decides the exit code.
+    #[error("{error}\nand the step outputs or summary could not be written: {output}")]
+    AndOutputs {
+        error: Box<Error>,
+        output: Box<Error>,
+    },
     /// A bug: a task panicked or an invariant broke.
     #[error("internal error: {0} (please report it)")]
     Internal(String),
@@ -173,9 +180,20 @@ impl From<ApplyError> for Error {
 }
 
 impl Error {
+    /// A panic, caught: what it said, as a bug to report.
+    pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Self::Internal(format!("mfe-deploy panicked: {what}"))
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::AndOutputs { error, .. } => error.exit_code(),
             Self::Input(_)
             | Self::Config(_)
             | Self::Event(_)

@@ -39,4 +39,4 @@ pub mod store;
 pub mod verify;
 pub mod version;
 
-pub use shell::{init_logging, is_action_mode, redact, report_error, run};
+pub use shell::{init_logging, init_panic_output, is_action_mode, redact, report_error, run};

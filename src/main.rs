@@ -7,6 +7,7 @@ fn main() -> ExitCode {
     mfe_deploy::store::counts::mark_process_start();
     let cli = Cli::parse();
     mfe_deploy::init_logging();
+    mfe_deploy::init_panic_output();
     if cli.command.is_none() && !mfe_deploy::is_action_mode(&cli) {
         let _ = Cli::command().print_help();
         return ExitCode::from(2);

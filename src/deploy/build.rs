@@ -19,10 +19,14 @@ impl PendingScan {
     }
 
     pub fn start(request: &DeployRequest) -> Self {
+        let forced = super::forced_panic("scan", request);
         let package = request.package.clone();
         let dist = request.dist_path();
         let allow = request.allow_sensitive.clone();
         Self(Some(tokio::task::spawn_blocking(move || {
+            if let Some(message) = forced {
+                panic!("{message}");
+            }
             let started = Instant::now();
             // NOTE: the config was validated, so its globs compile.
             let allow =
@@ -41,7 +45,7 @@ impl PendingScan {
 
     pub async fn finish(self) -> Result<Vec<LocalFile>, Error> {
         match self.0 {
-            Some(task) => task.await.map_err(|e| Error::Internal(e.to_string()))?,
+            Some(task) => task.await.map_err(joined)?,
             None => Err(Error::Internal("the build was not scanned".to_owned())),
         }
     }
@@ -74,5 +78,13 @@ pub async fn add_md5(
         Ok(files)
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    .map_err(joined)?
+}
+
+/// A blocking task that did not return: a panic, caught, or a cancelled task.
+fn joined(e: tokio::task::JoinError) -> Error {
+    match e.try_into_panic() {
+        Ok(payload) => Error::panicked(payload.as_ref()),
+        Err(e) => Error::Internal(e.to_string()),
+    }
 }

@@ -149,7 +149,7 @@ pub fn record_time(layout: &Layout, history: &History, now: Utc) -> Utc {
 /// already there, and what it owes CloudFront.
 pub fn record_of(
     plan: &Plan,
-    job: &super::steps::Job<'_>,
+    job: &super::Job<'_>,
     provenance: &Provenance,
     history: &History,
     time: Utc,

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use super::Job;
 use super::pipeline::{Mode, Planned, Scope};
-use super::steps::{self, Job};
+use super::steps;
 use super::{Context, PendingScan, finish, integrity};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::classify::Classifier;

@@ -3,6 +3,9 @@
 //! paths), sharing the clients and one CloudFront invalidation per distribution.
 
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt as _;
 
 use super::{Context, Failed, PendingScan, Presentation, connect, deploy};
 use crate::apply::Slots;
@@ -74,7 +77,12 @@ pub async fn deploy_all(
                 manifests: Some(manifests),
             };
             let mut printed = Vec::new();
-            let result = deploy(&ctx, request, config, scan, &mut printed).await;
+            // A module that panics fails alone; the others go on.
+            let deployed = deploy(&ctx, request, config, scan, &mut printed);
+            let result = match AssertUnwindSafe(deployed).catch_unwind().await {
+                Ok(result) => result,
+                Err(payload) => Err(Error::panicked(payload.as_ref()).into()),
+            };
             // Whatever happened, the others need not wait for this module any more.
             ticket.leave(cloudfront, sending).await;
             (result, printed)

@@ -38,6 +38,7 @@ use crate::cdn::cloudfront::CloudFront;
 use crate::config::Config;
 use crate::error::Error;
 use crate::github::commands;
+use crate::layout::Layout;
 use crate::record::Provenance;
 use crate::report::Report;
 use crate::request::{DeployRequest, Mode};
@@ -75,6 +76,13 @@ pub struct Context<'a, S, C> {
     pub manifests: Option<&'a crate::manifest::Queue>,
 }
 
+/// What one module's run is about: the request, the config, its keys.
+pub struct Job<'a> {
+    pub request: &'a DeployRequest,
+    pub config: &'a Config,
+    pub layout: &'a Layout,
+}
+
 /// A deploy that stopped, with what it did before (`None` when it stopped before
 /// there was a plan).
 #[derive(Debug)]
@@ -109,6 +117,9 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     scan: PendingScan,
     out: &mut dyn Write,
 ) -> Result<Report, Failed> {
+    if let Some(message) = forced_panic("deploy", request) {
+        panic!("{message}");
+    }
     match (&request.rollback_to, request.mode) {
         (Some(target), _) => {
             pipeline::run::<Rollback, _, _>(ctx, request, config, target.clone(), out).await
@@ -120,6 +131,17 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
             pipeline::run::<Versioned, _, _>(ctx, request, config, scan, out).await
         }
     }
+}
+
+/// NOTE: a test-only trigger. `MFE_DEPLOY_TEST_PANIC=<stage>:<package folder>` (stage
+/// `deploy` or `scan`) panics there, so that the integration tests can prove that a
+/// panic still fails only its module and leaves the step's outputs and summary.
+/// Returns what to panic with, when the trigger names this stage and package.
+pub(crate) fn forced_panic(stage: &str, request: &DeployRequest) -> Option<String> {
+    let trigger = std::env::var("MFE_DEPLOY_TEST_PANIC").ok()?;
+    let (at, package) = trigger.split_once(':')?;
+    (at == stage && !package.is_empty() && request.package.ends_with(package))
+        .then(|| format!("forced by MFE_DEPLOY_TEST_PANIC in the {stage} of {package}"))
 }
 
 /// Versioned mode, rollbacks and retention rely on conditional writes: on an

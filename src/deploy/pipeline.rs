@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::{Context, Failed, Trail, finish, steps};
+use super::{Context, Failed, Job, Trail, finish, steps};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::clock::Utc;
 use crate::config::Config;
@@ -78,25 +78,23 @@ pub trait Mode: Sized {
     async fn plan<S: ObjectStore, C: Cdn>(
         input: Self::Input,
         ctx: &Context<'_, S, C>,
-        job: &steps::Job<'_>,
+        job: &Job<'_>,
     ) -> Result<(Self, Planned), Error>;
 
     /// The CloudFront paths this run invalidates when it moves what it planned, with
-    /// what earlier runs still owe: by default the manifests' URLs.
+    /// what earlier runs still owe.
     fn invalidation(
         &self,
-        job: &steps::Job<'_>,
+        job: &Job<'_>,
         history: &History,
         distribution: &DistributionInfo,
-    ) -> InvalidationPlan {
-        super::publish::manifest_invalidation(job, distribution, history)
-    }
+    ) -> InvalidationPlan;
 
     /// Says what the run will do.
     async fn show<S: ObjectStore, C: Cdn>(
         &self,
         ctx: &Context<'_, S, C>,
-        job: &steps::Job<'_>,
+        job: &Job<'_>,
         invalidation: &InvalidationPlan,
         distribution: Option<&DistributionInfo>,
         r: &mut Report,
@@ -108,7 +106,7 @@ pub trait Mode: Sized {
     async fn refuse<S: ObjectStore, C: Cdn>(
         &mut self,
         _ctx: &Context<'_, S, C>,
-        _job: &steps::Job<'_>,
+        _job: &Job<'_>,
         _r: &mut Report,
         _out: &mut dyn Write,
     ) -> Result<(), Error> {
@@ -120,7 +118,7 @@ pub trait Mode: Sized {
     /// Whether the run moves a manifest to another version.
     fn moves(&self) -> bool;
     /// What the run makes live: by default the version's folder.
-    fn scope(&self, job: &steps::Job<'_>, version: &str) -> Scope {
+    fn scope(&self, job: &Job<'_>, version: &str) -> Scope {
         Scope {
             keys: Vec::new(),
             prefixes: vec![job.layout.version_prefix(version)],
@@ -132,7 +130,7 @@ pub trait Mode: Sized {
     async fn apply<S: ObjectStore, C: Cdn>(
         &mut self,
         ctx: &Context<'_, S, C>,
-        job: &steps::Job<'_>,
+        job: &Job<'_>,
         r: &mut Report,
     ) -> Result<bool, Error>;
 
@@ -140,7 +138,7 @@ pub trait Mode: Sized {
     fn record(
         &self,
         provenance: &record::Provenance,
-        job: &steps::Job<'_>,
+        job: &Job<'_>,
         history: &History,
         time: Utc,
         owes: Option<Invalidation>,
@@ -152,7 +150,7 @@ pub trait Mode: Sized {
     async fn settle_state<S: ObjectStore>(
         &self,
         store: &S,
-        job: &steps::Job<'_>,
+        job: &Job<'_>,
         _history: &History,
         next: Option<&str>,
     ) {
@@ -171,7 +169,7 @@ pub trait Mode: Sized {
     async fn publish<S: ObjectStore, C: Cdn>(
         &self,
         _ctx: &Context<'_, S, C>,
-        _job: &steps::Job<'_>,
+        _job: &Job<'_>,
         invalidating: Invalidating<'_>,
         _time: Utc,
         _out: &mut dyn Write,
@@ -183,7 +181,7 @@ pub trait Mode: Sized {
     }
 
     /// After the invalidation: checks what is now served.
-    async fn verify_live(&self, _job: &steps::Job<'_>) -> Result<(), Error> {
+    async fn verify_live(&self, _job: &Job<'_>) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -250,7 +248,7 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     trail: &mut Trail,
 ) -> Result<(), Error> {
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
-    let job = steps::Job {
+    let job = Job {
         request,
         config,
         layout: &layout,
@@ -295,7 +293,7 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     let needs_record = |changed: bool| finish::needs_record(changed || moves, &history, &version);
     if mode.uploads() || needs_record(false) {
         let scope = mode.scope(&job, &version);
-        steps::begin_writing(ctx, &job, &version, scope, &mut trail.intent).await?;
+        begin_writing(ctx, &job, &version, scope, &mut trail.intent).await?;
     }
     crate::cleanup::abort(ctx.store, &abandoned).await;
     r.dry_run = false;
@@ -359,4 +357,36 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     .await?;
     mode.verify_live(&job).await?;
     steps::retain(ctx, &job, None, r, out).await
+}
+
+/// Before a run's first write: refuses a store that cannot take what the run
+/// relies on conditional writes for, then says what this run will make live (its
+/// `scope`) in an in-flight intent, so that
+/// no deletion removes it before the run's record names it. A role that may not
+/// write the intent only gets a warning: the deploy itself is unaffected.
+async fn begin_writing<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+    version: &str,
+    scope: Scope,
+    slot: &mut Option<String>,
+) -> Result<(), Error> {
+    steps::require_conditional_writes(ctx, job).await?;
+    let intent = crate::live::Intent::new(
+        job.layout,
+        version,
+        scope.keys,
+        scope.prefixes,
+        crate::clock::Utc::now(),
+        job.config.requests.abort_incomplete_after,
+    );
+    match crate::live::intent::write(ctx.store, job.layout, &intent).await {
+        Ok(key) => *slot = Some(key),
+        Err(e) => tracing::warn!(
+            "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:GetObject, s3:PutObject and s3:DeleteObject on {}* and listing it (docs/environments.md)",
+            job.layout.in_flight_dir(),
+            job.layout.in_flight_dir()
+        ),
+    }
+    Ok(())
 }

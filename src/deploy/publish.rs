@@ -3,7 +3,7 @@
 //! publish this way.
 
 use super::pipeline::{Invalidating, Published};
-use super::{Context, steps};
+use super::{Context, Job};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::clock::Utc;
 use crate::error::Error;
@@ -33,7 +33,7 @@ pub fn targets(keys: &ManifestKeys) -> Vec<(Format, &str)> {
 /// The manifests' URLs, what a run that moves them invalidates (with what earlier
 /// runs still owe).
 pub fn manifest_invalidation(
-    job: &steps::Job<'_>,
+    job: &Job<'_>,
     distribution: &DistributionInfo,
     history: &History,
 ) -> InvalidationPlan {
@@ -102,7 +102,7 @@ pub fn live_entry(
 /// runs owe).
 pub async fn publish<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
-    job: &steps::Job<'_>,
+    job: &Job<'_>,
     invalidating: Invalidating<'_>,
     live: Option<&LiveEntry>,
     next: Option<LiveEntry>,

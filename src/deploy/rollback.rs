@@ -8,9 +8,9 @@ use std::io::Write;
 use sha2::Digest as _;
 
 use super::Context;
+use super::Job;
 use super::pipeline::{Invalidating, Mode, Planned, Published};
 use super::publish::{self, Parts, live_entry};
-use super::steps::Job;
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::clock::Utc;
 use crate::error::Error;
@@ -124,6 +124,15 @@ impl Mode for Rollback {
             report,
         };
         Ok((run, planned))
+    }
+
+    fn invalidation(
+        &self,
+        job: &Job<'_>,
+        history: &History,
+        distribution: &DistributionInfo,
+    ) -> InvalidationPlan {
+        publish::manifest_invalidation(job, distribution, history)
     }
 
     async fn show<S: ObjectStore, C: Cdn>(

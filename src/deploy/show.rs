@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::steps::Job;
+use super::Job;
 use super::{Context, Presentation};
 use crate::audit;
 use crate::cdn::{Cdn, DistributionInfo};

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Context, finish};
+use super::{Context, Job, finish};
 use crate::apply::{self, Applied, Progress};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::config::Config;
@@ -14,7 +14,6 @@ use crate::layout::Layout;
 use crate::plan::Plan;
 use crate::record::{History, Invalidation};
 use crate::report::{Report, Status};
-use crate::request::DeployRequest;
 use crate::store::ObjectStore;
 use crate::verify;
 
@@ -26,13 +25,6 @@ pub async fn read_distribution<C: Cdn>(
         (Some(cdn), Some(id)) => Ok(Some(cdn.distribution(id).await.map_err(Error::Cdn)?)),
         _ => Ok(None),
     }
-}
-
-/// What one module's run is about: the request, the config, its keys.
-pub struct Job<'a> {
-    pub request: &'a DeployRequest,
-    pub config: &'a Config,
-    pub layout: &'a Layout,
 }
 
 /// Applies the plan; the report keeps what was done, also when a phase fails.
@@ -154,38 +146,6 @@ pub async fn require_conditional_writes<S: ObjectStore, C: Cdn>(
     job: &Job<'_>,
 ) -> Result<(), Error> {
     super::require_conditional_writes(ctx.store, ctx.probe, job.request, job.config).await
-}
-
-/// Before a run's first write: refuses a store that cannot take what the run
-/// relies on conditional writes for, then says what this run will make live (its
-/// `scope`) in an in-flight intent, so that
-/// no deletion removes it before the run's record names it. A role that may not
-/// write the intent only gets a warning: the deploy itself is unaffected.
-pub async fn begin_writing<S: ObjectStore, C: Cdn>(
-    ctx: &Context<'_, S, C>,
-    job: &Job<'_>,
-    version: &str,
-    scope: super::pipeline::Scope,
-    slot: &mut Option<String>,
-) -> Result<(), Error> {
-    require_conditional_writes(ctx, job).await?;
-    let intent = crate::live::Intent::new(
-        job.layout,
-        version,
-        scope.keys,
-        scope.prefixes,
-        crate::clock::Utc::now(),
-        job.config.requests.abort_incomplete_after,
-    );
-    match crate::live::intent::write(ctx.store, job.layout, &intent).await {
-        Ok(key) => *slot = Some(key),
-        Err(e) => tracing::warn!(
-            "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:GetObject, s3:PutObject and s3:DeleteObject on {}* and listing it (docs/environments.md)",
-            job.layout.in_flight_dir(),
-            job.layout.in_flight_dir()
-        ),
-    }
-    Ok(())
 }
 
 /// Multipart uploads under the module's prefix that interrupted runs left.

@@ -7,9 +7,10 @@ use std::io::Write;
 
 use sha2::Digest as _;
 
+use super::Job;
 use super::pipeline::{Invalidating, Mode, Planned, Published};
 use super::publish::{self, Parts, live_entry};
-use super::steps::{self, Job};
+use super::steps;
 use super::{Context, PendingScan, finish, integrity};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::classify::Classifier;
@@ -139,6 +140,15 @@ impl Mode for Versioned {
             report,
         };
         Ok((run, planned))
+    }
+
+    fn invalidation(
+        &self,
+        job: &Job<'_>,
+        history: &History,
+        distribution: &DistributionInfo,
+    ) -> InvalidationPlan {
+        publish::manifest_invalidation(job, distribution, history)
     }
 
     async fn show<S: ObjectStore, C: Cdn>(

@@ -47,6 +47,57 @@ pub fn inert(text: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// A writer that makes every line it passes on inert ([`inert`]): the log writer, so
+/// that no log line, whatever key, file name or remote error it carries, is read as a
+/// workflow command. Lines are passed on whole; the rest is on `flush` or drop.
+pub struct InertLines<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> InertLines<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn pass_on(&mut self, line: &[u8], newline: bool) -> io::Result<()> {
+        let text = String::from_utf8_lossy(line);
+        self.inner.write_all(inert(&text).as_bytes())?;
+        if newline {
+            self.inner.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for InertLines<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            self.pass_on(&line[..end], true)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.pass_on(&rest, false)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for InertLines<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 fn starts_a_command(line: &str) -> bool {
     line.trim_start().starts_with("::")
 }
@@ -283,6 +334,26 @@ mod tests {
     fn empty_secret_is_not_masked() {
         assert_eq!(text(|o| add_mask(o, "")), "");
         assert_eq!(text(|o| add_mask(o, "s3cr3t")), "::add-mask::s3cr3t\n");
+    }
+
+    #[test]
+    fn the_log_writer_makes_every_line_inert_however_it_is_written() {
+        let mut written = Vec::new();
+        {
+            let mut log = InertLines::new(&mut written);
+            for piece in [
+                "INFO record _mfe-deploy/##[err",
+                "or]x/r.json\n::warn",
+                "ing::y\n",
+                "tail ##[z",
+            ] {
+                log.write_all(piece.as_bytes()).unwrap();
+            }
+        }
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            "INFO record _mfe-deploy/#\\#[error]x/r.json\n\\::warning::y\ntail #\\#[z"
+        );
     }
 
     #[test]

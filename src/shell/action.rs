@@ -1,33 +1,19 @@
 //! Action mode: inputs from `INPUT_*`, outputs to `$GITHUB_OUTPUT`, a report in
 //! `$GITHUB_STEP_SUMMARY`.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
 
 use crate::apply::ProgressMode;
 use crate::aws;
 use crate::deploy::{Failed, Presentation, deploy_to_aws};
 use crate::environment::Trigger;
 use crate::error::Error;
-use crate::github::{commands, inputs, outputs, summary};
+use crate::github::{commands, inputs, summary};
 use crate::record::Provenance;
 use crate::report::{Report, failed_outputs, skipped_outputs};
 use crate::request::RawInputs;
+use crate::shell::runner::Runner;
 use crate::shell::target::{Target, decide};
-
-/// The runner environment, read through a function so tests can supply it.
-pub struct Runner<'a> {
-    pub env: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl Runner<'_> {
-    pub(super) fn file(&self, name: &str) -> Option<PathBuf> {
-        (self.env)(name)
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-    }
-}
 
 /// Runs one deploy from the action inputs. Outputs are written whatever the end:
 /// a failed deploy still says what it did (`results[].status` = `failed`).
@@ -42,9 +28,7 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
     let package = raw.package.clone().unwrap_or_default();
     match deploy_from(&raw, runner, stdout).await {
         Ok(None) => Ok(()),
-        Ok(Some(report)) => {
-            write_runner_files(runner, &report.outputs(), &summary::render(&report))
-        }
+        Ok(Some(report)) => runner.write(&report.outputs(), &summary::render(&report)),
         Err(Failed { report, error }) => {
             let message = super::redact(&error.to_string(), &raw.secrets());
             let (outputs, text) = match report {
@@ -62,24 +46,27 @@ pub async fn run(runner: &Runner<'_>, stdout: &mut dyn Write) -> Result<(), Erro
                     summary::render_failure(&package, &message),
                 ),
             };
-            write_runner_files(runner, &outputs, &text)?;
-            Err(error)
+            Err(runner.write_failure(&outputs, &text, error))
         }
     }
 }
 
-pub(super) fn write_runner_files(
-    runner: &Runner<'_>,
-    outputs: &[(&str, String)],
-    summary: &str,
-) -> Result<(), Error> {
-    if let Some(path) = runner.file("GITHUB_OUTPUT") {
-        append(&path, |f| outputs::write_outputs(f, outputs))?;
-    }
-    if let Some(path) = runner.file("GITHUB_STEP_SUMMARY") {
-        append(&path, |f| f.write_all(summary.as_bytes()))?;
-    }
-    Ok(())
+/// After a panic no module caught: every module the inputs name failed, and the
+/// outputs, the summary and the error say so. What it wrote before is in the bucket
+/// and named by no new record; a re-run converges.
+pub fn crashed(runner: &Runner<'_>, payload: &(dyn std::any::Any + Send)) -> Error {
+    let raw = inputs::read(runner.env);
+    let error = Error::panicked(payload);
+    let message = super::redact(&error.to_string(), &raw.secrets());
+    let package = match (&raw.packages, &raw.package) {
+        (Some(_), _) => "packages".to_owned(),
+        (None, package) => package.clone().unwrap_or_default(),
+    };
+    runner.write_failure(
+        &failed_outputs(&[package.as_str()], &message),
+        &summary::render_failure(&package, &message),
+        error,
+    )
 }
 
 /// Deploys, or records why not; `None` when the run was skipped.
@@ -94,8 +81,7 @@ async fn deploy_from(
         Target::Skip { reason } => {
             tracing::info!("skipped: {reason}");
             let package = raw.package.clone().unwrap_or_default();
-            write_runner_files(
-                runner,
+            runner.write(
                 &skipped_outputs(&[package.as_str()], &reason),
                 &summary::render_skipped(&package, &reason),
             )?;
@@ -123,22 +109,4 @@ async fn deploy_from(
     )
     .await
     .map(Some)
-}
-
-pub(super) fn append(
-    path: &std::path::Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|source| Error::Output {
-            path: path.to_owned(),
-            source,
-        })?;
-    write(&mut file).map_err(|source| Error::Output {
-        path: path.to_owned(),
-        source,
-    })
 }

@@ -236,7 +236,7 @@ fn github_output(outputs: &[(&str, String)]) -> Result<(), Error> {
             hint: "`--github-output` writes the runner's step outputs: run it in a workflow step"
                 .to_owned(),
         })?;
-    super::action::append(&path, |f| outputs::write_outputs(f, outputs))
+    super::runner::append(&path, |f| outputs::write_outputs(f, outputs))
 }
 
 /// `history`: the module's deploy records, newest first, with the manifest

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use super::action::{Runner, write_runner_files};
+use super::runner::Runner;
 use crate::apply::ProgressMode;
 use crate::aws;
 use crate::deploy::Presentation;
@@ -30,12 +30,11 @@ pub async fn run(
     // Before the modules are known, the run's one `results` entry is `packages`.
     let fail_whole = |error: Error, packages: &[&str]| {
         let message = super::redact(&error.to_string(), &secrets);
-        write_runner_files(
-            runner,
+        Err(runner.write_failure(
             &failed_outputs(packages, &message),
             &summary::render_failure(NAME, &message),
-        )?;
-        Err(error)
+            error,
+        ))
     };
     let trigger = match Trigger::from_runner(runner.env) {
         Ok(trigger) => trigger,
@@ -59,8 +58,7 @@ pub async fn run(
     let (requests, config, mut early) = match decided {
         Modules::Skip { reason } => {
             tracing::info!("skipped: {reason}");
-            return write_runner_files(
-                runner,
+            return runner.write(
                 &skipped_outputs(&names, &reason),
                 &summary::render_skipped(NAME, &reason),
             );
@@ -168,23 +166,21 @@ pub async fn run(
         ModuleEnd::Failed { package, .. } => order(package),
     });
     let report_refs: Vec<&Report> = reports.iter().collect();
-    write_runner_files(
-        runner,
-        &many_outputs(
-            &environment,
-            environment_url.as_deref(),
-            &report_refs,
-            &results,
-        ),
-        &summary::render_many(&environment, &ends),
-    )?;
+    let outputs = many_outputs(
+        &environment,
+        environment_url.as_deref(),
+        &report_refs,
+        &results,
+    );
+    let text = summary::render_many(&environment, &ends);
     if failures.is_empty() {
-        return Ok(());
+        return runner.write(&outputs, &text);
     }
     let wrote = reports.iter().any(Report::wrote);
-    Err(Error::Modules {
+    let error = Error::Modules {
         failed: failures.iter().map(|(p, _, _)| p.clone()).collect(),
         total,
         bad_input: !wrote && failures.iter().all(|(_, _, bad)| *bad),
-    })
+    };
+    Err(runner.write_failure(&outputs, &text, error))
 }

@@ -5,7 +5,12 @@ pub mod action;
 pub mod cli;
 mod commands;
 mod many;
+pub mod runner;
 pub mod target;
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt as _;
 
 use crate::error::Error;
 use crate::github;
@@ -36,7 +41,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::Prune(args)) => commands::prune(args.into_raw(false), &mut stdout).await,
             None => {
                 let env = |name: &str| std::env::var(name).ok();
-                action::run(&action::Runner { env: &env }, &mut stdout).await
+                let runner = runner::Runner { env: &env };
+                // A panic that escapes every module still leaves the step's outputs,
+                // its summary and its error annotation.
+                let run = AssertUnwindSafe(action::run(&runner, &mut stdout));
+                match run.catch_unwind().await {
+                    Ok(result) => result,
+                    Err(payload) => Err(action::crashed(&runner, payload.as_ref())),
+                }
             }
         }
     })
@@ -62,10 +74,21 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mfe_deploy=info,warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every line is made inert here, not at each call site: a log line may carry
+        // a key, a file name or a remote error.
+        .with_writer(|| github::commands::InertLines::new(std::io::stderr()))
         .without_time()
         .with_target(false)
         .try_init();
+}
+
+/// Prints a panic's message and place on stderr, inert: it may quote a key or a file
+/// name. The panic then unwinds to where it is caught and reported.
+pub fn init_panic_output() {
+    std::panic::set_hook(Box::new(|info| {
+        let text = format!("mfe-deploy {info}");
+        eprintln!("{}", github::commands::inert(&text));
+    }));
 }
 
 /// Prints the error where the user will see it: an `::error::` annotation on a

@@ -9,12 +9,12 @@ use mfe_deploy::request::RawInputs;
 
 use crate::common::*;
 
-fn action() -> serde_yaml::Value {
+fn action() -> serde_yaml_ng::Value {
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"),
     )
     .unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    serde_yaml_ng::from_str(&text).unwrap()
 }
 
 fn names(section: &str) -> BTreeSet<String> {

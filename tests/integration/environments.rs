@@ -411,7 +411,7 @@ fn changed_files_step(
     ref_type: &str,
     forced: bool,
 ) -> (String, String, String) {
-    let workflow: serde_yaml::Value = serde_yaml::from_str(
+    let workflow: serde_yaml_ng::Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("examples/workflows/deploy-changed-modules.yml"),

@@ -8,6 +8,7 @@ mod architecture;
 mod bad_input;
 mod cloudfront;
 mod common;
+mod crashes;
 mod credentials;
 mod deploy;
 mod emulator;

@@ -5,14 +5,14 @@
 use crate::common::*;
 
 /// A push deploying every example module with `packages`.
-fn all<'a>(ws: &'a Workspace, moto: &Moto, bucket: &str) -> ActionStep<'a> {
+pub(crate) fn all<'a>(ws: &'a Workspace, moto: &Moto, bucket: &str) -> ActionStep<'a> {
     ActionStep::push(ws, moto, "main", bucket)
         .input("package", "")
         .input("packages", "packages/*")
         .input("public-url", "https://www.example.com")
 }
 
-fn results(step: &StepResult) -> Vec<serde_json::Value> {
+pub(crate) fn results(step: &StepResult) -> Vec<serde_json::Value> {
     serde_json::from_str(step.out("results"))
         .unwrap_or_else(|e| panic!("{e}: {}", step.out("results")))
 }
@@ -33,7 +33,7 @@ fn packages_of(modules: &[serde_json::Value]) -> Vec<&str> {
 }
 
 /// A string field of `package`'s entry in `results`.
-fn field(modules: &[serde_json::Value], package: &str, name: &str) -> String {
+pub(crate) fn field(modules: &[serde_json::Value], package: &str, name: &str) -> String {
     modules
         .iter()
         .find(|m| m["package"] == package)

@@ -172,3 +172,20 @@ fn a_refusal_naming_hostile_files_is_one_error_annotation_and_inert_on_a_termina
         "{commands:?}\n{stderr}"
     );
 }
+
+#[test]
+fn log_lines_carrying_hostile_keys_cannot_inject_workflow_commands_at_debug_level() {
+    let (moto, bucket, ws) = setup("hostile-log");
+    // The prefix is in the keys that the debug LIST line and the record line name.
+    let run = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("prefix", "##[error]pwned/")
+        .env("MFE_DEPLOY_LOG", "mfe_deploy=debug,warn")
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.all_text());
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("LIST s3://") && stderr.contains("#\\#[error]pwned/"),
+        "the debug lines name the prefix, made inert:\n{stderr}"
+    );
+    only_own_commands(&run, &[ACCESS_KEY, SECRET_KEY], &[]);
+}

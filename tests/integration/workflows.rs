@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,7 +16,7 @@ fn read(path: &str) -> String {
 }
 
 fn workflow(path: &str) -> Value {
-    serde_yaml::from_str(&read(path)).unwrap()
+    serde_yaml_ng::from_str(&read(path)).unwrap()
 }
 
 /// The queue of a module in an environment, as docs/workflows.md documents it.
@@ -434,7 +434,7 @@ fn hygiene_problems(text: &str, workflow: &Value) -> Vec<String> {
 
 /// Every rule, for a workflow's text.
 fn problems(text: &str) -> Vec<String> {
-    let workflow: Value = match serde_yaml::from_str(text) {
+    let workflow: Value = match serde_yaml_ng::from_str(text) {
         Ok(workflow) => workflow,
         Err(e) => return vec![format!("is not YAML: {e}")],
     };
@@ -453,12 +453,12 @@ fn every_shipped_workflow_builds_without_the_token_and_deploys_in_its_environmen
         let broken = if name == ".github/workflows/release.yml" {
             // Its `id-token: write` signs provenance attestations (Sigstore) and deploys
             // nothing; the hardening rules still hold.
-            hygiene_problems(&text, &serde_yaml::from_str(&text).unwrap())
+            hygiene_problems(&text, &serde_yaml_ng::from_str(&text).unwrap())
         } else {
             problems(&text)
         };
         found.extend(broken.into_iter().map(|p| format!("{name}: {p}")));
-        let parsed: Value = serde_yaml::from_str(&text).unwrap();
+        let parsed: Value = serde_yaml_ng::from_str(&text).unwrap();
         deploying += usize::from(jobs(&parsed).iter().any(|(_, job)| {
             deploy_step(job).is_some()
                 || job["uses"]
@@ -478,7 +478,7 @@ fn our_action_workflow_and_image_are_named_by_the_version_action_yml_names() {
     let version = our_version(image).expect("action.yml runs our image");
     assert!(is_release_tag(version), "{image}");
     for (name, text) in shipped_workflows() {
-        let parsed: Value = serde_yaml::from_str(&text).unwrap();
+        let parsed: Value = serde_yaml_ng::from_str(&text).unwrap();
         for (id, job) in jobs(&parsed) {
             let called = job["uses"].as_str().into_iter();
             for used in called.chain(steps(job).iter().filter_map(|s| s["uses"].as_str())) {
@@ -711,12 +711,12 @@ fn a_dry_run_may_take_a_queue_of_its_own_and_a_resolve_step_deploys_nothing() {
     assert_eq!(queue_parts("mfe-deploy-production"), None);
     assert_eq!(queue_parts("deploy-production-packages/a"), None);
 
-    let resolve: Value = serde_yaml::from_str(
+    let resolve: Value = serde_yaml_ng::from_str(
         "steps:\n  - uses: docker://ghcr.io/mfe-deploy/mfe-deploy:v0.1.0\n    with: { args: resolve --github-output --package packages/a }\n",
     )
     .unwrap();
     assert!(deploy_step(&resolve).is_none());
-    let deploy: Value = serde_yaml::from_str(
+    let deploy: Value = serde_yaml_ng::from_str(
         "steps:\n  - uses: docker://ghcr.io/mfe-deploy/mfe-deploy:v0.1.0\n    with: { args: deploy --package packages/a }\n",
     )
     .unwrap();
@@ -1016,18 +1016,20 @@ fn a_skipped_event_resolves_to_no_deploy_job() {
 fn the_release_tests_the_tag_and_attests_everything_it_publishes_before_publishing() {
     let release = workflow(".github/workflows/release.yml");
     let jobs = &release["jobs"];
-    let steps = |job: &str| -> Vec<serde_yaml::Value> {
+    let steps = |job: &str| -> Vec<serde_yaml_ng::Value> {
         jobs[job]["steps"]
             .as_sequence()
             .unwrap_or_else(|| panic!("release.yml: no job `{job}`"))
             .clone()
     };
-    let position = |steps: &[serde_yaml::Value], find: &dyn Fn(&serde_yaml::Value) -> bool| {
+    let position = |steps: &[serde_yaml_ng::Value],
+                    find: &dyn Fn(&serde_yaml_ng::Value) -> bool| {
         steps.iter().position(find)
     };
-    let uses = |s: &serde_yaml::Value| s["uses"].as_str().unwrap_or_default().to_owned();
-    let runs = |s: &serde_yaml::Value| s["run"].as_str().unwrap_or_default().to_owned();
-    let attests = |s: &serde_yaml::Value| uses(s).starts_with("actions/attest-build-provenance@");
+    let uses = |s: &serde_yaml_ng::Value| s["uses"].as_str().unwrap_or_default().to_owned();
+    let runs = |s: &serde_yaml_ng::Value| s["run"].as_str().unwrap_or_default().to_owned();
+    let attests =
+        |s: &serde_yaml_ng::Value| uses(s).starts_with("actions/attest-build-provenance@");
 
     // The suite runs on the tag, and nothing is drafted or built before it passes.
     assert!(
@@ -1050,7 +1052,7 @@ fn the_release_tests_the_tag_and_attests_everything_it_publishes_before_publishi
     }
     // Per architecture: the image by its digest, the binary and its archive.
     let build = steps("build");
-    let attested: Vec<&serde_yaml::Value> = build.iter().filter(|s| attests(s)).collect();
+    let attested: Vec<&serde_yaml_ng::Value> = build.iter().filter(|s| attests(s)).collect();
     assert!(attested.iter().any(|s| {
         s["with"]["subject-digest"]
             .as_str()
@@ -1191,7 +1193,7 @@ fn the_release_pins_the_digest_it_built_into_action_yml_and_its_own_check_accept
     let pinned = run_release_script(dir.path(), &release_script("publish", "pin"), &pin_env);
     assert!(pinned.status.success(), "{pinned:?}");
     let pinned_text = std::fs::read_to_string(dir.path().join("action.yml")).unwrap();
-    let pinned_yaml: Value = serde_yaml::from_str(&pinned_text).unwrap();
+    let pinned_yaml: Value = serde_yaml_ng::from_str(&pinned_text).unwrap();
     assert_eq!(
         pinned_yaml["runs"]["image"].as_str(),
         Some(format!("{image}@{digest}").as_str())

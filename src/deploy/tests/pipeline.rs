@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use crate::deploy::Job;
 use crate::deploy::pipeline::{self, Invalidating, Planned, Published};
-use crate::deploy::steps::Job;
 use crate::invalidate::InvalidationPlan;
 use crate::record::{History, Invalidation};
 use crate::store::{Body, Condition, ObjectMeta};
