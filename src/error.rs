@@ -162,6 +162,9 @@ pub enum Error {
         error: Box<Error>,
         output: Box<Error>,
     },
+    /// A pull request's preview could not be ended as asked.
+    #[error("{0}")]
+    Preview(String),
     /// A bug: a task panicked or an invariant broke.
     #[error("internal error: {0} (please report it)")]
     Internal(String),
@@ -225,6 +228,7 @@ impl Error {
             | Self::ReadBack { .. }
             | Self::Switch(_)
             | Self::Rollback(_)
+            | Self::Preview(_)
             | Self::Verify(_)
             | Self::Retention { .. }
             | Self::Output { .. }

@@ -31,6 +31,8 @@ const ROOT_MODULE: &str = "~root";
 pub struct Layout {
     records_prefix: String,
     prefix: String,
+    /// A pull request's preview of the module: its records are the preview's own.
+    preview: Option<u64>,
 }
 
 /// Why a module prefix and the reserved prefix cannot live together.
@@ -83,7 +85,38 @@ impl Layout {
         Ok(Self {
             records_prefix: records_prefix.to_owned(),
             prefix: prefix.to_owned(),
+            preview: None,
         })
+    }
+
+    /// The same module as previewed by pull request `number`: its build goes under
+    /// the module's prefix like any version, but its records, pointer and state live
+    /// under `previews/pr-<number>/`, so that they never count as the module's
+    /// deploys (history, `previous`, rollback, retention's `keep-versions`).
+    pub fn for_preview(&self, number: u64) -> Self {
+        Self {
+            preview: Some(number),
+            ..self.clone()
+        }
+    }
+
+    /// The pull request this layout previews, if any.
+    pub fn preview(&self) -> Option<u64> {
+        self.preview
+    }
+
+    /// The folder of every preview's records.
+    pub fn previews_dir(&self) -> String {
+        format!("{}previews/", self.records_prefix)
+    }
+
+    /// The pull request and module a key under [`Self::previews_dir`] belongs to.
+    pub fn preview_of<'k>(&self, key: &'k str) -> Option<(u64, &'k str)> {
+        let rest = key.strip_prefix(&self.previews_dir())?;
+        let (pr, rest) = rest.split_once('/')?;
+        let number = pr.strip_prefix("pr-")?.parse().ok()?;
+        let module = rest.strip_prefix("modules/")?.split_once("/records/")?.0;
+        Some((number, module))
     }
 
     /// The reserved prefix, ending with `/`.
@@ -163,7 +196,10 @@ impl Layout {
     }
 
     fn module_dir(&self) -> String {
-        format!("{}modules/{}/", self.records_prefix, self.module())
+        match self.preview {
+            Some(n) => format!("{}pr-{n}/modules/{}/", self.previews_dir(), self.module()),
+            None => format!("{}modules/{}/", self.records_prefix, self.module()),
+        }
     }
 
     /// The folder of the module's deploy records; keys sort by time.

@@ -27,6 +27,10 @@ pub enum Status {
     RolledBack,
     /// The deploy stopped; the counts are what it did before.
     Failed,
+    /// A pull request's preview was published (its overlay names the build).
+    Previewed,
+    /// A pull request's preview ended: its overlay and files are gone.
+    PreviewClosed,
 }
 
 impl Status {
@@ -37,6 +41,8 @@ impl Status {
             Self::Planned => "planned",
             Self::RolledBack => "rolled-back",
             Self::Failed => "failed",
+            Self::Previewed => "previewed",
+            Self::PreviewClosed => "preview-closed",
         }
     }
 }
@@ -55,6 +61,8 @@ pub struct Report {
     pub environment_url: Option<String>,
     /// Versioned mode: the public URL of the discovery manifest.
     pub manifest_url: Option<String>,
+    /// A pull request's preview: the link that opens the shell with it.
+    pub preview_url: Option<String>,
     pub package: String,
     pub environment: String,
     pub bucket: String,
@@ -165,6 +173,7 @@ impl Report {
             record: None,
             environment_url: None,
             manifest_url: None,
+            preview_url: None,
             package: package.to_owned(),
             environment: environment.to_owned(),
             bucket: bucket.to_owned(),
@@ -228,6 +237,7 @@ impl Report {
             "invalidation-id": self.invalidation_id.clone().unwrap_or_default(),
             "previous-version": self.previous_version.clone().unwrap_or_default(),
             "manifest-url": self.manifest_url.clone().unwrap_or_default(),
+            "preview-url": self.preview_url.clone().unwrap_or_default(),
             "error": self.error,
         })
     }
@@ -264,6 +274,7 @@ impl Report {
                 "environment-url",
                 self.environment_url.clone().unwrap_or_default(),
             ),
+            ("preview-url", self.preview_url.clone().unwrap_or_default()),
             ("results", results_json(&[self.result()])),
         ]
     }
@@ -320,6 +331,7 @@ pub fn many_outputs(
         ("bytes-uploaded", sent(sum(|r| r.bytes_uploaded))),
         ("entry-url", String::new()),
         ("manifest-url", same(|r| r.manifest_url.clone())),
+        ("preview-url", same(|r| r.preview_url.clone())),
         ("previous-version", String::new()),
         (
             "environment-url",
@@ -390,6 +402,7 @@ fn empty_outputs() -> Vec<(&'static str, String)> {
         "manifest-url",
         "previous-version",
         "environment-url",
+        "preview-url",
     ]
     .into_iter()
     .map(|name| (name, String::new()))

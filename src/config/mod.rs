@@ -156,6 +156,25 @@ pub struct EnvironmentConfig {
     /// More documents written from the same data, each its own key.
     #[serde(default)]
     pub manifest_formats: ManifestFormats,
+    /// Pull-request previews over this environment's live manifest.
+    pub previews: Option<PreviewsConfig>,
+}
+
+/// `previews:` of an environment: a pull request gets its own preview on top of the
+/// environment's live manifest instead of overwriting a shared environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PreviewsConfig {
+    /// Base-branch globs whose pull requests preview here (checked before any
+    /// environment's `pull-requests-into`).
+    #[serde(default)]
+    pub pull_requests_into: Vec<String>,
+    /// The host that honours `?mfe-preview=`: the `preview-url` starts with it.
+    pub public_url: Option<String>,
+    /// A role that may write previews only, instead of the environment's.
+    pub role_to_assume: Option<String>,
+    /// `mfe-deploy previews --prune` ends previews older than this.
+    pub keep_days: Option<u64>,
 }
 
 /// `retention:` (top level or per environment).
@@ -274,7 +293,9 @@ impl Config {
                 ("pull-requests-into", &env.pull_requests_into),
                 ("manual", &env.manual),
             ];
-            for (key, patterns) in lists {
+            let previews = env.previews.as_ref().map(|p| &p.pull_requests_into);
+            let previews = previews.map(|p| ("previews.pull-requests-into", p));
+            for (key, patterns) in lists.into_iter().chain(previews) {
                 for (i, pattern) in patterns.iter().enumerate() {
                     caching::check_glob(path, &format!("environments.{name}.{key}[{i}]"), pattern)?;
                 }

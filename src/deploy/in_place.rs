@@ -34,7 +34,6 @@ pub struct InPlace {
 
 impl Mode for InPlace {
     type Input = PendingScan;
-    const DONE: Status = Status::Deployed;
     const APPLY_PUBLISHES: bool = true;
 
     async fn plan<S: ObjectStore, C: Cdn>(
@@ -147,6 +146,10 @@ impl Mode for InPlace {
         }
         let public = job.request.public_url.as_deref();
         integrity::check(ctx.store, public, plan, &self.remote, r, out).await
+    }
+
+    fn done(&self) -> Status {
+        Status::Deployed
     }
 
     fn uploads(&self) -> bool {

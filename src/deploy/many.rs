@@ -39,7 +39,16 @@ pub async fn deploy_all(
     let Some(first) = requests.first() else {
         return Ok(Vec::new());
     };
-    let scans: Vec<PendingScan> = requests.iter().map(PendingScan::start).collect();
+    let scans: Vec<PendingScan> = requests
+        .iter()
+        .map(|r| {
+            if r.reads_build() {
+                PendingScan::start(r)
+            } else {
+                PendingScan::skipped()
+            }
+        })
+        .collect();
     let (store, cloudfront) = connect(first, identity, on_runner, &mut *out).await?;
     let batch = Batch::new(requests.len());
     let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));

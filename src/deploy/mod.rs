@@ -16,6 +16,7 @@ mod in_place;
 mod integrity;
 pub mod many;
 mod pipeline;
+mod preview;
 pub mod prune;
 mod publish;
 mod rollback;
@@ -120,6 +121,9 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     if let Some(message) = forced_panic("deploy", request) {
         panic!("{message}");
     }
+    if let Some(preview) = request.preview.as_ref().filter(|p| p.head.is_none()) {
+        return preview::close(ctx, request, config, preview, out).await;
+    }
     match (&request.rollback_to, request.mode) {
         (Some(target), _) => {
             pipeline::run::<Rollback, _, _>(ctx, request, config, target.clone(), out).await
@@ -221,10 +225,10 @@ pub async fn deploy_to_aws(
     presentation: Presentation,
     out: &mut dyn Write,
 ) -> Result<Report, Failed> {
-    let scan = if request.rollback_to.is_some() {
-        PendingScan::skipped()
-    } else {
+    let scan = if request.reads_build() {
         PendingScan::start(request)
+    } else {
+        PendingScan::skipped()
     };
     let (store, cloudfront) = connect(request, identity, on_runner, &mut *out).await?;
     let slots = crate::apply::Slots::one_module();

@@ -69,7 +69,7 @@ pub trait Mode: Sized {
     /// rollback's target.
     type Input;
     /// The status of a run that changed what is live.
-    const DONE: Status;
+    fn done(&self) -> Status;
     /// Whether applying already makes the files live (in place), so that a record
     /// that cannot be written leaves them live.
     const APPLY_PUBLISHES: bool;
@@ -248,6 +248,10 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     trail: &mut Trail,
 ) -> Result<(), Error> {
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
+    let layout = match &request.preview {
+        Some(preview) => layout.for_preview(preview.number),
+        None => layout,
+    };
     let job = Job {
         request,
         config,
@@ -339,7 +343,7 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     // Publish, invalidate (confirming in the pointer what is still owed), verify.
     let published = mode.publish(ctx, &job, invalidating, time, out).await?;
     r.status = if changed || moves || !published.moved.is_empty() {
-        M::DONE
+        mode.done()
     } else {
         Status::Unchanged
     };

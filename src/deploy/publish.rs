@@ -69,15 +69,15 @@ pub struct Parts<'a> {
     pub commit: Option<String>,
 }
 
-/// The manifests' entry for a published version of `layout`'s module.
+/// The manifests' entry for a published version of `layout`'s module, its URLs
+/// under `public` (root-relative without one).
 pub fn live_entry(
-    request: &DeployRequest,
+    public: Option<&str>,
     layout: &Layout,
     parts: &Parts<'_>,
     live: Option<&LiveEntry>,
     deployed: String,
 ) -> LiveEntry {
-    let public = request.public_url.as_deref();
     let prefix = layout.version_prefix(parts.version);
     LiveEntry {
         name: parts
@@ -143,6 +143,40 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
     Ok(Published {
         invalidation,
         moved,
+    })
+}
+
+/// Merges `entry` into a pull request's overlay at `key` (a conditional write, merged
+/// like the manifest's, so two modules of one pull request end in one overlay).
+/// Returns the key when it changed.
+pub async fn overlay<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+    key: &str,
+    entry: &LiveEntry,
+) -> Result<Vec<String>, Error> {
+    let (bucket, module) = (&job.request.bucket, job.layout.module());
+    let updated = match ctx.manifests {
+        Some(queue) => {
+            queue
+                .update(ctx.store, bucket, key, Format::Native, module, entry)
+                .await
+        }
+        None => manifest::update(ctx.store, bucket, key, Format::Native, module, entry).await,
+    };
+    let updated = updated.map_err(|source| {
+        Error::Switch(Box::new(crate::error::SwitchFailure {
+            version: entry.version.clone(),
+            moved: Vec::new(),
+            left: vec![key.to_owned()],
+            source,
+        }))
+    })?;
+    tracing::info!("preview overlay {key}: {module} → {}", entry.version);
+    Ok(if updated.moved() {
+        vec![key.to_owned()]
+    } else {
+        Vec::new()
     })
 }
 

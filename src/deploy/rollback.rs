@@ -36,7 +36,6 @@ pub struct Rollback {
 
 impl Mode for Rollback {
     type Input = RollbackTarget;
-    const DONE: Status = Status::RolledBack;
     const APPLY_PUBLISHES: bool = false;
 
     async fn plan<S: ObjectStore, C: Cdn>(
@@ -154,6 +153,10 @@ impl Mode for Rollback {
             self.target.files.len()
         )
         .map_err(Error::stdout)
+    }
+
+    fn done(&self) -> Status {
+        Status::RolledBack
     }
 
     fn uploads(&self) -> bool {
@@ -345,5 +348,6 @@ async fn target_entry<S: ObjectStore>(
         mf_manifest: mf.as_deref(),
         commit: record.provenance.commit.clone(),
     };
-    Ok(live_entry(request, layout, &parts, live, String::new()))
+    let public = request.public_url.as_deref();
+    Ok(live_entry(public, layout, &parts, live, String::new()))
 }

@@ -21,7 +21,7 @@ use crate::layout::Layout;
 use crate::manifest::{self, LiveEntry};
 use crate::plan::{Plan, RemoteView, build_versioned_plan};
 use crate::read;
-use crate::record::{self, DeployRecord, History, Invalidation, Provenance};
+use crate::record::{self, DeployRecord, History, Invalidation, Provenance, RecordKind};
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, InputError};
 use crate::scan::hex;
@@ -41,11 +41,13 @@ pub struct Versioned {
     state: Option<Fetched>,
     /// The entry and `mf-manifest.json` as read back from the bucket.
     read_back: Option<(Vec<u8>, Option<Vec<u8>>)>,
+    /// A pull request's preview: the key of its overlay, which it is published to
+    /// instead of the environment's manifests.
+    overlay: Option<String>,
 }
 
 impl Mode for Versioned {
     type Input = PendingScan;
-    const DONE: Status = Status::Deployed;
     const APPLY_PUBLISHES: bool = false;
 
     async fn plan<S: ObjectStore, C: Cdn>(
@@ -57,17 +59,33 @@ impl Mode for Versioned {
         let classifier =
             Classifier::new(&job.config.caching).map_err(|e| Error::Internal(e.to_string()))?;
         let state_key = layout.state_key();
-        let (files, history, native, state) = tokio::join!(
+        let overlay = request
+            .preview
+            .as_ref()
+            .map(|p| manifest::overlay_key(&request.manifest.native, p.number));
+        let read_overlay = async {
+            match &overlay {
+                Some(key) => store.get(key).await.map(|f| f.map(|f| f.bytes)),
+                None => Ok(None),
+            }
+        };
+        let (files, history, native, state, overlaid) = tokio::join!(
             scan.finish(),
             record::read_history(store, layout),
             publish::read_native(store, &request.manifest),
             store.get(&state_key),
+            read_overlay,
         );
         let state = state.map_err(Error::Remote)?;
         let files = files?;
         let history = history.map_err(Error::Remote)?;
         let native = native?;
-        let live = native
+        // What this run moves from: the module's entry in the document it publishes to.
+        let published_to = match &overlay {
+            Some(_) => overlaid.map_err(Error::Remote)?,
+            None => native.clone(),
+        };
+        let live = published_to
             .as_deref()
             .and_then(|bytes| manifest::live(bytes, layout.module()));
         refuse_taken_name(request, layout, native.as_deref(), &files)?;
@@ -121,7 +139,11 @@ impl Mode for Versioned {
             public,
             &format!("{version_prefix}{entry_rel}"),
         ));
-        report.manifest_url = Some(public_url_of(public, &request.manifest.native));
+        report.manifest_url = Some(match (&overlay, &request.preview) {
+            (Some(key), Some(preview)) => public_url_of(preview.public_url.as_deref(), key),
+            _ => public_url_of(public, &request.manifest.native),
+        });
+        report.preview_url = request.preview.as_ref().and_then(|p| p.url());
         report.previous_version = live
             .as_ref()
             .map(|l| l.version.clone())
@@ -133,6 +155,7 @@ impl Mode for Versioned {
             live,
             state,
             read_back: None,
+            overlay,
         };
         let planned = Planned {
             version,
@@ -148,7 +171,15 @@ impl Mode for Versioned {
         history: &History,
         distribution: &DistributionInfo,
     ) -> InvalidationPlan {
-        publish::manifest_invalidation(job, distribution, history)
+        let Some(overlay) = &self.overlay else {
+            return publish::manifest_invalidation(job, distribution, history);
+        };
+        let d = distribution;
+        let url = d.url_of(&job.request.bucket, overlay);
+        let why = "the preview's overlay changes".to_owned();
+        let root = d.url_of(&job.request.bucket, job.layout.prefix());
+        InvalidationPlan::of_urls(url.map(|u| (u, why)).into_iter().collect())
+            .with_owed(&history.owed(&d.id), &root.unwrap_or_default())
     }
 
     async fn show<S: ObjectStore, C: Cdn>(
@@ -191,6 +222,13 @@ impl Mode for Versioned {
         integrity::check(ctx.store, public, plan, &self.remote, r, out).await
     }
 
+    fn done(&self) -> Status {
+        match self.overlay {
+            Some(_) => Status::Previewed,
+            None => Status::Deployed,
+        }
+    }
+
     fn uploads(&self) -> bool {
         self.plan.counts().uploaded > 0
     }
@@ -227,7 +265,14 @@ impl Mode for Versioned {
         time: Utc,
         owes: Option<Invalidation>,
     ) -> DeployRecord {
-        finish::record_of(&self.plan, job, provenance, history, time, owes)
+        let record = finish::record_of(&self.plan, job, provenance, history, time, owes);
+        match self.overlay {
+            Some(_) => DeployRecord {
+                kind: RecordKind::Preview,
+                ..record
+            },
+            None => record,
+        }
     }
 
     fn left_state(&self) -> Option<&Fetched> {
@@ -251,19 +296,34 @@ impl Mode for Versioned {
                     mf_manifest: mf.as_deref(),
                     commit: ctx.provenance.commit.clone(),
                 };
-                let deployed = time.rfc3339();
-                Some(live_entry(
-                    job.request,
-                    job.layout,
-                    &parts,
-                    self.live.as_ref(),
-                    deployed,
-                ))
+                // NOTE: a preview's entries are root-relative: the shell runtime honours
+                // only same-origin paths from an overlay, served on both hosts.
+                let public = match self.overlay {
+                    Some(_) => None,
+                    None => job.request.public_url.as_deref(),
+                };
+                let (live, deployed) = (self.live.as_ref(), time.rfc3339());
+                Some(live_entry(public, job.layout, &parts, live, deployed))
             }
             _ => None,
         };
-        let live = self.live.as_ref();
-        publish::publish(ctx, job, invalidating, live, next, time).await
+        match (&self.overlay, next) {
+            (Some(key), Some(entry)) => {
+                let moved = publish::overlay(ctx, job, key, &entry).await?;
+                Ok(Published {
+                    invalidation: invalidating.planned,
+                    moved,
+                })
+            }
+            (Some(_), None) => Ok(Published {
+                invalidation: InvalidationPlan::default(),
+                moved: Vec::new(),
+            }),
+            (None, next) => {
+                let live = self.live.as_ref();
+                publish::publish(ctx, job, invalidating, live, next, time).await
+            }
+        }
     }
 }
 

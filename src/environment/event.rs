@@ -49,6 +49,8 @@ pub struct PullRequest {
     pub number: u64,
     pub base: String,
     pub head: String,
+    /// The head commit (`pull_request.head.sha`), empty when the payload has none.
+    pub head_sha: String,
     /// The head branch lives in another repository (or one since deleted).
     pub from_fork: bool,
 }
@@ -207,6 +209,7 @@ fn pull_request(
             .unwrap_or(0),
         base,
         head,
+        head_sha: text(&pr["head"]["sha"]).unwrap_or_default(),
         from_fork,
     }
 }

@@ -19,6 +19,21 @@ pub enum Resolution {
     Deploy { environment: String, reason: String },
     /// Deploy nowhere and succeed (exit 0).
     Skip { reason: String },
+    /// Publish the pull request's build as its preview over `environment`'s live
+    /// manifest (nothing of the environment changes).
+    Preview {
+        environment: String,
+        number: u64,
+        /// The head commit: the version is `pr-<number>-<its first 7 hex>`.
+        head_sha: String,
+        reason: String,
+    },
+    /// End the pull request's preview in `environment` (it was closed).
+    ClosePreview {
+        environment: String,
+        number: u64,
+        reason: String,
+    },
 }
 
 /// A run that must not deploy and must fail (exit 2).
@@ -42,6 +57,7 @@ pub struct Environment {
     branches: GlobSet,
     pull_requests_into: GlobSet,
     manual: GlobSet,
+    previews_into: GlobSet,
 }
 
 /// The environments in priority order: the config's, or the built-in defaults.
@@ -84,6 +100,12 @@ impl Environments {
                     branches: glob_set(&config.branches)?,
                     pull_requests_into: glob_set(&config.pull_requests_into)?,
                     manual: glob_set(&config.manual)?,
+                    previews_into: glob_set(
+                        config
+                            .previews
+                            .as_ref()
+                            .map_or(&[][..], |p| &p.pull_requests_into),
+                    )?,
                     name,
                     config,
                 })
@@ -238,6 +260,16 @@ impl Environments {
                 ))),
             };
         }
+        // A preview is checked before `pull-requests-into`: the environment it
+        // previews is left as it is.
+        let previews = |e: &Environment| e.previews_into.is_match(&pr.base);
+        let preview = match requested {
+            Some(env) => Some(env).filter(|e| previews(e)),
+            None => self.first(previews),
+        };
+        if let Some(env) = preview {
+            return Ok(preview_of(env, pr, what));
+        }
         if let Some(env) = requested.filter(|e| !e.pull_requests_into.is_match(&pr.base)) {
             return Err(ResolveError::Refused(format!(
                 "{what}: environment `{}` does not accept pull requests into `{}` (its `pull-requests-into` patterns do not match)",
@@ -270,6 +302,39 @@ impl Environments {
                 ),
             }),
         }
+    }
+}
+
+/// A pull request into a base `env` previews: opened, synchronized or reopened, its
+/// preview is (re)published; closed (merged or not), it ends. A fork's never deploys.
+fn preview_of(env: &Environment, pr: &PullRequest, what: &str) -> Resolution {
+    let environment = env.name.clone();
+    if pr.from_fork {
+        return Resolution::Skip {
+            reason: format!(
+                "{what}: pull requests from forks get no secrets from GitHub, so they cannot preview"
+            ),
+        };
+    }
+    if pr.action == "closed" {
+        return Resolution::ClosePreview {
+            reason: format!("{what} was closed: its preview in `{environment}` ends"),
+            environment,
+            number: pr.number,
+        };
+    }
+    if !DEPLOYING_PR_ACTIONS.contains(&pr.action.as_str()) {
+        return Resolution::Skip {
+            reason: format!("{what}: only opened, synchronize and reopened pull requests preview"),
+        };
+    }
+    Resolution::Preview {
+        reason: format!(
+            "{what} previews over `{environment}` (its `previews.pull-requests-into` matches)"
+        ),
+        environment,
+        number: pr.number,
+        head_sha: pr.head_sha.clone(),
     }
 }
 

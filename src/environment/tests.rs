@@ -51,17 +51,27 @@ enum Want {
     Deploy(&'static str),
     Skip,
     Refuse,
+    /// A pull request's preview over the environment.
+    Preview(&'static str),
+    /// The end of a pull request's preview over the environment.
+    Close(&'static str),
+}
+
+fn known(environment: &str) -> &'static str {
+    match environment {
+        "production" => "production",
+        "staging" => "staging",
+        "development" => "development",
+        "preview" => "preview",
+        other => panic!("unexpected environment {other}"),
+    }
 }
 
 fn outcome(envs: &Environments, t: &Trigger, requested: Option<&str>) -> Want {
     match envs.resolve(t, requested) {
-        Ok(Resolution::Deploy { environment, .. }) => match environment.as_str() {
-            "production" => Want::Deploy("production"),
-            "staging" => Want::Deploy("staging"),
-            "development" => Want::Deploy("development"),
-            "preview" => Want::Deploy("preview"),
-            other => panic!("unexpected environment {other}"),
-        },
+        Ok(Resolution::Deploy { environment, .. }) => Want::Deploy(known(&environment)),
+        Ok(Resolution::Preview { environment, .. }) => Want::Preview(known(&environment)),
+        Ok(Resolution::ClosePreview { environment, .. }) => Want::Close(known(&environment)),
         Ok(Resolution::Skip { .. }) => Want::Skip,
         Err(ResolveError::Refused(_)) => Want::Refuse,
         Err(e) => panic!("{e}"),
@@ -483,6 +493,8 @@ fn manual_run_nowhere_is_refused_not_skipped() {
 fn outcome_named(envs: &Environments, t: &Trigger) -> &'static str {
     match envs.resolve(t, None) {
         Ok(Resolution::Deploy { .. }) => "deploy",
+        Ok(Resolution::Preview { .. }) => "preview",
+        Ok(Resolution::ClosePreview { .. }) => "close preview",
         Ok(Resolution::Skip { .. }) => "skip",
         Err(_) => "refused",
     }
@@ -619,7 +631,12 @@ fn merge_queue_and_tag_refs_are_never_matched_against_branch_patterns() {
     let envs = everything_deploys();
     for (name, t, requested, want, words) in rows {
         let reason = match envs.resolve(&t, requested) {
-            Ok(Resolution::Deploy { reason, .. } | Resolution::Skip { reason }) => reason,
+            Ok(
+                Resolution::Deploy { reason, .. }
+                | Resolution::Skip { reason }
+                | Resolution::Preview { reason, .. }
+                | Resolution::ClosePreview { reason, .. },
+            ) => reason,
             Err(e) => e.to_string(),
         };
         assert_eq!(outcome(&envs, &t, requested), want, "{name}: {reason}");
@@ -662,4 +679,52 @@ fn manual_run_on_a_tag_naming_an_unknown_environment_says_it_is_unknown() {
         defaults().resolve(&t, Some("qa")),
         Err(ResolveError::Unknown { .. })
     ));
+}
+
+#[test]
+fn a_pull_request_into_a_previewed_base_previews_and_its_close_ends_the_preview() {
+    let envs = configured(
+        "environments:\n  staging:\n    branches: [stage]\n    previews:\n      pull-requests-into: [stage]\n  development:\n    pull-requests-into: [stage]\n",
+    );
+    let rows = [
+        (
+            "pull_request_opened_into_stage.json",
+            Want::Preview("staging"),
+        ),
+        (
+            "pull_request_synchronize_into_stage.json",
+            Want::Preview("staging"),
+        ),
+        (
+            "pull_request_reopened_into_stage.json",
+            Want::Preview("staging"),
+        ),
+        (
+            "pull_request_closed_into_stage.json",
+            Want::Close("staging"),
+        ),
+        ("pull_request_labeled_into_stage.json", Want::Skip),
+        ("pull_request_from_fork_into_stage.json", Want::Skip),
+    ];
+    for (fixture, want) in rows {
+        let t = trigger("pull_request", "refs/pull/42/merge", fixture);
+        assert_eq!(outcome(&envs, &t, None), want, "{fixture}");
+    }
+    let opened = trigger(
+        "pull_request",
+        "refs/pull/42/merge",
+        "pull_request_opened_into_stage.json",
+    );
+    let Ok(Resolution::Preview {
+        number, head_sha, ..
+    }) = envs.resolve(&opened, None)
+    else {
+        panic!()
+    };
+    assert_eq!((number, &head_sha[..7]), (42, "5e4e162"));
+    // Without `previews`, the same pull request deploys to development as before.
+    let plain = configured(
+        "environments:\n  staging:\n    branches: [stage]\n  development:\n    pull-requests-into: [stage]\n",
+    );
+    assert_eq!(outcome(&plain, &opened, None), Want::Deploy("development"));
 }

@@ -57,6 +57,9 @@ pub fn render(report: &Report) -> String {
     if let Some(url) = &report.entry_url {
         let _ = writeln!(md, "| Entry | {url} |");
     }
+    if let Some(url) = &report.preview_url {
+        let _ = writeln!(md, "| Preview | {url} |");
+    }
     if let Some(previous) = &report.previous_version {
         let _ = writeln!(md, "| Previous version | `{previous}` |");
     }
@@ -273,6 +276,7 @@ mod tests {
             ),
             environment_url: Some("https://my-app.com".to_owned()),
             manifest_url: None,
+            preview_url: None,
             package: "packages/subscriptions".to_owned(),
             environment: "production".to_owned(),
             bucket: "my-bucket".to_owned(),

@@ -5,6 +5,8 @@
 //! - every file its newest deploy record names (in place that is the build users
 //!   load; versioned it is the newest version, live or about to be);
 //! - versioned: every file under a version the live manifest names;
+//! - every file under a version a live preview (a pull request's overlay beside the
+//!   manifest) names;
 //! - in a dry run, the record the deploy would write counts as the newest;
 //! - in flight: every key or version folder an unexpired intent names, of this
 //!   module or of one nested in it or around it, and an intent of this module that
@@ -31,6 +33,8 @@ pub enum Why {
     Manifest { version: String },
     /// A deploy still uploading will publish it.
     InFlight { module: String, version: String },
+    /// It is under a version a pull request's live preview names.
+    Preview { number: u64, version: String },
 }
 
 impl std::fmt::Display for Why {
@@ -38,6 +42,9 @@ impl std::fmt::Display for Why {
         match self {
             Self::NewestRecord { version } => write!(f, "{version}, the newest deploy record"),
             Self::Manifest { version } => write!(f, "{version}, live in the manifest"),
+            Self::Preview { number, version } => {
+                write!(f, "{version}, live in pull request {number}'s preview")
+            }
             Self::InFlight { module, version } if version.is_empty() => {
                 write!(f, "a deploy of {module} still in flight")
             }
@@ -102,7 +109,9 @@ impl Live {
             .values()
             .chain(self.prefixes.values())
             .filter_map(|why| match why {
-                Why::NewestRecord { version } | Why::Manifest { version } => Some(version.clone()),
+                Why::NewestRecord { version }
+                | Why::Manifest { version }
+                | Why::Preview { version, .. } => Some(version.clone()),
                 Why::InFlight { .. } => None,
             })
             .collect();
@@ -153,10 +162,52 @@ pub async fn read<S: ObjectStore>(
             },
         );
     }
+    // NOTE: also for an in-place module: a preview publishes the versioned layout.
+    {
+        for (number, version) in previews(store, manifest, layout.module()).await? {
+            live.add_prefix(
+                layout.version_prefix(&version),
+                Why::Preview { number, version },
+            );
+        }
+    }
     for intent in intent::read_protecting(store, layout, now, newest_written).await? {
         live.add_intent(&intent);
     }
     Ok(live)
+}
+
+/// The live previews of `module`: (pull request, version) for every overlay beside
+/// the native manifest at `manifest` that names it.
+pub async fn previews<S: ObjectStore>(
+    store: &S,
+    manifest: &str,
+    module: &str,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut found = Vec::new();
+    for (number, key) in overlays(store, manifest).await? {
+        if let Some(entry) = store
+            .get(&key)
+            .await?
+            .and_then(|f| manifest::live(&f.bytes, module))
+        {
+            found.push((number, entry.version));
+        }
+    }
+    Ok(found)
+}
+
+/// Every pull request's overlay beside the native manifest at `manifest`: (number, key).
+pub async fn overlays<S: ObjectStore>(
+    store: &S,
+    manifest: &str,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let stem = manifest.strip_suffix(".json").unwrap_or(manifest);
+    let listed = store.list(&format!("{stem}.pr-")).await?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|o| manifest::overlay_number(manifest, &o.key).map(|n| (n, o.key)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -88,6 +88,15 @@ pub fn live(bytes: &[u8], module: &str) -> Option<LiveEntry> {
         .and_then(|mut n| n.modules.remove(module))
 }
 
+/// Every module's entry in a native document (none when it is not one).
+pub fn modules(bytes: &[u8]) -> BTreeMap<String, LiveEntry> {
+    serde_json::from_slice::<Native>(bytes)
+        .ok()
+        .filter(|n| n.schema == SCHEMA)
+        .map(|n| n.modules)
+        .unwrap_or_default()
+}
+
 /// Sets `module`'s entry in `current` (the document as read; `None` when there is
 /// none). A document that is not of `format` is refused, never overwritten: it may
 /// hold what other tools or people put there.
@@ -239,6 +248,27 @@ fn object(parsed: Option<Value>, what: &str) -> Result<Map<String, Value>, Unmer
 }
 
 /// `sha384-<base64>` of `bytes`, as `<script integrity>` and `registerRemotes` take it.
+/// The key of pull request `number`'s overlay beside the native manifest at
+/// `native`: `<native without .json>.pr-<number>.json`, in the native format, naming
+/// only the modules the pull request previews.
+pub fn overlay_key(native: &str, number: u64) -> String {
+    let stem = native.strip_suffix(".json").unwrap_or(native);
+    format!("{stem}.pr-{number}.json")
+}
+
+/// The pull request number of a key that is an overlay of the manifest at `native`.
+pub fn overlay_number(native: &str, key: &str) -> Option<u64> {
+    let stem = native.strip_suffix(".json").unwrap_or(native);
+    let number = key
+        .strip_prefix(stem)?
+        .strip_prefix(".pr-")?
+        .strip_suffix(".json")?;
+    number
+        .parse()
+        .ok()
+        .filter(|_| number.bytes().all(|b| b.is_ascii_digit()))
+}
+
 pub fn integrity(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     format!(

@@ -37,6 +37,10 @@ pub enum RecordKind {
     Deploy,
     /// An earlier version was made live again.
     Rollback,
+    /// A pull request's build was published as its preview.
+    Preview,
+    /// A pull request's preview ended.
+    PreviewClosed,
 }
 
 /// Who and what started the deploy.

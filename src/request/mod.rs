@@ -142,7 +142,45 @@ pub struct DeployRequest {
     pub retention: Option<crate::retention::Policy>,
     /// Sensitive-looking files the config lets through (`allow-sensitive-files`).
     pub allow_sensitive: Vec<String>,
+    /// A pull request's preview instead of a deploy of the environment.
+    pub preview: Option<Preview>,
     pub aws: AwsSettings,
+}
+
+impl DeployRequest {
+    /// Whether the run reads the build: a rollback and the end of a preview do not.
+    pub fn reads_build(&self) -> bool {
+        self.rollback_to.is_none() && self.preview.as_ref().is_none_or(|p| p.head.is_some())
+    }
+}
+
+/// A pull request's preview of a module over its environment's live manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub number: u64,
+    /// The first 7 hex of the head commit; `None` when the preview ends.
+    pub head: Option<String>,
+    /// `previews.public-url`: the host that honours `?mfe-preview=`.
+    pub public_url: Option<String>,
+}
+
+impl Preview {
+    /// The id the shell runtime reads from `?mfe-preview=`.
+    pub fn id(&self) -> String {
+        format!("pr-{}", self.number)
+    }
+
+    /// The version a preview publishes: `pr-<number>-<head>`.
+    pub fn version(&self) -> Option<String> {
+        self.head.as_ref().map(|h| format!("{}-{h}", self.id()))
+    }
+
+    /// The link reviewers open: the preview host with `?mfe-preview=pr-<number>`.
+    pub fn url(&self) -> Option<String> {
+        let base = self.public_url.as_deref()?;
+        let glue = if base.contains('?') { '&' } else { '?' };
+        Some(format!("{base}{glue}mfe-preview={}", self.id()))
+    }
 }
 
 /// Why the inputs cannot be used.
@@ -343,6 +381,7 @@ impl RawInputs {
             verify,
             retention: None,
             allow_sensitive: Vec::new(),
+            preview: None,
             aws: AwsSettings {
                 region: self
                     .aws_region

@@ -38,6 +38,24 @@ pub enum Command {
     History(HistoryArgs),
     /// Apply the config's `retention` to a module and nothing else (`--dry-run` lists).
     Prune(DeployArgs),
+    /// List an environment's live pull-request previews; `--close <n>` or `--prune` ends them.
+    Previews(PreviewsArgs),
+}
+
+/// `previews`: which environment, and what to end.
+#[derive(Debug, Args)]
+pub struct PreviewsArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// End pull request N's preview: its overlay at once, then its files.
+    #[arg(long, value_name = "N", conflicts_with = "prune")]
+    pub close: Option<u64>,
+    /// End every preview older than the environment's `previews.keep-days`.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `history`: which module, where, how many.

@@ -20,7 +20,7 @@ use crate::shell::cli::{self, HistoryArgs, ModulesArgs, ResolveArgs};
 use crate::shell::target::{Modules, Target, decide, decide_all};
 use crate::store::ObjectStore as _;
 
-fn identity() -> (RunnerIdentity, bool) {
+pub(super) fn identity() -> (RunnerIdentity, bool) {
     let env = |name: &str| std::env::var(name).ok();
     let on_runner = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     (RunnerIdentity::from_env(&env), on_runner)
@@ -145,7 +145,10 @@ async fn deploy_many(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error
 /// The one module and environment of a `command` that works on a single module
 /// (`history`, `prune`, `audit`): `--packages` is refused by name, and so is a run
 /// that resolves to no environment.
-fn one_module(raw: &RawInputs, command: &str) -> Result<(Box<DeployRequest>, Config), Error> {
+pub(super) fn one_module(
+    raw: &RawInputs,
+    command: &str,
+) -> Result<(Box<DeployRequest>, Config), Error> {
     if let Some(packages) = &raw.packages {
         return Err(InputError::Invalid {
             name: "packages",
@@ -307,6 +310,8 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
             let kind = match r.kind {
                 crate::record::RecordKind::Deploy => "deploy",
                 crate::record::RecordKind::Rollback => "rollback",
+                crate::record::RecordKind::Preview => "preview",
+                crate::record::RecordKind::PreviewClosed => "preview-closed",
             };
             let short = |s: &Option<String>, n: usize| {
                 s.as_deref()

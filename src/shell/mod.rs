@@ -5,6 +5,7 @@ pub mod action;
 pub mod cli;
 mod commands;
 mod many;
+mod previews;
 pub mod runner;
 pub mod target;
 
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::Modules(args)) => commands::modules(&args, &mut stdout),
             Some(Command::History(args)) => commands::history(args, &mut stdout).await,
             Some(Command::Prune(args)) => commands::prune(args.into_raw(false), &mut stdout).await,
+            Some(Command::Previews(args)) => previews::previews(args, &mut stdout).await,
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 let runner = runner::Runner { env: &env };
@@ -78,6 +80,8 @@ pub fn init_logging() {
         // a key, a file name or a remote error.
         .with_writer(|| github::commands::InertLines::new(std::io::stderr()))
         .without_time()
+        // NOTE: the writer escapes control characters, colour codes included.
+        .with_ansi(false)
         .with_target(false)
         .try_init();
 }

@@ -4,7 +4,7 @@
 use crate::config::{Config, ConfigError};
 use crate::environment::{Environments, Resolution, Trigger};
 use crate::error::Error;
-use crate::request::{DeployRequest, RawInputs};
+use crate::request::{DeployRequest, InputError, Preview, RawInputs};
 
 /// What the run will do.
 #[derive(Debug)]
@@ -23,34 +23,106 @@ pub fn decide(raw: &RawInputs, trigger: &Trigger) -> Result<(Target, Config), Er
     let (config_path, explicit) = raw.config_path();
     let config = Config::load(&config_path, explicit)?;
     let environments = Environments::new(&config).map_err(|e| Error::Internal(e.to_string()))?;
+    let deploy = |environment: &str| -> Result<DeployRequest, Error> {
+        let mut request = raw.resolve(&environments, environment)?;
+        request.aws.bounds = crate::request::bounds(&config.requests);
+        request.retention = config
+            .environments
+            .get(environment)
+            .and_then(|e| e.retention.as_ref())
+            .or(config.retention.as_ref())
+            .map(|r| crate::retention::Policy {
+                keep_versions: r.keep_versions,
+                keep_days: r.keep_days,
+                max_deletions: r.max_deletions,
+            });
+        request
+            .allow_sensitive
+            .clone_from(&config.allow_sensitive_files);
+        Ok(request)
+    };
     let target = match environments.resolve(trigger, raw.environment.as_deref())? {
         Resolution::Skip { reason } => Target::Skip { reason },
         Resolution::Deploy {
             environment,
             reason,
         } => Target::Deploy {
-            request: Box::new({
-                let mut request = raw.resolve(&environments, &environment)?;
-                request.aws.bounds = crate::request::bounds(&config.requests);
-                request.retention = config
-                    .environments
-                    .get(&environment)
-                    .and_then(|e| e.retention.as_ref())
-                    .or(config.retention.as_ref())
-                    .map(|r| crate::retention::Policy {
-                        keep_versions: r.keep_versions,
-                        keep_days: r.keep_days,
-                        max_deletions: r.max_deletions,
-                    });
-                request
-                    .allow_sensitive
-                    .clone_from(&config.allow_sensitive_files);
-                request
-            }),
+            request: Box::new(deploy(&environment)?),
+            reason,
+        },
+        Resolution::Preview {
+            environment,
+            number,
+            head_sha,
+            reason,
+        } => {
+            let head = short_sha(&head_sha)?;
+            let request = previewing(deploy(&environment)?, &config, number, Some(head))?;
+            Target::Deploy {
+                request: Box::new(request),
+                reason,
+            }
+        }
+        Resolution::ClosePreview {
+            environment,
+            number,
+            reason,
+        } => Target::Deploy {
+            request: Box::new(previewing(deploy(&environment)?, &config, number, None)?),
             reason,
         },
     };
     Ok((target, config))
+}
+
+/// `request` turned into pull request `number`'s preview (or its end, without
+/// `head`): the versioned layout at `pr-<number>-<head>`, the `previews` role, no
+/// retention (a preview role may delete nothing but previews).
+fn previewing(
+    mut request: DeployRequest,
+    config: &Config,
+    number: u64,
+    head: Option<String>,
+) -> Result<DeployRequest, Error> {
+    if request.rollback_to.is_some() {
+        return Err(InputError::Invalid {
+            name: "rollback-to",
+            value: "(set)".to_owned(),
+            hint:
+                "a pull request previews its build; roll back from a manual run (workflow_dispatch)"
+                    .to_owned(),
+        }
+        .into());
+    }
+    let previews = config
+        .environments
+        .get(&request.environment)
+        .and_then(|e| e.previews.clone())
+        .unwrap_or_default();
+    if let Some(role) = previews.role_to_assume {
+        request.aws.role_to_assume = Some(role);
+    }
+    request.mode = crate::request::Mode::Versioned;
+    request.retention = None;
+    let preview = Preview {
+        number,
+        head,
+        public_url: previews.public_url,
+    };
+    request.version = preview.version();
+    request.preview = Some(preview);
+    Ok(request)
+}
+
+/// The first 7 hex of a commit id, as a version label part.
+fn short_sha(sha: &str) -> Result<String, Error> {
+    let short: String = sha.chars().take(7).collect::<String>().to_ascii_lowercase();
+    if short.len() == 7 && short.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(short);
+    }
+    Err(Error::Internal(format!(
+        "the pull request event names no head commit (`pull_request.head.sha` is {sha:?}): a preview is named after it"
+    )))
 }
 
 /// Where the modules of a `packages` run go. The trigger is one, so they all deploy

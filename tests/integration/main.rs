@@ -18,6 +18,7 @@ mod faults;
 mod iam;
 mod integrity;
 mod packages;
+mod previews;
 mod records;
 mod retention;
 mod timeouts;

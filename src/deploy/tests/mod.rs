@@ -67,6 +67,7 @@ impl Build {
             verify: false,
             retention: None,
             allow_sensitive: Vec::new(),
+            preview: None,
             aws: AwsSettings {
                 region: "us-east-1".to_owned(),
                 endpoint_url: None,
