@@ -15,7 +15,7 @@ use crate::layout::Layout;
 use crate::modules;
 use crate::record::Provenance;
 use crate::report::Report;
-use crate::request::{DeployRequest, InputError, RawInputs};
+use crate::request::{DeployRequest, InputError, Preview, RawInputs};
 use crate::shell::cli::{self, HistoryArgs, ModulesArgs, ResolveArgs};
 use crate::shell::target::{Modules, Target, decide, decide_all};
 use crate::store::ObjectStore as _;
@@ -207,24 +207,47 @@ fn resolve_packages(raw: &RawInputs, trigger: &Trigger) -> Result<Target, Error>
 }
 
 /// `resolve --github-output`: the outputs a resolve job hands to the deploy job's
-/// `environment: {name, url}`.
+/// `environment: {name, url}`. A pull request's preview runs in a GitHub environment
+/// of its own, `<environment>-pr-<n>` (its deployment and URL show on the pull
+/// request; the previews role's trust policy can match its OIDC `sub`), and queues
+/// per pull request.
 fn write_resolution_outputs(target: &Target) -> Result<(), Error> {
     let outputs: Vec<(&str, String)> = match target {
         Target::Skip { reason } => vec![
             ("environment", String::new()),
+            ("github-environment", String::new()),
             ("environment-url", String::new()),
+            ("preview", String::new()),
+            ("closing", "false".to_owned()),
             ("skipped", "true".to_owned()),
             ("reason", reason.clone()),
         ],
-        Target::Deploy { request, reason } => vec![
-            ("environment", request.environment.clone()),
-            (
-                "environment-url",
-                request.public_url.clone().unwrap_or_default(),
-            ),
-            ("skipped", "false".to_owned()),
-            ("reason", reason.clone()),
-        ],
+        Target::Deploy { request, reason } => {
+            let preview = request.preview.as_ref();
+            let url = match preview {
+                Some(p) => p.url(),
+                None => request.public_url.clone(),
+            };
+            let id = preview.map(Preview::id);
+            vec![
+                ("environment", request.environment.clone()),
+                (
+                    "github-environment",
+                    match &id {
+                        Some(id) => format!("{}-{id}", request.environment),
+                        None => request.environment.clone(),
+                    },
+                ),
+                ("environment-url", url.unwrap_or_default()),
+                ("preview", id.unwrap_or_default()),
+                (
+                    "closing",
+                    preview.is_some_and(|p| p.head.is_none()).to_string(),
+                ),
+                ("skipped", "false".to_owned()),
+                ("reason", reason.clone()),
+            ]
+        }
     };
     github_output(&outputs)
 }

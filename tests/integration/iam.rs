@@ -14,10 +14,21 @@ const DOCS_BUCKET: &str = "my-prod-bucket";
 
 /// The JSON block of docs/environments.md's permission policy section, for `bucket`.
 fn documented_policy(bucket: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/environments.md");
+    policy_in(
+        "docs/environments.md",
+        "### Permission policy (least privilege)\n",
+        DOCS_BUCKET,
+        bucket,
+    )
+}
+
+/// The JSON block of the section `heading` of the page `doc`, its bucket `docs_bucket`
+/// replaced by `bucket`.
+fn policy_in(doc: &str, heading: &str, docs_bucket: &str, bucket: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
     let text = std::fs::read_to_string(&path).unwrap();
     let section = text
-        .split_once("### Permission policy (least privilege)\n")
+        .split_once(heading)
         .expect("the docs have a permission policy section")
         .1
         .split("\n#")
@@ -28,7 +39,7 @@ fn documented_policy(bucket: &str) -> Value {
         .and_then(|(_, rest)| rest.split_once("\n```"))
         .expect("the section holds a JSON block")
         .0;
-    serde_json::from_str(&json.replace(DOCS_BUCKET, bucket)).expect("the policy is JSON")
+    serde_json::from_str(&json.replace(docs_bucket, bucket)).expect("the policy is JSON")
 }
 
 /// `policy` without the statement `sid`.
@@ -487,5 +498,82 @@ fn a_policy_without_one_of_its_statements_is_caught() {
         )),
         "{}",
         step.all_text()
+    );
+}
+
+/// docs/previews.md's policy for the previews role, for `bucket`.
+fn previews_policy(bucket: &str) -> Value {
+    policy_in(
+        "docs/previews.md",
+        "## Permission policy for previews (least privilege)\n",
+        "my-stage-bucket",
+        bucket,
+    )
+}
+
+#[test]
+fn the_documented_previews_policy_publishes_and_closes_previews_and_nothing_else() {
+    // Staging's manifest, written before enforcement: the previews role may only read it.
+    let manifest =
+        br#"{"schema":"mfe-deploy/manifest@1","updated":"2026-12-01T00:00:00.000Z","modules":{}}"#;
+    let seed = |s3: &Moto, bucket: &str| {
+        let put = s3
+            .client()
+            .put_object()
+            .bucket(bucket)
+            .key("mfe-manifest.json")
+            .body(manifest.to_vec().into())
+            .send();
+        block_on(put).unwrap();
+    };
+    let site = Site::start("iam-previews", previews_policy, seed);
+    let ws = Workspace::example();
+    ws.write(
+        "mfe-deploy.yml",
+        b"environments:\n  staging:\n    branches: [stage]\n    manual: [\"**\"]\n    previews:\n      pull-requests-into: [stage]\n      public-url: https://preview.shop.example.com\n",
+    );
+    let pr = |fixture: &'static str| {
+        site.step(&ws, "checkout")
+            .event("pull_request", "refs/pull/42/merge", fixture)
+    };
+    let opened = succeeded("a preview", &pr("pull_request_opened_into_stage.json"));
+    assert_eq!(opened.out("version"), "pr-42-5e4e162");
+    assert!(!site.keys("mfe-manifest.pr-42.json").is_empty());
+    let listed = cli_succeeded(
+        "mfe-deploy previews",
+        &site.cli(&ws, &["previews", "--environment", "staging", "--json"]),
+    );
+    assert!(listed.contains("pr-42-5e4e162"), "{listed}");
+    succeeded(
+        "a preview's close",
+        &pr("pull_request_closed_into_stage.json"),
+    );
+    assert!(site.keys("checkout/pr-42-").is_empty(), "the files went");
+    assert!(
+        site.keys("mfe-manifest.pr-42.json").is_empty(),
+        "the overlay went"
+    );
+    let user = client(&site.s3.endpoint, &site.key, &site.secret);
+    let read = user
+        .get_object()
+        .bucket(&site.bucket)
+        .key("mfe-manifest.json")
+        .send();
+    let body = block_on(async { read.await.unwrap().body.collect().await.unwrap() });
+    assert_eq!(body.to_vec(), manifest, "the manifest, byte for byte");
+
+    assert_within_the_letter_of(&site, &previews_policy(&site.bucket));
+
+    // The same role cannot deploy the environment itself.
+    let deploy = site
+        .step(&ws, "checkout")
+        .input("mode", "versioned")
+        .event("push", "refs/heads/stage", "push_stage.json")
+        .run();
+    assert_eq!(deploy.code(), 1, "{}", deploy.all_text());
+    assert!(
+        deploy.all_text().contains("AccessDenied"),
+        "{}",
+        deploy.all_text()
     );
 }

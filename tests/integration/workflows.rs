@@ -778,7 +778,7 @@ fn the_reusable_workflow_builds_then_deploys_the_build_in_the_modules_queue() {
     assert!(!holds_id_token(build) && build["environment"].is_null());
     assert_eq!(
         build["if"].as_str(),
-        Some("needs.resolve.outputs.skipped != 'true'")
+        Some("needs.resolve.outputs.skipped != 'true' && needs.resolve.outputs.closing != 'true'")
     );
     let deploy = &jobs["deploy"];
     assert!(!runs_package_manager(deploy) && holds_id_token(deploy));
@@ -787,7 +787,7 @@ fn the_reusable_workflow_builds_then_deploys_the_build_in_the_modules_queue() {
     let (environment, module) = queue_parts(group).unwrap();
     assert!(names_environment(
         &environment,
-        &part("${{ needs.resolve.outputs.environment }}")
+        &part("${{ needs.resolve.outputs.github-environment }}")
     ));
     assert_eq!(module, part("${{ inputs.package }}"));
     assert!(
@@ -919,7 +919,7 @@ fn run_resolve(
 ) -> std::collections::BTreeMap<String, String> {
     ws.write(
         "mfe-deploy.yml",
-        b"environments:\n  production:\n    branches: [master]\n    bucket: prod\n    public-url: https://www.example.com\n",
+        b"environments:\n  production:\n    branches: [master]\n    bucket: prod\n    public-url: https://www.example.com\n  staging:\n    branches: [stage]\n    bucket: stage\n    previews:\n      pull-requests-into: [stage]\n      public-url: https://preview.example.com\n",
     );
     let output = ws.path().join("github_output");
     let event_path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -955,15 +955,24 @@ fn the_resolve_job_feeds_the_deploy_jobs_environment_name_and_url() {
     let deploy = &reusable["jobs"]["deploy"];
     assert_eq!(
         deploy["environment"]["name"].as_str(),
-        Some("${{ needs.resolve.outputs.environment }}")
+        Some("${{ needs.resolve.outputs.github-environment }}")
     );
     assert_eq!(
         deploy["environment"]["url"].as_str(),
-        Some("${{ needs.resolve.outputs.environment-url }}")
+        Some(
+            "${{ needs.resolve.outputs.closing != 'true' && needs.resolve.outputs.environment-url || '' }}"
+        )
     );
     assert_eq!(
         deploy["if"].as_str(),
-        Some("needs.resolve.outputs.skipped != 'true'")
+        Some(
+            "!cancelled() && needs.resolve.outputs.skipped != 'true' && (needs.build.result == 'success' || needs.resolve.outputs.closing == 'true')"
+        )
+    );
+    assert_eq!(outputs["github-environment"], "production");
+    assert_eq!(
+        (outputs["preview"].as_str(), outputs["closing"].as_str()),
+        ("", "false")
     );
 }
 
@@ -1281,4 +1290,38 @@ fn the_reusable_workflow_passes_every_output_of_the_action_through() {
             "{name}: {value}"
         );
     }
+}
+
+#[test]
+fn a_pull_requests_preview_runs_in_an_environment_and_queue_of_its_own_and_its_close_builds_nothing()
+ {
+    let opened = resolve_as_the_workflow_does(
+        "pull_request",
+        "refs/pull/42/merge",
+        "pull_request_opened_into_stage.json",
+    );
+    assert_eq!(opened["environment"], "staging");
+    assert_eq!(opened["github-environment"], "staging-pr-42");
+    assert_eq!(opened["preview"], "pr-42");
+    assert_eq!(opened["closing"], "false");
+    assert_eq!(
+        opened["environment-url"],
+        "https://preview.example.com?mfe-preview=pr-42"
+    );
+    let closed = resolve_as_the_workflow_does(
+        "pull_request",
+        "refs/pull/42/merge",
+        "pull_request_closed_into_stage.json",
+    );
+    assert_eq!(closed["github-environment"], "staging-pr-42");
+    assert_eq!(closed["closing"], "true");
+    // The close marks the preview's deployments inactive, after the deploy job.
+    let reusable = workflow(".github/workflows/deploy-module.yml");
+    let deactivate = &reusable["jobs"]["deactivate"];
+    assert_eq!(needs(deactivate), ["resolve", "deploy"]);
+    assert_eq!(
+        deactivate["permissions"]["deployments"].as_str(),
+        Some("write")
+    );
+    assert!(!holds_id_token(deactivate) && !runs_package_manager(deactivate));
 }
