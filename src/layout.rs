@@ -110,15 +110,6 @@ impl Layout {
         format!("{}previews/", self.records_prefix)
     }
 
-    /// The pull request and module a key under [`Self::previews_dir`] belongs to.
-    pub fn preview_of<'k>(&self, key: &'k str) -> Option<(u64, &'k str)> {
-        let rest = key.strip_prefix(&self.previews_dir())?;
-        let (pr, rest) = rest.split_once('/')?;
-        let number = pr.strip_prefix("pr-")?.parse().ok()?;
-        let module = rest.strip_prefix("modules/")?.split_once("/records/")?.0;
-        Some((number, module))
-    }
-
     /// The reserved prefix, ending with `/`.
     pub fn records_prefix(&self) -> &str {
         &self.records_prefix
@@ -404,6 +395,28 @@ mod tests {
         assert_eq!(
             key,
             "_mfe-deploy/in-flight/apps%2Fcheckout/20261202T010811.123Z-ab.json"
+        );
+    }
+
+    #[test]
+    fn a_previews_records_are_its_own_and_never_the_modules() {
+        let layout = Layout::new("_mfe-deploy/", "apps/shop/").unwrap();
+        let preview = layout.for_preview(42);
+        let key = preview.record_key("20261207T000000.000Z", "pr-42-abc1234", "n0nce");
+        assert_eq!(
+            key,
+            "_mfe-deploy/previews/pr-42/modules/apps/shop/records/20261207T000000.000Z-pr-42-abc1234-n0nce.json"
+        );
+        assert!(!layout.is_record_key(&key));
+        assert!(preview.is_record_key(&key));
+        assert_eq!(
+            preview.in_flight_dir(),
+            layout.in_flight_dir(),
+            "retention sees its intents"
+        );
+        assert_eq!(
+            preview.version_prefix("pr-42-abc1234"),
+            "apps/shop/pr-42-abc1234/"
         );
     }
 

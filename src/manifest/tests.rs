@@ -259,3 +259,29 @@ fn json_meta() -> crate::store::ObjectMeta {
         content_type: "application/json".to_owned(),
     })
 }
+
+#[test]
+fn a_pull_requests_overlay_sits_beside_its_manifest_and_is_told_from_others() {
+    assert_eq!(
+        overlay_key("mfe-manifest.json", 42),
+        "mfe-manifest.pr-42.json"
+    );
+    assert_eq!(
+        overlay_key("envs/stage/mf.json", 7),
+        "envs/stage/mf.pr-7.json"
+    );
+    assert_eq!(
+        overlay_number("mfe-manifest.json", "mfe-manifest.pr-42.json"),
+        Some(42)
+    );
+    for other in [
+        "mfe-manifest.json",
+        "mfe-manifest.pr-.json",
+        "mfe-manifest.pr-4x.json",
+        "mfe-manifest.pr--1.json",
+        "mfe-manifest.pr-+1.json",
+        "other.pr-1.json",
+    ] {
+        assert_eq!(overlay_number("mfe-manifest.json", other), None, "{other}");
+    }
+}

@@ -66,18 +66,34 @@ fn pull_requests_preview_over_staging_each_in_its_own_overlay_and_closing_leaves
     let manifest = get(moto, &bucket, "mfe-manifest.json");
     let environment = environment_keys(moto, &bucket);
 
-    // PR 42 previews two modules at once: one overlay names both.
+    // At once: PR 42 previews two modules (one overlay names both), and PR 43 the
+    // same checkout (its own overlay).
     let opened = "pull_request_opened_into_stage.json";
-    let steps: Vec<StepResult> = std::thread::scope(|s| {
-        let runs: Vec<_> = ["checkout", "subscriptions"]
-            .map(|m| {
+    let dir = tempfile::tempdir().unwrap();
+    let pr43 = payload(
+        dir.path(),
+        43,
+        "opened",
+        "abcdef0123456789abcdef0123456789abcdef01",
+    );
+    let runs = [
+        ("checkout", opened),
+        ("subscriptions", opened),
+        ("checkout", pr43.as_str()),
+    ];
+    let mut steps: Vec<StepResult> = std::thread::scope(|s| {
+        let runs: Vec<_> = runs
+            .map(|(m, event)| {
                 let (ws, bucket) = (&ws, &bucket);
-                s.spawn(move || pull_request(ws, moto, m, bucket, opened).run())
+                s.spawn(move || pull_request(ws, moto, m, bucket, event).run())
             })
             .into_iter()
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
+    let step = steps.pop().unwrap();
+    assert_eq!(step.code(), 0, "{}", step.all_text());
+    assert_eq!(step.out("version"), "pr-43-abcdef0");
     for step in &steps {
         assert_eq!(step.code(), 0, "{}", step.all_text());
         assert_eq!(step.out("version"), "pr-42-5e4e162");
@@ -110,24 +126,12 @@ fn pull_requests_preview_over_staging_each_in_its_own_overlay_and_closing_leaves
     );
     assert_eq!(environment_keys(moto, &bucket), environment);
 
-    // PR 43 previews checkout: its own overlay; PR 42's stays as it was.
-    let dir = tempfile::tempdir().unwrap();
-    let pr43 = payload(
-        dir.path(),
-        43,
-        "opened",
-        "abcdef0123456789abcdef0123456789abcdef01",
-    );
-    let overlay42 = get(moto, &bucket, "mfe-manifest.pr-42.json");
-    let step = pull_request(&ws, moto, "checkout", &bucket, &pr43).run();
-    assert_eq!(step.code(), 0, "{}", step.all_text());
     let overlay43 = json(moto, &bucket, "mfe-manifest.pr-43.json");
     assert_eq!(overlay43["modules"]["checkout"]["version"], "pr-43-abcdef0");
     assert!(
         overlay43["modules"].get("subscriptions").is_none(),
         "{overlay43}"
     );
-    assert_eq!(get(moto, &bucket, "mfe-manifest.pr-42.json"), overlay42);
 
     // A new push to PR 42 replaces its checkout entry, and keeps subscriptions'.
     ws.write(
