@@ -6,6 +6,7 @@
 mod action_metadata;
 mod architecture;
 mod bad_input;
+mod browser;
 mod cloudfront;
 mod common;
 mod crashes;

@@ -18,6 +18,7 @@ pub const ACCESS_KEY: &str = "AKIAMFEDEPLOYTEST0001";
 pub const SECRET_KEY: &str = "mfe-test-secret-Zq8xW3vT9pL2kR7s";
 
 mod aws;
+pub mod browser;
 pub mod cache;
 mod moto;
 mod proxy;
