@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { resolveRemotes } from "../index.js";
-import { manifest, memoryStorage, site } from "./fakes.js";
+import { manifest, memoryStorage, site } from "../testing/fakes.js";
 
 const BUCKET = "mfe-deploy:bucket";
 const USERS = Array.from({ length: 10000 }, (_, i) => `user-${i}`);

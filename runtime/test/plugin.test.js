@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { mfeDeployPlugin } from "../index.js";
-import { manifest, memoryStorage, site } from "./fakes.js";
+import { manifest, memoryStorage, site } from "../testing/fakes.js";
 
 // What @module-federation/enhanced's runtime hands a plugin's hooks: beforeInit (sync
 // waterfall) gets {userOptions, options, origin, shareInfo}; beforeRequest (async

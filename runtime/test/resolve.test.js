@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { resolveRemotes } from "../index.js";
-import { manifest, memoryStorage, site } from "./fakes.js";
+import { manifest, memoryStorage, site } from "../testing/fakes.js";
 
 const PREVIEW = "preview.stage.example";
 const KEY = "mfe-deploy:preview";
