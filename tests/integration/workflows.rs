@@ -1184,6 +1184,12 @@ fn the_release_pins_the_digest_it_built_into_action_yml_and_its_own_check_accept
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("action.yml"), &original).unwrap();
     std::fs::write(dir.path().join("Cargo.toml"), read("Cargo.toml")).unwrap();
+    std::fs::create_dir(dir.path().join("runtime")).unwrap();
+    std::fs::write(
+        dir.path().join("runtime/package.json"),
+        read("runtime/package.json"),
+    )
+    .unwrap();
     let check = release_script("check", "Check versions");
     let check_env = [("TAG", tag), ("ACTOR", "someone"), ("GH_TOKEN", "token")];
 
