@@ -162,6 +162,9 @@ pub enum Error {
         error: Box<Error>,
         output: Box<Error>,
     },
+    /// A rollout step that cannot be taken (no canary to promote, no stable version).
+    #[error("{0}")]
+    Rollout(#[from] crate::manifest::rollout::RolloutError),
     /// A pull request's preview could not be ended as asked.
     #[error("{0}")]
     Preview(String),
@@ -206,7 +209,8 @@ impl Error {
             | Self::Unresolved { .. }
             | Self::Misplaced { .. }
             | Self::NameTaken { .. }
-            | Self::NoConditionalWrites { .. } => 2,
+            | Self::NoConditionalWrites { .. }
+            | Self::Rollout(_) => 2,
             Self::Modules { bad_input, .. } => {
                 if *bad_input {
                     2

@@ -31,6 +31,12 @@ pub enum Status {
     Previewed,
     /// A pull request's preview ended: its overlay and files are gone.
     PreviewClosed,
+    /// A canary started or moved: stable stays for the other users.
+    Canary,
+    /// The canary became the stable version for everyone.
+    Promoted,
+    /// The canary was removed: everyone gets the stable version.
+    Aborted,
 }
 
 impl Status {
@@ -43,6 +49,9 @@ impl Status {
             Self::Failed => "failed",
             Self::Previewed => "previewed",
             Self::PreviewClosed => "preview-closed",
+            Self::Canary => "canary",
+            Self::Promoted => "promoted",
+            Self::Aborted => "aborted",
         }
     }
 }
@@ -63,6 +72,8 @@ pub struct Report {
     pub manifest_url: Option<String>,
     /// A pull request's preview: the link that opens the shell with it.
     pub preview_url: Option<String>,
+    /// The module's canary (version, percent) while one is live after this run.
+    pub canary: Option<(String, u8)>,
     pub package: String,
     pub environment: String,
     pub bucket: String,
@@ -174,6 +185,7 @@ impl Report {
             environment_url: None,
             manifest_url: None,
             preview_url: None,
+            canary: None,
             package: package.to_owned(),
             environment: environment.to_owned(),
             bucket: bucket.to_owned(),
@@ -238,6 +250,9 @@ impl Report {
             "previous-version": self.previous_version.clone().unwrap_or_default(),
             "manifest-url": self.manifest_url.clone().unwrap_or_default(),
             "preview-url": self.preview_url.clone().unwrap_or_default(),
+            "canary": self.canary.as_ref().map(|(version, percent)| {
+                serde_json::json!({"version": version, "percent": percent})
+            }),
             "error": self.error,
         })
     }

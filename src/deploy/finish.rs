@@ -187,6 +187,7 @@ pub fn record_of(
             })
             .collect(),
         invalidation: invalidation.filter(|i| !i.paths.is_empty()),
+        rollout: None,
     }
 }
 

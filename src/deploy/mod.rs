@@ -20,6 +20,7 @@ mod preview;
 pub mod prune;
 mod publish;
 mod rollback;
+mod rollout;
 mod show;
 mod steps;
 mod versioned;
@@ -28,6 +29,7 @@ pub use build::PendingScan;
 
 use in_place::InPlace;
 use rollback::Rollback;
+use rollout::RolloutStep;
 use versioned::Versioned;
 
 use std::io::Write;
@@ -42,7 +44,7 @@ use crate::github::commands;
 use crate::layout::Layout;
 use crate::record::Provenance;
 use crate::report::Report;
-use crate::request::{DeployRequest, Mode};
+use crate::request::{DeployRequest, Mode, Rollout};
 use crate::store::ObjectStore;
 use crate::store::s3::S3Store;
 
@@ -127,6 +129,10 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     match (&request.rollback_to, request.mode) {
         (Some(target), _) => {
             pipeline::run::<Rollback, _, _>(ctx, request, config, target.clone(), out).await
+        }
+        (None, _) if request.rollout.is_some() && !request.reads_build() => {
+            let step = request.rollout.unwrap_or(Rollout::Abort);
+            pipeline::run::<RolloutStep, _, _>(ctx, request, config, step, out).await
         }
         (None, Mode::InPlace) => {
             pipeline::run::<InPlace, _, _>(ctx, request, config, scan, out).await

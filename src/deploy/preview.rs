@@ -147,6 +147,7 @@ async fn end<S: ObjectStore, C: Cdn>(
         time: time.rfc3339(),
         files: Default::default(),
         invalidation: None,
+        rollout: None,
     };
     let preview_layout = layout.for_preview(preview.number);
     let key = record::write_record(store, &preview_layout, &closing, time, &record::new_nonce())

@@ -49,6 +49,25 @@ pub fn manifest_invalidation(
     InvalidationPlan::of_urls(urls).with_owed(&history.owed(&d.id), &root)
 }
 
+/// The native manifest's URL alone, what a canary step invalidates (the other
+/// documents keep naming the stable version), with what earlier runs still owe.
+pub fn native_invalidation(
+    job: &Job<'_>,
+    distribution: &DistributionInfo,
+    history: &History,
+) -> InvalidationPlan {
+    let (d, bucket) = (distribution, &job.request.bucket);
+    let native = &job.request.manifest.native;
+    let why = "the native manifest's canary moves".to_owned();
+    let urls = d
+        .url_of(bucket, native)
+        .map(|url| (url, why))
+        .into_iter()
+        .collect();
+    let root = d.url_of(bucket, job.layout.prefix()).unwrap_or_default();
+    InvalidationPlan::of_urls(urls).with_owed(&history.owed(&d.id), &root)
+}
+
 /// The native manifest's bytes, when there is one.
 pub async fn read_native<S: ObjectStore>(
     store: &S,
@@ -93,6 +112,7 @@ pub fn live_entry(
         deployed,
         commit: parts.commit.clone(),
         previous: live.map(|l| l.version.clone()),
+        canary: None,
     }
 }
 
@@ -144,6 +164,28 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
         invalidation,
         moved,
     })
+}
+
+/// Writes `entry` into the native manifest alone (a canary step: the flat, import-map
+/// and Module Federation documents have no canary and keep the stable version), with
+/// its revision kept in the history. Returns the key when it changed.
+pub async fn native<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    job: &Job<'_>,
+    entry: &LiveEntry,
+    time: Utc,
+) -> Result<Vec<String>, Error> {
+    let request = job.request;
+    let only = DeployRequest {
+        manifest: crate::request::ManifestKeys {
+            flat: None,
+            import_map: None,
+            module_federation: None,
+            ..request.manifest.clone()
+        },
+        ..request.clone()
+    };
+    switch(ctx.store, ctx.manifests, &only, job.layout, entry, time).await
 }
 
 /// Merges `entry` into a pull request's overlay at `key` (a conditional write, merged

@@ -68,34 +68,9 @@ impl Mode for Rollback {
                 })?,
         };
 
-        // The target's record, and its files, still all there.
-        let key = records
-            .iter()
-            .map(|o| o.key.as_str())
-            .filter(|k| layout.record_version(k) == Some(version.as_str()))
-            .max()
-            .ok_or_else(|| {
-                Error::Rollback(format!(
-                    "no deploy record of version `{version}` of `{module}` in s3://{}/{}: it was never deployed here",
-                    request.bucket,
-                    layout.records_dir()
-                ))
-            })?
-            .to_owned();
-        let target = store
-            .get(&key)
-            .await
-            .map_err(Error::Remote)?
-            .and_then(|f| DeployRecord::from_json(&f.bytes))
-            .ok_or_else(|| Error::Rollback(format!("the deploy record {key} cannot be read")))?;
-        if target.mode != "versioned" {
-            return Err(Error::Rollback(format!(
-                "version `{version}` was deployed in place, so its files were overwritten since; redeploy that build instead"
-            )));
-        }
+        let (target, entry) =
+            published(store, request, layout, &records, &version, live.as_ref()).await?;
         let version_prefix = layout.version_prefix(&version);
-        check_complete(store, request, &version_prefix, &target).await?;
-        let entry = target_entry(store, request, layout, &target, live.as_ref()).await?;
 
         let mut report = Report::empty(
             &request.package.display().to_string(),
@@ -163,8 +138,12 @@ impl Mode for Rollback {
         false
     }
 
+    /// A rollback to the stable version still moves the manifest when a canary is
+    /// live: it clears it.
     fn moves(&self) -> bool {
-        self.live.as_ref().map(|l| l.version.as_str()) != Some(self.target.version.as_str())
+        let live = self.live.as_ref();
+        live.map(|l| l.version.as_str()) != Some(self.target.version.as_str())
+            || live.is_some_and(|l| l.canary.is_some())
     }
 
     async fn apply<S: ObjectStore, C: Cdn>(
@@ -234,6 +213,49 @@ impl Mode for Rollback {
         }
         Ok(published)
     }
+}
+
+/// A version published earlier, as its newest record names it: its record and its
+/// manifest entry, once every file the record names is still in the bucket with its
+/// size, and its entry holds the recorded bytes. What a rollback and a rollout step
+/// publish without a build.
+pub(super) async fn published<S: ObjectStore>(
+    store: &S,
+    request: &DeployRequest,
+    layout: &Layout,
+    records: &[crate::store::RemoteObject],
+    version: &str,
+    live: Option<&LiveEntry>,
+) -> Result<(DeployRecord, LiveEntry), Error> {
+    let module = layout.module();
+    let key = records
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| layout.record_version(k) == Some(version))
+        .max()
+        .ok_or_else(|| {
+            Error::Rollback(format!(
+                "no deploy record of version `{version}` of `{module}` in s3://{}/{}: it was never deployed here",
+                request.bucket,
+                layout.records_dir()
+            ))
+        })?
+        .to_owned();
+    let target = store
+        .get(&key)
+        .await
+        .map_err(Error::Remote)?
+        .and_then(|f| DeployRecord::from_json(&f.bytes))
+        .ok_or_else(|| Error::Rollback(format!("the deploy record {key} cannot be read")))?;
+    if target.mode != "versioned" {
+        return Err(Error::Rollback(format!(
+            "version `{version}` was deployed in place, so its files were overwritten since; redeploy that build instead"
+        )));
+    }
+    let version_prefix = layout.version_prefix(version);
+    check_complete(store, request, &version_prefix, &target).await?;
+    let entry = target_entry(store, request, layout, &target, live).await?;
+    Ok((target, entry))
 }
 
 /// The version live before the current one, from the records (the source of truth:

@@ -18,12 +18,15 @@ use crate::clock::Utc;
 use crate::error::Error;
 use crate::invalidate::InvalidationPlan;
 use crate::layout::Layout;
+use crate::manifest::rollout::{self, RolloutError};
 use crate::manifest::{self, LiveEntry};
 use crate::plan::{Plan, RemoteView, build_versioned_plan};
 use crate::read;
-use crate::record::{self, DeployRecord, History, Invalidation, Provenance, RecordKind};
+use crate::record::{
+    self, DeployRecord, History, Invalidation, Provenance, RecordKind, RecordedRollout,
+};
 use crate::report::{Report, Status, entry_file, public_url_of};
-use crate::request::{DeployRequest, InputError};
+use crate::request::{DeployRequest, InputError, Rollout};
 use crate::scan::hex;
 use crate::store::{Fetched, ObjectStore};
 use crate::version::build_version;
@@ -41,9 +44,20 @@ pub struct Versioned {
     state: Option<Fetched>,
     /// The entry and `mf-manifest.json` as read back from the bucket.
     read_back: Option<(Vec<u8>, Option<Vec<u8>>)>,
-    /// A pull request's preview: the key of its overlay, which it is published to
-    /// instead of the environment's manifests.
-    overlay: Option<String>,
+    /// Where the build is published.
+    target: Target,
+    /// The id a canary of this build starts a new rollout with.
+    new_rollout: String,
+}
+
+/// Where a versioned build is published.
+enum Target {
+    /// The environment's manifests: everyone gets it.
+    Manifests,
+    /// A pull request's overlay (its key), instead of the environment's manifests.
+    Overlay(String),
+    /// The native manifest's canary, for this share of users; stable stays.
+    Canary(u8),
 }
 
 impl Mode for Versioned {
@@ -59,10 +73,17 @@ impl Mode for Versioned {
         let classifier =
             Classifier::new(&job.config.caching).map_err(|e| Error::Internal(e.to_string()))?;
         let state_key = layout.state_key();
-        let overlay = request
-            .preview
-            .as_ref()
-            .map(|p| manifest::overlay_key(&request.manifest.native, p.number));
+        let target = match (&request.preview, request.rollout) {
+            (Some(p), _) => {
+                Target::Overlay(manifest::overlay_key(&request.manifest.native, p.number))
+            }
+            (None, Some(Rollout::Percent(percent))) => Target::Canary(percent),
+            _ => Target::Manifests,
+        };
+        let overlay = match &target {
+            Target::Overlay(key) => Some(key.clone()),
+            _ => None,
+        };
         let read_overlay = async {
             match &overlay {
                 Some(key) => store.get(key).await.map(|f| f.map(|f| f.bytes)),
@@ -144,6 +165,15 @@ impl Mode for Versioned {
             _ => public_url_of(public, &request.manifest.native),
         });
         report.preview_url = request.preview.as_ref().and_then(|p| p.url());
+        if let Target::Canary(percent) = target {
+            let module = layout.module();
+            if live.is_none() {
+                return Err(Error::Rollout(RolloutError::NoStable {
+                    module: module.to_owned(),
+                }));
+            }
+            report.canary = Some((version.clone(), percent));
+        }
         report.previous_version = live
             .as_ref()
             .map(|l| l.version.clone())
@@ -155,7 +185,8 @@ impl Mode for Versioned {
             live,
             state,
             read_back: None,
-            overlay,
+            target,
+            new_rollout: format!("{version}-{}", record::new_nonce()),
         };
         let planned = Planned {
             version,
@@ -171,10 +202,12 @@ impl Mode for Versioned {
         history: &History,
         distribution: &DistributionInfo,
     ) -> InvalidationPlan {
-        let Some(overlay) = &self.overlay else {
-            return publish::manifest_invalidation(job, distribution, history);
-        };
         let d = distribution;
+        let overlay = match &self.target {
+            Target::Manifests => return publish::manifest_invalidation(job, d, history),
+            Target::Canary(_) => return publish::native_invalidation(job, d, history),
+            Target::Overlay(key) => key,
+        };
         let url = d.url_of(&job.request.bucket, overlay);
         let why = "the preview's overlay changes".to_owned();
         let root = d.url_of(&job.request.bucket, job.layout.prefix());
@@ -192,14 +225,16 @@ impl Mode for Versioned {
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         super::show::plan(ctx, job, &self.plan, invalidation, distribution, r, out).await?;
-        writeln!(
-            out,
-            "then the manifest {}: {} → {}",
-            job.request.manifest.native,
-            job.layout.module(),
-            self.plan.version
-        )
-        .map_err(Error::stdout)
+        let (module, version) = (job.layout.module(), &self.plan.version);
+        let native = &job.request.manifest.native;
+        let then = match &self.target {
+            Target::Manifests => format!("the manifest {native}: {module} → {version}"),
+            Target::Overlay(key) => format!("the preview's overlay {key}: {module} → {version}"),
+            Target::Canary(p) => {
+                format!("the manifest {native}: {module}'s canary → {version} for {p}% of users")
+            }
+        };
+        writeln!(out, "then {then}").map_err(Error::stdout)
     }
 
     async fn refuse<S: ObjectStore, C: Cdn>(
@@ -223,9 +258,10 @@ impl Mode for Versioned {
     }
 
     fn done(&self) -> Status {
-        match self.overlay {
-            Some(_) => Status::Previewed,
-            None => Status::Deployed,
+        match self.target {
+            Target::Manifests => Status::Deployed,
+            Target::Overlay(_) => Status::Previewed,
+            Target::Canary(_) => Status::Canary,
         }
     }
 
@@ -234,7 +270,15 @@ impl Mode for Versioned {
     }
 
     fn moves(&self) -> bool {
-        self.live.as_ref().map(|l| l.version.as_str()) != Some(self.plan.version.as_str())
+        let live = self.live.as_ref();
+        match self.target {
+            Target::Canary(percent) => {
+                let canary = live.and_then(|l| l.canary.as_ref());
+                canary.map(|c| (c.version.as_str(), c.percent))
+                    != Some((self.plan.version.as_str(), percent))
+            }
+            _ => live.map(|l| l.version.as_str()) != Some(self.plan.version.as_str()),
+        }
     }
 
     /// Uploads the version, then checks its entries back from the bucket (and
@@ -266,12 +310,20 @@ impl Mode for Versioned {
         owes: Option<Invalidation>,
     ) -> DeployRecord {
         let record = finish::record_of(&self.plan, job, provenance, history, time, owes);
-        match self.overlay {
-            Some(_) => DeployRecord {
+        match self.target {
+            Target::Manifests => record,
+            Target::Overlay(_) => DeployRecord {
                 kind: RecordKind::Preview,
                 ..record
             },
-            None => record,
+            Target::Canary(percent) => DeployRecord {
+                kind: RecordKind::Canary,
+                rollout: Some(RecordedRollout {
+                    id: self.rollout_id(),
+                    percent,
+                }),
+                ..record
+            },
         }
     }
 
@@ -298,31 +350,49 @@ impl Mode for Versioned {
                 };
                 // NOTE: a preview's entries are root-relative: the shell runtime honours
                 // only same-origin paths from an overlay, served on both hosts.
-                let public = match self.overlay {
-                    Some(_) => None,
-                    None => job.request.public_url.as_deref(),
+                let public = match self.target {
+                    Target::Overlay(_) => None,
+                    _ => job.request.public_url.as_deref(),
                 };
                 let (live, deployed) = (self.live.as_ref(), time.rfc3339());
                 Some(live_entry(public, job.layout, &parts, live, deployed))
             }
             _ => None,
         };
-        match (&self.overlay, next) {
-            (Some(key), Some(entry)) => {
-                let moved = publish::overlay(ctx, job, key, &entry).await?;
-                Ok(Published {
-                    invalidation: invalidating.planned,
-                    moved,
-                })
-            }
-            (Some(_), None) => Ok(Published {
-                invalidation: InvalidationPlan::default(),
-                moved: Vec::new(),
-            }),
-            (None, next) => {
+        let moved = match (&self.target, next) {
+            (Target::Manifests, next) => {
                 let live = self.live.as_ref();
-                publish::publish(ctx, job, invalidating, live, next, time).await
+                return publish::publish(ctx, job, invalidating, live, next, time).await;
             }
+            (Target::Overlay(key), Some(entry)) => publish::overlay(ctx, job, key, &entry).await?,
+            (Target::Canary(percent), Some(candidate)) => {
+                let module = job.layout.module();
+                let (live, now, id) = (self.live.as_ref(), time.rfc3339(), self.rollout_id());
+                let entry = rollout::canary(module, live, &candidate, *percent, &now, id)?;
+                publish::native(ctx, job, &entry, time).await?
+            }
+            (_, None) => {
+                return Ok(Published {
+                    invalidation: InvalidationPlan::default(),
+                    moved: Vec::new(),
+                });
+            }
+        };
+        Ok(Published {
+            invalidation: invalidating.planned,
+            moved,
+        })
+    }
+}
+
+impl Versioned {
+    /// The canary's rollout id: the live canary's when it is this version (its
+    /// percentage moves), else a new one, the same for the record and the manifest.
+    fn rollout_id(&self) -> String {
+        let canary = self.live.as_ref().and_then(|l| l.canary.as_ref());
+        match canary {
+            Some(c) if c.version == self.plan.version => c.rollout.clone(),
+            _ => self.new_rollout.clone(),
         }
     }
 }

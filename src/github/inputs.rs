@@ -4,7 +4,7 @@
 use crate::request::RawInputs;
 
 /// Every input of `action.yml`, in its order.
-pub const INPUT_NAMES: [&str; 22] = [
+pub const INPUT_NAMES: [&str; 23] = [
     "package",
     "packages",
     "dist",
@@ -18,6 +18,7 @@ pub const INPUT_NAMES: [&str; 22] = [
     "version",
     "manifest",
     "rollback-to",
+    "rollout",
     "verify",
     "dry-run",
     "wait",
@@ -57,6 +58,7 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
         manifest: input("manifest"),
         rollback_to: input("rollback-to"),
         verify: input("verify"),
+        rollout: input("rollout"),
         dry_run: input("dry-run"),
         wait: input("wait"),
         aws_region: input("aws-region"),

@@ -60,6 +60,9 @@ pub fn render(report: &Report) -> String {
     if let Some(url) = &report.preview_url {
         let _ = writeln!(md, "| Preview | {url} |");
     }
+    if let Some((version, percent)) = &report.canary {
+        let _ = writeln!(md, "| Canary | `{version}` for {percent}% of users |");
+    }
     if let Some(previous) = &report.previous_version {
         let _ = writeln!(md, "| Previous version | `{previous}` |");
     }
@@ -277,6 +280,7 @@ mod tests {
             environment_url: Some("https://my-app.com".to_owned()),
             manifest_url: None,
             preview_url: None,
+            canary: None,
             package: "packages/subscriptions".to_owned(),
             environment: "production".to_owned(),
             bucket: "my-bucket".to_owned(),

@@ -4,7 +4,8 @@
 //! Live, for a module:
 //! - every file its newest deploy record names (in place that is the build users
 //!   load; versioned it is the newest version, live or about to be);
-//! - versioned: every file under a version the live manifest names;
+//! - versioned: every file under a version the live manifest names, its canary's
+//!   included;
 //! - every file under a version a live preview (a pull request's overlay beside the
 //!   manifest) names;
 //! - in a dry run, the record the deploy would write counts as the newest;
@@ -33,6 +34,8 @@ pub enum Why {
     Manifest { version: String },
     /// A deploy still uploading will publish it.
     InFlight { module: String, version: String },
+    /// It is under the version the live manifest names as the module's canary.
+    Canary { version: String },
     /// It is under a version a pull request's live preview names.
     Preview { number: u64, version: String },
 }
@@ -42,6 +45,7 @@ impl std::fmt::Display for Why {
         match self {
             Self::NewestRecord { version } => write!(f, "{version}, the newest deploy record"),
             Self::Manifest { version } => write!(f, "{version}, live in the manifest"),
+            Self::Canary { version } => write!(f, "{version}, the live canary"),
             Self::Preview { number, version } => {
                 write!(f, "{version}, live in pull request {number}'s preview")
             }
@@ -111,6 +115,7 @@ impl Live {
             .filter_map(|why| match why {
                 Why::NewestRecord { version }
                 | Why::Manifest { version }
+                | Why::Canary { version }
                 | Why::Preview { version, .. } => Some(version.clone()),
                 Why::InFlight { .. } => None,
             })
@@ -155,6 +160,10 @@ pub async fn read<S: ObjectStore>(
             .await?
             .and_then(|f| manifest::live(&f.bytes, layout.module()))
     {
+        if let Some(canary) = entry.canary {
+            let version = canary.version;
+            live.add_prefix(layout.version_prefix(&version), Why::Canary { version });
+        }
         live.add_prefix(
             layout.version_prefix(&entry.version),
             Why::Manifest {

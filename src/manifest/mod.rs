@@ -4,6 +4,7 @@
 //! each other's update.
 
 mod queue;
+pub mod rollout;
 mod update;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,30 @@ pub struct LiveEntry {
     pub commit: Option<String>,
     /// The version that was live before.
     pub previous: Option<String>,
+    /// A version rolling out to part of the users (native manifest only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+}
+
+/// A module's canary: another version served to `percent` of users, decided in the
+/// browser by the shell runtime (`runtime/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Canary {
+    pub version: String,
+    pub entry: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mf_manifest: Option<String>,
+    pub integrity: String,
+    /// The share of users, 1 to 99.
+    pub percent: u8,
+    /// The rollout's id: it stays the same while the percentage moves, so a user in
+    /// the canary at N% stays in at any higher N.
+    pub rollout: String,
+    /// When the rollout started (RFC 3339, UTC).
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// The native manifest.
@@ -222,6 +247,7 @@ pub fn holds(format: Format, current: Option<&[u8]>, module: &str, entry: &LiveE
                 e.version == entry.version
                     && e.entry == entry.entry
                     && e.integrity == entry.integrity
+                    && e.canary == entry.canary
             }),
         Format::Flat => url(value.get(&entry.name)).as_deref() == Some(entry.entry.as_str()),
         Format::ImportMap => {

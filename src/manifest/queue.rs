@@ -127,6 +127,7 @@ mod tests {
             deployed: "2026-12-02T01:00:00.000Z".to_owned(),
             commit: None,
             previous: None,
+            canary: None,
         }
     }
 

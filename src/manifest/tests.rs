@@ -14,6 +14,7 @@ fn entry(name: &str, version: &str) -> LiveEntry {
         deployed: "2026-12-02T01:00:00.000Z".to_owned(),
         commit: Some("c0ffee".to_owned()),
         previous: None,
+        canary: None,
     }
 }
 
@@ -284,4 +285,50 @@ fn a_pull_requests_overlay_sits_beside_its_manifest_and_is_told_from_others() {
     ] {
         assert_eq!(overlay_number("mfe-manifest.json", other), None, "{other}");
     }
+}
+
+#[test]
+fn a_canary_of_one_module_survives_another_modules_deploy_and_its_own_deploy_clears_it() {
+    let with_canary = rollout::canary(
+        "checkout",
+        Some(&entry("checkout", "v1")),
+        &entry("checkout", "v2"),
+        10,
+        NOW,
+        "r1".to_owned(),
+    )
+    .unwrap();
+    let doc = merge(Format::Native, None, "checkout", &with_canary, NOW).unwrap();
+    let doc = merge(
+        Format::Native,
+        Some(&doc),
+        "cart",
+        &entry("cart", "c1"),
+        NOW,
+    )
+    .unwrap();
+    let kept = live(&doc, "checkout").unwrap();
+    assert_eq!(kept.canary.as_ref().map(|c| c.percent), Some(10));
+    assert!(holds(Format::Native, Some(&doc), "checkout", &with_canary));
+    assert!(
+        !holds(
+            Format::Native,
+            Some(&doc),
+            "checkout",
+            &entry("checkout", "v1")
+        ),
+        "the same stable version without the canary is another entry"
+    );
+    let doc = merge(
+        Format::Native,
+        Some(&doc),
+        "checkout",
+        &entry("checkout", "v3"),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(live(&doc, "checkout").unwrap().canary, None);
+    // The flat document has no canary: it names the stable entry only.
+    let flat = merge(Format::Flat, None, "checkout", &with_canary, NOW).unwrap();
+    assert_eq!(json(&flat)["checkout"], entry("checkout", "v1").entry);
 }

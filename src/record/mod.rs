@@ -41,6 +41,22 @@ pub enum RecordKind {
     Preview,
     /// A pull request's preview ended.
     PreviewClosed,
+    /// A canary started, or its percentage moved.
+    Canary,
+    /// The canary became the stable version for everyone.
+    Promote,
+    /// The canary was removed: everyone gets the stable version.
+    Abort,
+}
+
+/// A rollout step, as its record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RecordedRollout {
+    /// The rollout's id (the same while its percentage moves).
+    pub id: String,
+    /// The canary's share after the step: 100 promoted, 0 aborted.
+    pub percent: u8,
 }
 
 /// Who and what started the deploy.
@@ -123,6 +139,9 @@ pub struct DeployRecord {
     pub files: BTreeMap<String, RecordedFile>,
     /// What this deploy was to invalidate, inherited owed paths included.
     pub invalidation: Option<Invalidation>,
+    /// A rollout step: the canary's rollout and share after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RecordedRollout>,
 }
 
 impl DeployRecord {
@@ -253,6 +272,7 @@ pub fn sample(version: &str, time: crate::clock::Utc, rels: &[&str]) -> DeployRe
             })
             .collect(),
         invalidation: None,
+        rollout: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn record(version: &str, paths: &[&str]) -> DeployRecord {
             distribution_id: "E1".to_owned(),
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         }),
+        rollout: None,
     }
 }
 

@@ -133,3 +133,24 @@ pub(super) fn default_prefix(package: &str) -> Result<String, InputError> {
     }
     normalize_prefix(name)
 }
+
+/// `rollout`: `<N>%` (1 to 99), `promote` or `abort`.
+pub fn parse_rollout(value: &str) -> Result<super::Rollout, InputError> {
+    use super::Rollout;
+    match value {
+        "promote" => Ok(Rollout::Promote),
+        "abort" => Ok(Rollout::Abort),
+        v => v
+            .strip_suffix('%')
+            .and_then(|n| n.parse::<u8>().ok())
+            .filter(|n| (1..=99).contains(n))
+            .map(Rollout::Percent)
+            .ok_or_else(|| {
+                invalid(
+                    "rollout",
+                    v,
+                    "use `<N>%` with N from 1 to 99 (the share of users that gets the build), `promote` or `abort`",
+                )
+            }),
+    }
+}

@@ -35,6 +35,7 @@ pub struct RawInputs {
     pub version: Option<String>,
     pub manifest: Option<String>,
     pub rollback_to: Option<String>,
+    pub rollout: Option<String>,
     pub dry_run: Option<String>,
     pub wait: Option<String>,
     pub aws_region: Option<String>,
@@ -136,6 +137,8 @@ pub struct DeployRequest {
     pub manifest: ManifestKeys,
     /// Repoint the manifest instead of deploying a build.
     pub rollback_to: Option<RollbackTarget>,
+    /// A canary step instead of moving everyone to the build.
+    pub rollout: Option<Rollout>,
     /// Read each published entry back through `public-url`.
     pub verify: bool,
     /// What old objects go after the deploy (config `retention`).
@@ -148,10 +151,30 @@ pub struct DeployRequest {
 }
 
 impl DeployRequest {
-    /// Whether the run reads the build: a rollback and the end of a preview do not.
+    /// Whether the run reads the build: a rollback, the end of a preview, a promote or
+    /// abort do not, nor a rollout step naming an already published `version` whose
+    /// build is not here.
     pub fn reads_build(&self) -> bool {
-        self.rollback_to.is_none() && self.preview.as_ref().is_none_or(|p| p.head.is_some())
+        let rollout_without_build = match self.rollout {
+            Some(Rollout::Promote | Rollout::Abort) => true,
+            Some(Rollout::Percent(_)) => self.version.is_some() && !self.dist_path().exists(),
+            None => false,
+        };
+        self.rollback_to.is_none()
+            && self.preview.as_ref().is_none_or(|p| p.head.is_some())
+            && !rollout_without_build
     }
+}
+
+/// `rollout`: a versioned deploy's canary step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    /// The build (or the version named) goes live for this share of users, 1 to 99.
+    Percent(u8),
+    /// The canary becomes the stable version for everyone.
+    Promote,
+    /// The canary is removed.
+    Abort,
 }
 
 /// A pull request's preview of a module over its environment's live manifest.
@@ -236,12 +259,33 @@ impl RawInputs {
                 Some(RollbackTarget::Version(v.to_owned()))
             }
         };
+        let rollout = self
+            .rollout
+            .as_deref()
+            .map(checks::parse_rollout)
+            .transpose()?;
+        if let (Some(_), Some(to)) = (rollout, &self.rollback_to) {
+            return Err(invalid(
+                "rollout",
+                self.rollout.as_deref().unwrap_or_default(),
+                &format!(
+                    "`rollback-to: {to}` already repoints the manifest (and clears any canary): set one of them"
+                ),
+            ));
+        }
         let mode = match self.mode.as_deref() {
-            None if rollback_to.is_some() => Mode::Versioned,
+            None if rollback_to.is_some() || rollout.is_some() => Mode::Versioned,
             None | Some("in-place") => Mode::InPlace,
             Some("versioned") => Mode::Versioned,
             Some(other) => return Err(invalid("mode", other, "use `in-place` or `versioned`")),
         };
+        if mode == Mode::InPlace && rollout.is_some() {
+            return Err(invalid(
+                "rollout",
+                self.rollout.as_deref().unwrap_or_default(),
+                "a canary lives in the versioned-mode manifest: use it with `mode: versioned`",
+            ));
+        }
         if mode == Mode::InPlace && rollback_to.is_some() {
             return Err(invalid(
                 "rollback-to",
@@ -378,6 +422,7 @@ impl RawInputs {
             mode,
             manifest,
             rollback_to,
+            rollout,
             verify,
             retention: None,
             allow_sensitive: Vec::new(),

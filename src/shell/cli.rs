@@ -150,6 +150,10 @@ pub struct DeployArgs {
     /// Repoint the manifest to `previous` or a version (versioned mode).
     #[arg(long)]
     pub rollback_to: Option<String>,
+    /// A canary step (versioned mode): `<N>%` of users get the build (or `--version`),
+    /// `promote` makes the canary stable for everyone, `abort` removes it.
+    #[arg(long)]
+    pub rollout: Option<String>,
     /// Read each published entry back through `public-url` and fail if it differs.
     #[arg(long)]
     pub verify: bool,
@@ -190,6 +194,7 @@ impl DeployArgs {
             version: self.deploy_version,
             manifest: self.manifest,
             rollback_to: self.rollback_to,
+            rollout: self.rollout,
             verify: Some(self.verify.to_string()),
             workspace: (!self.allow_outside).then(|| {
                 (

@@ -315,6 +315,7 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
                 "files": r.files.len(),
                 "record": key,
                 "manifest-revision": revision,
+                "rollout": r.rollout.as_ref().map(|s| serde_json::json!({"id": s.id, "percent": s.percent})),
             })
         })
         .collect();
@@ -335,13 +336,20 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
                 crate::record::RecordKind::Rollback => "rollback",
                 crate::record::RecordKind::Preview => "preview",
                 crate::record::RecordKind::PreviewClosed => "preview-closed",
+                crate::record::RecordKind::Canary => "canary",
+                crate::record::RecordKind::Promote => "promoted",
+                crate::record::RecordKind::Abort => "aborted",
             };
             let short = |s: &Option<String>, n: usize| {
                 s.as_deref()
                     .map_or("-".to_owned(), |s| s.chars().take(n).collect())
             };
+            let share = r
+                .rollout
+                .as_ref()
+                .map_or(String::new(), |s| format!("  {}%", s.percent));
             text.push_str(&format!(
-                "{}  {kind:<8}  {}  {:<9}  commit {}  by {}  (was {})\n",
+                "{}  {kind:<8}  {}{share}  {:<9}  commit {}  by {}  (was {})\n",
                 r.time,
                 r.version,
                 r.mode,

@@ -42,6 +42,7 @@ fn field<'a>(raw: &'a RawInputs, name: &str) -> Option<&'a str> {
         "version" => &raw.version,
         "manifest" => &raw.manifest,
         "rollback-to" => &raw.rollback_to,
+        "rollout" => &raw.rollout,
         "dry-run" => &raw.dry_run,
         "wait" => &raw.wait,
         "aws-region" => &raw.aws_region,

@@ -134,9 +134,13 @@ fn sibling_graphs() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
         for lead in ["super::", "self::", crate_path.as_str()] {
             for (i, _) in code.match_indices(lead) {
                 let rest = &code[i + lead.len()..];
+                // `super::{a, b::c}` names several; `super::a::…` one.
                 let group = match rest.strip_prefix('{') {
                     Some(inner) => inner.split('}').next().unwrap_or_default(),
-                    None => rest,
+                    None => rest
+                        .split([':', ';', '<', '(', ' ', '\n'])
+                        .next()
+                        .unwrap_or_default(),
                 };
                 for item in group.split(',') {
                     let name: String = item

@@ -22,6 +22,7 @@ mod packages;
 mod previews;
 mod records;
 mod retention;
+mod rollout;
 mod timeouts;
 mod tls;
 mod verify_cache;

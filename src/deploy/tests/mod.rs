@@ -64,6 +64,7 @@ impl Build {
                 module_federation: None,
             },
             rollback_to: None,
+            rollout: None,
             verify: false,
             retention: None,
             allow_sensitive: Vec::new(),
