@@ -189,3 +189,62 @@ async fn a_store_ignoring_conditional_writes_gets_no_versioned_deploy_and_only_a
     request.mode = Mode::InPlace;
     run(&store, &cdn(), &request).await.unwrap();
 }
+
+fn canary_of(store: &MemoryStore) -> Option<(String, u8)> {
+    let bytes = store.object("mfe-manifest.json")?.bytes;
+    let entry = crate::manifest::live(&bytes, "shop")?;
+    entry.canary.map(|c| (c.version, c.percent))
+}
+
+#[tokio::test]
+async fn a_canary_starts_on_the_native_document_only_and_abort_and_rollback_clear_it() {
+    let build = Build::new();
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    let stable = run(&store, &cdn, &with_flat(&build)).await.unwrap();
+    let flat_before = flat_entry(&store);
+
+    build.write("remoteEntry.js", "entry v2");
+    let mut request = with_flat(&build);
+    request.rollout = Some(crate::request::Rollout::Percent(10));
+    let canary = run(&store, &cdn, &request).await.unwrap();
+    assert_eq!(canary.status, Status::Canary);
+    assert_eq!(canary_of(&store), Some((canary.version.clone(), 10)));
+    assert_eq!(
+        flat_entry(&store),
+        flat_before,
+        "the flat document keeps stable"
+    );
+    let record = records(&store)
+        .into_iter()
+        .max_by_key(|r| r.time.clone())
+        .unwrap();
+    assert_eq!(record.kind, crate::record::RecordKind::Canary);
+
+    let mut abort = with_flat(&build);
+    abort.rollout = Some(crate::request::Rollout::Abort);
+    abort.version = Some(canary.version.clone());
+    std::fs::remove_dir_all(build.package().join("dist")).unwrap();
+    let aborted = run(&store, &cdn, &abort).await.unwrap();
+    assert_eq!(aborted.status, Status::Aborted);
+    assert_eq!(canary_of(&store), None);
+    let again = run(&store, &cdn, &abort).await.unwrap_err();
+    assert!(matches!(again.error, Error::Rollout(_)), "{}", again.error);
+    assert_eq!(again.error.exit_code(), 2);
+
+    // A canary again (by version, no build), then a rollback to the stable version.
+    let mut restart = with_flat(&build);
+    restart.rollout = Some(crate::request::Rollout::Percent(20));
+    restart.version = Some(canary.version.clone());
+    assert_eq!(
+        run(&store, &cdn, &restart).await.unwrap().status,
+        Status::Canary
+    );
+    assert_eq!(canary_of(&store), Some((canary.version.clone(), 20)));
+    let mut back = with_flat(&build);
+    back.rollback_to = Some(crate::request::RollbackTarget::Version(
+        stable.version.clone(),
+    ));
+    let rolled = run(&store, &cdn, &back).await.unwrap();
+    assert_eq!(rolled.status, Status::RolledBack);
+    assert_eq!(canary_of(&store), None, "a rollback clears the canary");
+}
