@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
-use sha2::Digest as _;
 
-use crate::common::browser::{dump_dom, element_text};
+use crate::common::browser::{dump_dom, element_text, integrity, put};
 use crate::common::cache::{Behaviour, Cache};
 use crate::common::*;
 
@@ -107,15 +105,11 @@ impl Site {
             let script = format!("(globalThis.ran ??= {{}})[{module:?}] = {version:?};\n");
             let key = format!("{module}/{version}/remoteEntry.js");
             put(moto, &bucket, &key, "text/javascript", script.as_bytes());
-            let integrity = format!(
-                "sha384-{}",
-                base64_simd::STANDARD.encode_to_string(sha2::Sha384::digest(script.as_bytes()))
-            );
             let entry = json!({
                 "name": module,
                 "version": version,
                 "entry": format!("/{key}"),
-                "integrity": integrity,
+                "integrity": integrity(script.as_bytes()),
             });
             modules.insert((module, version), entry);
         }
@@ -179,21 +173,6 @@ impl Site {
         );
         page
     }
-}
-
-fn put(moto: &Moto, bucket: &str, key: &str, content_type: &str, body: &[u8]) {
-    let client = moto.client();
-    block_on(
-        client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(format!("{content_type}; charset=utf-8"))
-            .cache_control("no-cache")
-            .body(ByteStream::from(body.to_vec()))
-            .send(),
-    )
-    .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
 }
 
 /// Each module as "version channel", and each module's build that actually ran.

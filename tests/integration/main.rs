@@ -7,6 +7,7 @@ mod action_metadata;
 mod architecture;
 mod bad_input;
 mod browser;
+mod browser_canary;
 mod cloudfront;
 mod common;
 mod crashes;

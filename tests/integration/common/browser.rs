@@ -1,6 +1,10 @@
 //! Headless Chromium: one page load in a new tab of a new profile (empty
 //! `sessionStorage` and `localStorage`), and the DOM once its scripts and their
-//! requests have settled.
+//! requests have settled; the files such a page loads, put in a bucket; and a gate the
+//! test holds a page at while it changes the bucket.
+
+use aws_sdk_s3::primitives::ByteStream;
+use sha2::Digest as _;
 
 use super::*;
 
@@ -11,8 +15,14 @@ const PAGE_DEADLINE: Duration = Duration::from_secs(90);
 /// tab. Navigations the page makes itself are followed; the DOM is the last page's.
 /// Fails the test loudly, saying how to install Chromium, when it cannot run.
 pub fn dump_dom(url: &str) -> String {
-    let chromium = chromium_binary();
     let profile = tempfile::tempdir().expect("tempdir");
+    dump_dom_in(url, profile.path())
+}
+
+/// [`dump_dom`] in the profile at `profile`: what earlier page loads in it kept
+/// (`localStorage`, the HTTP cache) is there, as when a user comes back or reloads.
+pub fn dump_dom_in(url: &str, profile: &Path) -> String {
+    let chromium = chromium_binary();
     let mut child = Command::new(&chromium)
         .args([
             "--headless",
@@ -34,7 +44,7 @@ pub fn dump_dom(url: &str) -> String {
             // is due, or after 20 virtual seconds.
             "--virtual-time-budget=20000",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -103,4 +113,95 @@ fn chromium_binary() -> PathBuf {
         .unwrap_or_else(|| {
             panic!("chromium is neither on PATH nor at /usr/bin/chromium: {INSTALL}")
         })
+}
+
+/// Puts `body` at `key` as mfe-deploy publishes an entry: `no-cache`, with its charset.
+pub fn put(moto: &Moto, bucket: &str, key: &str, content_type: &str, body: &[u8]) {
+    let client = moto.client();
+    block_on(
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(format!("{content_type}; charset=utf-8"))
+            .cache_control("no-cache")
+            .body(ByteStream::from(body.to_vec()))
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+}
+
+/// The subresource integrity of `bytes`, as a manifest states an entry's.
+pub fn integrity(bytes: &[u8]) -> String {
+    format!(
+        "sha384-{}",
+        base64_simd::STANDARD.encode_to_string(sha2::Sha384::digest(bytes))
+    )
+}
+
+/// A URL on loopback that a page fetches and the test answers when it is ready: the
+/// page stops there in the middle of its load while the test changes the bucket.
+/// Chromium's virtual time stands still while a request is pending, so the page waits
+/// as long as the test needs (no timer to tune), and no longer.
+pub struct Gate {
+    listener: TcpListener,
+    /// `http://127.0.0.1:<port>/`; any path; answered with CORS for any origin.
+    pub port: u16,
+}
+
+/// The page's request at the gate, not answered yet.
+pub struct Held(TcpStream);
+
+impl Gate {
+    pub fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port for the gate");
+        listener.set_nonblocking(true).expect("non-blocking gate");
+        let port = listener.local_addr().expect("gate address").port();
+        Self { listener, port }
+    }
+
+    /// Waits for the page to reach the gate. Fails the test when `page_ended()` says the
+    /// page finished without coming, or after as long as one page load may take.
+    pub fn wait(&self, page_ended: impl Fn() -> bool) -> Held {
+        let started = Instant::now();
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).expect("blocking stream");
+                    stream
+                        .set_read_timeout(Some(PAGE_DEADLINE))
+                        .expect("read timeout");
+                    let mut head = Vec::new();
+                    let mut byte = [0; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match stream.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            other => panic!("the gate's request ended early ({other:?})"),
+                        }
+                    }
+                    return Held(stream);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(!page_ended(), "the page ended without reaching the gate");
+                    assert!(
+                        started.elapsed() < PAGE_DEADLINE,
+                        "the page did not reach the gate within {PAGE_DEADLINE:?}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("the gate cannot accept: {e}"),
+            }
+        }
+    }
+}
+
+impl Held {
+    /// Answers the page's request: the page goes on.
+    pub fn release(mut self) {
+        self.0
+            .write_all(
+                b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+            )
+            .expect("answer the page at the gate");
+    }
 }
