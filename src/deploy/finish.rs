@@ -146,7 +146,8 @@ pub fn record_time(layout: &Layout, history: &History, now: Utc) -> Utc {
 }
 
 /// The record of `plan` as deployed: every file of the version, uploaded now or
-/// already there, and what it owes CloudFront.
+/// already there, with the ETag `etag` knows for its key, and what it owes
+/// CloudFront.
 pub fn record_of(
     plan: &Plan,
     job: &super::Job<'_>,
@@ -154,6 +155,7 @@ pub fn record_of(
     history: &History,
     time: Utc,
     invalidation: Option<Invalidation>,
+    etag: impl Fn(&str) -> Option<String>,
 ) -> DeployRecord {
     let layout = job.layout;
     DeployRecord {
@@ -182,6 +184,7 @@ pub fn record_of(
                         key: f.key.clone(),
                         size: f.digest.size,
                         sha256: f.digest.sha256_hex(),
+                        etag: etag(&f.key),
                     },
                 )
             })

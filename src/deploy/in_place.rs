@@ -187,7 +187,11 @@ impl Mode for InPlace {
         time: Utc,
         owes: Option<Invalidation>,
     ) -> DeployRecord {
-        finish::record_of(&self.plan, job, provenance, history, time, owes)
+        let etag = |key: &str| {
+            let written = self.etags.get(key).map(String::as_str);
+            written.or_else(|| self.remote.etag(key)).map(str::to_owned)
+        };
+        finish::record_of(&self.plan, job, provenance, history, time, owes, etag)
     }
 
     async fn settle_state<S: ObjectStore>(

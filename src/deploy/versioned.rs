@@ -44,6 +44,8 @@ pub struct Versioned {
     state: Option<Fetched>,
     /// The entry and `mf-manifest.json` as read back from the bucket.
     read_back: Option<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The ETags the uploads returned.
+    etags: std::collections::BTreeMap<String, String>,
     /// Where the build is published.
     target: Target,
     /// The id a canary of this build starts a new rollout with.
@@ -119,12 +121,33 @@ impl Mode for Versioned {
             layout.file_key(&format!("{version}/{}", file.rel_path))?;
         }
         // A version is never rewritten and keeps no state: a file needs its MD5 only
-        // when a re-run finds an object of its size there (a new version has none).
-        let listed = RemoteView::new(
-            &version_prefix,
-            store.list(&version_prefix).await.map_err(Error::Remote)?,
-            None,
-        );
+        // when a re-run finds an object of its size there (a new version has none),
+        // and not even then when the version's record names the very objects listed
+        // (same size and ETag): a rebuild then reads each file once and asks nothing.
+        let recorded = history
+            .latest()
+            .filter(|(_, v)| *v == version)
+            .map(|(key, _)| key.to_owned());
+        let read_record = async {
+            match &recorded {
+                Some(key) => store
+                    .get(key)
+                    .await
+                    .map(|f| f.and_then(|f| DeployRecord::from_json(&f.bytes))),
+                None => Ok(None),
+            }
+        };
+        let (listing, record) = tokio::join!(store.list(&version_prefix), read_record);
+        let mut listed = RemoteView::new(&version_prefix, listing.map_err(Error::Remote)?, None);
+        for file in record
+            .map_err(Error::Remote)?
+            .iter()
+            .flat_map(|r| r.files.values())
+        {
+            if let Some(etag) = &file.etag {
+                listed.vouch(&file.key, file.size, etag, &file.sha256);
+            }
+        }
         let needed = files.iter().map(|f| listed.needs_md5(f)).collect();
         let files = super::build::add_md5(files, needed).await?;
         let remote = read::complete_content(store, listed, &files)
@@ -185,6 +208,7 @@ impl Mode for Versioned {
             live,
             state,
             read_back: None,
+            etags: Default::default(),
             target,
             new_rollout: format!("{version}-{}", record::new_nonce()),
         };
@@ -290,6 +314,7 @@ impl Mode for Versioned {
         r: &mut Report,
     ) -> Result<bool, Error> {
         let applied = steps::apply_into(ctx, &self.plan, r).await?;
+        self.etags = applied.etags;
         let entry_rel = self.entry_rel.as_str();
         self.read_back = Some(read_back(ctx.store, &self.plan, entry_rel).await?);
         if job.request.verify {
@@ -309,7 +334,11 @@ impl Mode for Versioned {
         time: Utc,
         owes: Option<Invalidation>,
     ) -> DeployRecord {
-        let record = finish::record_of(&self.plan, job, provenance, history, time, owes);
+        let etag = |key: &str| {
+            let written = self.etags.get(key).map(String::as_str);
+            written.or_else(|| self.remote.etag(key)).map(str::to_owned)
+        };
+        let record = finish::record_of(&self.plan, job, provenance, history, time, owes, etag);
         match self.target {
             Target::Manifests => record,
             Target::Overlay(_) => DeployRecord {

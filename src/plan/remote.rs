@@ -84,15 +84,32 @@ impl RemoteView {
         vouched.then_some(record)
     }
 
-    /// The state's record vouches that the file's key holds exactly its bytes (size
-    /// and SHA-256): nothing about the file needs its MD5.
+    /// A deploy record names `key` with this size, ETag and SHA-256: when the listing
+    /// shows that very object (same size and ETag), its SHA-256 is known without a
+    /// request, whatever kind of ETag the store makes.
+    pub fn vouch(&mut self, key: &str, size: u64, etag: &str, sha256: &str) {
+        let listed = self.objects.get(key).is_some_and(|o| {
+            o.size == size
+                && !o.etag.is_empty()
+                && o.etag.trim_matches('"') == etag.trim_matches('"')
+        });
+        if listed {
+            self.sha256.insert(key.to_owned(), sha256.to_owned());
+        }
+    }
+
+    /// The state's record (or a deploy record, [`Self::vouch`]) vouches that the
+    /// file's key holds exactly its bytes (size and SHA-256): nothing about the file
+    /// needs its MD5.
     pub fn confirms(&self, file: &LocalFile) -> bool {
         let key = format!("{}{}", self.prefix, file.rel_path);
+        let local = file.digest.sha256_hex();
         self.objects.get(&key).is_some_and(|object| {
             object.size == file.digest.size
-                && self
+                && (self
                     .record(&file.rel_path, object)
-                    .is_some_and(|r| r.sha256 == file.digest.sha256_hex())
+                    .is_some_and(|r| r.sha256 == local)
+                    || self.sha256.get(&key) == Some(&local))
         })
     }
 

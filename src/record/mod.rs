@@ -105,6 +105,10 @@ pub struct RecordedFile {
     pub key: String,
     pub size: u64,
     pub sha256: String,
+    /// The ETag the store gave the object (absent in records of releases before
+    /// 0.2): with the listing, it tells that the object is still the one recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// CloudFront paths a deploy needed invalidated (decoded, as chosen).
@@ -267,6 +271,7 @@ pub fn sample(version: &str, time: crate::clock::Utc, rels: &[&str]) -> DeployRe
                     key: format!("shop/{rel}"),
                     size: 1,
                     sha256: "ab".to_owned(),
+                    etag: None,
                 };
                 ((*rel).to_owned(), file)
             })

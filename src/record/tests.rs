@@ -25,6 +25,7 @@ fn record(version: &str, paths: &[&str]) -> DeployRecord {
                 key: "shop/remoteEntry.js".to_owned(),
                 size: 5,
                 sha256: "ab".to_owned(),
+                etag: None,
             },
         )]),
         invalidation: (!paths.is_empty()).then(|| Invalidation {

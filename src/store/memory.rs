@@ -64,6 +64,9 @@ struct Inner {
     fail_under: Option<(&'static str, String)>,
     /// Writes succeed whatever their condition (a store without conditional writes).
     ignore_conditions: bool,
+    /// PUT answers with ETags that are not the body's MD5 (SSE-KMS, some
+    /// S3-compatible stores).
+    opaque_etags: bool,
     injected: BTreeMap<(&'static str, String), VecDeque<Injected>>,
     hooks: Vec<(&'static str, String, Hook)>,
     hold_list_until_get: bool,
@@ -311,6 +314,11 @@ impl MemoryStore {
     }
 
     /// How many times `operation` was called.
+    /// From now on, PUT gives ETags that are not the body's MD5 (as SSE-KMS does).
+    pub fn opaque_etags(&self) {
+        self.lock().opaque_etags = true;
+    }
+
     pub fn calls(&self, operation: &str) -> usize {
         self.lock().calls.get(operation).copied().unwrap_or(0)
     }

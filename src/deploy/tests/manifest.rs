@@ -248,3 +248,36 @@ async fn a_canary_starts_on_the_native_document_only_and_abort_and_rollback_clea
     assert_eq!(rolled.status, Status::RolledBack);
     assert_eq!(canary_of(&store), None, "a rollback clears the canary");
 }
+
+#[tokio::test]
+async fn a_versioned_rebuild_on_a_store_with_opaque_etags_asks_nothing_per_file() {
+    let build = Build::new();
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    store.opaque_etags();
+    let first = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert!(first.uploaded > 0);
+    let (heads, puts, gets) = (store.calls("head"), store.calls("put"), store.calls("get"));
+    let again = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(again.status, Status::Unchanged);
+    assert_eq!(
+        store.calls("head") - heads,
+        0,
+        "the record vouches for every listed object"
+    );
+    assert_eq!(store.calls("put") - puts, 0);
+    assert!(
+        store.calls("get") - gets <= 6,
+        "the manifest, the record, the entries read back"
+    );
+
+    // The same label with other bytes is still refused before anything is written.
+    build.write("main.1a2b3c4d.js", "other bytes, same length");
+    let mut same_label = versioned(&build);
+    same_label.version = Some(first.version.clone());
+    let refused = run(&store, &cdn, &same_label).await.unwrap_err();
+    assert!(
+        matches!(refused.error, Error::VersionTaken { .. }),
+        "{}",
+        refused.error
+    );
+}
