@@ -54,7 +54,7 @@ pub async fn deploy_all(
     let uploads = SharedUploads::new(requests.iter().map(|r| r.prefix.as_str()));
     let slots = Slots::one_run();
     let probe = crate::store::probe::Probe::default();
-    let manifests = crate::manifest::Queue::default();
+    let manifests = crate::manifest::Queue::new(requests.len());
     let sending = Sending::new(
         identity.run_identity(),
         first.wait,
@@ -73,6 +73,7 @@ pub async fn deploy_all(
         );
         async move {
             let ticket = batch.ticket();
+            let manifest_ticket = manifests.ticket();
             let ctx = Context {
                 store,
                 cdn: cloudfront,
@@ -83,7 +84,7 @@ pub async fn deploy_all(
                 uploads: Some(uploads),
                 slots,
                 probe,
-                manifests: Some(manifests),
+                manifests: Some(&manifest_ticket),
             };
             let mut printed = Vec::new();
             // A module that panics fails alone; the others go on.
@@ -93,6 +94,8 @@ pub async fn deploy_all(
                 Err(payload) => Err(Error::panicked(payload.as_ref()).into()),
             };
             // Whatever happened, the others need not wait for this module any more.
+            drop(ctx);
+            drop(manifest_ticket);
             ticket.leave(cloudfront, sending).await;
             (result, printed)
         }

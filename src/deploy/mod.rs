@@ -76,7 +76,7 @@ pub struct Context<'a, S, C> {
     /// Whether the store honours conditional writes: asked once per run.
     pub probe: &'a crate::store::probe::Probe,
     /// In a `packages` run: the run's manifest writes, merged.
-    pub manifests: Option<&'a crate::manifest::Queue>,
+    pub manifests: Option<&'a crate::manifest::Ticket>,
 }
 
 /// What one module's run is about: the request, the config, its keys.

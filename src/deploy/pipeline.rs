@@ -341,7 +341,13 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
         history: &history,
     };
     // Publish, invalidate (confirming in the pointer what is still owed), verify.
-    let published = mode.publish(ctx, &job, invalidating, time, out).await?;
+    let published = mode.publish(ctx, &job, invalidating, time, out).await;
+    // The run's other modules may be waiting for this one's manifest entries; its
+    // invalidation waits for them.
+    if let Some(ticket) = ctx.manifests {
+        ticket.finish();
+    }
+    let published = published?;
     r.status = if changed || moves || !published.moved.is_empty() {
         mode.done()
     } else {

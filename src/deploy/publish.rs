@@ -228,7 +228,7 @@ pub async fn overlay<S: ObjectStore, C: Cdn>(
 /// says which documents name what now.
 pub async fn switch<S: ObjectStore>(
     store: &S,
-    queue: Option<&manifest::Queue>,
+    queue: Option<&manifest::Ticket>,
     request: &DeployRequest,
     layout: &Layout,
     entry: &LiveEntry,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use queue::Queue;
+pub use queue::{Queue, Ticket};
 pub use update::{MAX_ATTEMPTS, ManifestError, Updated, update, update_all, write_history};
 
 /// The `schema` of the native manifest.
