@@ -21,6 +21,7 @@ fn entry() -> LiveEntry {
         deployed: "2026-12-02T01:08:11.123Z".to_owned(),
         commit: Some("5d1e2f3a4b5c".to_owned()),
         previous: None,
+        canary: None,
     }
 }
 
