@@ -114,9 +114,17 @@ async fn end<S: ObjectStore, C: Cdn>(
     )
     .await
     .map_err(Error::Remote)?;
+    // Only the pull request's own versions, `pr-<n>-<7 hex>/`: an environment version
+    // someone labelled `pr-5-hotfix` is not the preview's.
+    let previewed = |key: &str| {
+        key.strip_prefix(versions)
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(head, _)| head.len() == 7 && head.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
     let (kept, doomed): (Vec<_>, Vec<_>) = listed
         .into_iter()
         .map(|o| o.key)
+        .filter(|key| previewed(key))
         .partition(|key| live.protects(key).is_some());
     for key in &kept {
         if let Some(why) = live.protects(key) {
@@ -128,7 +136,7 @@ async fn end<S: ObjectStore, C: Cdn>(
         report.deleted += deleted.deleted.len();
         if let Some((key, why)) = deleted.failed.first() {
             return Err(Error::Preview(format!(
-                "the overlay is gone (the preview is no longer live), but {key} could not be deleted ({why}); `mfe-deploy previews --close {}` finishes it",
+                "the overlay is gone (the preview is no longer live), but {key} could not be deleted ({why}); `mfe-deploy previews --close {}` finishes it (it finds the modules in the preview's records)",
                 preview.number
             )));
         }

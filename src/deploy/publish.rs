@@ -68,6 +68,19 @@ pub fn native_invalidation(
     InvalidationPlan::of_urls(urls).with_owed(&history.owed(&d.id), &root)
 }
 
+/// Nothing of this run to invalidate, only what earlier runs still owe: a run that
+/// moved nothing still makes an invalidation a failed run left owed.
+pub fn owed_only(job: &Job<'_>, invalidating: &Invalidating<'_>) -> InvalidationPlan {
+    match invalidating.distribution {
+        Some(d) => {
+            let root = d.url_of(&job.request.bucket, job.layout.prefix());
+            InvalidationPlan::default()
+                .with_owed(&invalidating.history.owed(&d.id), &root.unwrap_or_default())
+        }
+        None => InvalidationPlan::default(),
+    }
+}
+
 /// The native manifest's bytes, when there is one.
 pub async fn read_native<S: ObjectStore>(
     store: &S,

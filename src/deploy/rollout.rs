@@ -60,6 +60,18 @@ impl Mode for RolloutStep {
         let records = records.map_err(Error::Remote)?;
         let live = native?.and_then(|bytes| manifest::live(&bytes, module));
         let now = Utc::now().rfc3339();
+        let canary = live.as_ref().and_then(|l| l.canary.as_ref());
+        if let (Rollout::Promote | Rollout::Abort, Some(asked), Some(c)) =
+            (step, &request.version, canary)
+            && asked != &c.version
+        {
+            return Err(RolloutError::NotTheCanary {
+                module: module.to_owned(),
+                asked: asked.clone(),
+                canary: c.version.clone(),
+            }
+            .into());
+        }
         let (next, version) = match step {
             Rollout::Promote => {
                 let next = rollout::promote(module, live.as_ref(), &now)?;
@@ -222,10 +234,16 @@ impl Mode for RolloutStep {
             (_, Some(c), _) => (RecordKind::Abort, (c.rollout.clone(), 0)),
             _ => (RecordKind::Abort, (String::new(), 0)),
         };
+        // An abort leaves the stable version live: what was live before it is what its
+        // own record says; the other steps follow the stable version.
+        let previous_version = match self.step {
+            Rollout::Abort => self.version_record.previous_version.clone(),
+            _ => Some(self.live.version.clone()),
+        };
         DeployRecord {
             kind,
             environment: job.request.environment.clone(),
-            previous_version: Some(self.live.version.clone()),
+            previous_version,
             provenance: provenance.clone(),
             time: time.rfc3339(),
             invalidation: owes.filter(|i| !i.paths.is_empty()),
@@ -251,7 +269,7 @@ impl Mode for RolloutStep {
     ) -> Result<Published, Error> {
         if !self.moves() {
             return Ok(Published {
-                invalidation: InvalidationPlan::default(),
+                invalidation: publish::owed_only(job, &invalidating),
                 moved: Vec::new(),
             });
         }

@@ -190,10 +190,19 @@ impl Mode for Versioned {
         report.preview_url = request.preview.as_ref().and_then(|p| p.url());
         if let Target::Canary(percent) = target {
             let module = layout.module();
-            if live.is_none() {
-                return Err(Error::Rollout(RolloutError::NoStable {
-                    module: module.to_owned(),
-                }));
+            match &live {
+                None => {
+                    return Err(Error::Rollout(RolloutError::NoStable {
+                        module: module.to_owned(),
+                    }));
+                }
+                Some(stable) if stable.version == version => {
+                    return Err(Error::Rollout(RolloutError::Stable {
+                        module: module.to_owned(),
+                        version: version.clone(),
+                    }));
+                }
+                Some(_) => {}
             }
             report.canary = Some((version.clone(), percent));
         }
@@ -301,7 +310,14 @@ impl Mode for Versioned {
                 canary.map(|c| (c.version.as_str(), c.percent))
                     != Some((self.plan.version.as_str(), percent))
             }
-            _ => live.map(|l| l.version.as_str()) != Some(self.plan.version.as_str()),
+            // A plain deploy goes live for everyone: a live canary is cleared.
+            Target::Manifests => {
+                live.map(|l| l.version.as_str()) != Some(self.plan.version.as_str())
+                    || live.is_some_and(|l| l.canary.is_some())
+            }
+            Target::Overlay(_) => {
+                live.map(|l| l.version.as_str()) != Some(self.plan.version.as_str())
+            }
         }
     }
 
@@ -339,6 +355,16 @@ impl Mode for Versioned {
             written.or_else(|| self.remote.etag(key)).map(str::to_owned)
         };
         let record = finish::record_of(&self.plan, job, provenance, history, time, owes, etag);
+        // What was live before is what the document named, not the newest record (a
+        // canary's record, say, that most users never saw).
+        let record = DeployRecord {
+            previous_version: self
+                .live
+                .as_ref()
+                .map(|l| l.version.clone())
+                .or(record.previous_version),
+            ..record
+        };
         match self.target {
             Target::Manifests => record,
             Target::Overlay(_) => DeployRecord {
@@ -402,7 +428,7 @@ impl Mode for Versioned {
             }
             (_, None) => {
                 return Ok(Published {
-                    invalidation: InvalidationPlan::default(),
+                    invalidation: publish::owed_only(job, &invalidating),
                     moved: Vec::new(),
                 });
             }

@@ -147,8 +147,11 @@ impl Ticket {
         queue.changed.notify_waiters();
         loop {
             let notified = queue.changed.notified();
-            if let Ok(written) = result.try_recv() {
-                return written;
+            match result.try_recv() {
+                Ok(written) => return written,
+                // The module writing the batch stopped (a panic) before it answered.
+                Err(oneshot::error::TryRecvError::Closed) => return contended(bucket, key),
+                Err(oneshot::error::TryRecvError::Empty) => {}
             }
             if let Some(batch) = queue.take_if_complete(key) {
                 write(queue, store, bucket, key, format, batch).await;

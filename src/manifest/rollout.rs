@@ -17,6 +17,15 @@ pub enum RolloutError {
         "`{module}` has no canary live, so there is nothing to {step}: start one with `rollout: <N>%`"
     )]
     NoCanary { module: String, step: &'static str },
+    /// A step names a version that is not the live canary.
+    #[error(
+        "`version: {asked}` is not the canary of `{module}` (the live canary is `{canary}`): nothing was changed; run the step without `version`, or with the canary's"
+    )]
+    NotTheCanary {
+        module: String,
+        asked: String,
+        canary: String,
+    },
     /// The canary would be the stable version itself.
     #[error(
         "`{version}` is already the stable version of `{module}`: a canary must be another version"

@@ -46,7 +46,21 @@ pub async fn previews(args: PreviewsArgs, stdout: &mut dyn Write) -> Result<(), 
         })?;
     let (identity, on_runner) = identity();
     let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
-    let listed = list(&store, &request.manifest.native).await?;
+    let mut listed = list(&store, &request.manifest.native).await?;
+    // A preview whose overlay is gone but whose files a failed close left: its
+    // modules are in its records.
+    if let Some(number) = args.close
+        && !listed.iter().any(|p| p.number == number)
+    {
+        let modules = recorded_modules(&store, &config.records_prefix(), number).await?;
+        if !modules.is_empty() {
+            listed.push(Listed {
+                number,
+                modules: modules.into_iter().map(|m| (m, String::new())).collect(),
+                written: None,
+            });
+        }
+    }
 
     let now = Utc::now().millis / 1000;
     let ending: Vec<&Listed> = match (args.close, args.prune) {
@@ -163,6 +177,23 @@ async fn list<S: crate::store::ObjectStore>(
     }
     listed.sort_by_key(|p| p.number);
     Ok(listed)
+}
+
+/// The modules pull request `number` previewed, from its records.
+async fn recorded_modules<S: crate::store::ObjectStore>(
+    store: &S,
+    records_prefix: &str,
+    number: u64,
+) -> Result<Vec<String>, Error> {
+    let dir = format!("{records_prefix}previews/pr-{number}/modules/");
+    let keys = store.list(&dir).await.map_err(Error::Remote)?;
+    let mut modules: Vec<String> = keys
+        .iter()
+        .filter_map(|o| o.key.strip_prefix(&dir)?.split_once("/records/"))
+        .map(|(module, _)| module.to_owned())
+        .collect();
+    modules.dedup();
+    Ok(modules)
 }
 
 /// The request that ends pull request `number`'s preview of `module`.

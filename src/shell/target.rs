@@ -84,6 +84,14 @@ fn previewing(
     number: u64,
     head: Option<String>,
 ) -> Result<DeployRequest, Error> {
+    if request.rollout.is_some() {
+        return Err(InputError::Invalid {
+            name: "rollout",
+            value: "(set)".to_owned(),
+            hint: "a pull request previews its build and never changes the environment's manifest; roll out from a push or a manual run".to_owned(),
+        }
+        .into());
+    }
     if request.rollback_to.is_some() {
         return Err(InputError::Invalid {
             name: "rollback-to",

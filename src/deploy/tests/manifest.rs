@@ -281,3 +281,108 @@ async fn a_versioned_rebuild_on_a_store_with_opaque_etags_asks_nothing_per_file(
         refused.error
     );
 }
+
+#[tokio::test]
+async fn a_canary_of_the_stable_version_is_refused_and_a_plain_deploy_clears_a_canary() {
+    let build = Build::new();
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    let stable = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    let writes = store.writes().len();
+    let mut same = versioned(&build);
+    same.rollout = Some(crate::request::Rollout::Percent(10));
+    let refused = run(&store, &cdn, &same).await.unwrap_err();
+    assert!(
+        matches!(refused.error, Error::Rollout(_)),
+        "{}",
+        refused.error
+    );
+    assert_eq!(refused.error.exit_code(), 2);
+    assert_eq!(store.writes().len(), writes, "nothing written, no record");
+
+    build.write("remoteEntry.js", "entry v2");
+    let mut canary = versioned(&build);
+    canary.rollout = Some(crate::request::Rollout::Percent(10));
+    let v2 = run(&store, &cdn, &canary).await.unwrap().version;
+    let mut promote_other = versioned(&build);
+    promote_other.rollout = Some(crate::request::Rollout::Promote);
+    promote_other.version = Some(stable.version.clone());
+    std::fs::remove_dir_all(build.package().join("dist")).unwrap();
+    let refused = run(&store, &cdn, &promote_other).await.unwrap_err();
+    assert!(
+        refused.error.to_string().contains("is not the canary"),
+        "{}",
+        refused.error
+    );
+    assert_eq!(canary_of(&store), Some((v2, 10)), "nothing changed");
+
+    // The stable build again, without `rollout`: everyone gets it, the canary goes.
+    let build = Build::new();
+    let plain = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(plain.version, stable.version);
+    assert_eq!(plain.status, Status::Deployed);
+    assert_eq!(canary_of(&store), None);
+    let newest = records(&store)
+        .into_iter()
+        .max_by_key(|r| r.time.clone())
+        .unwrap();
+    assert_eq!(
+        newest.previous_version.as_deref(),
+        Some(stable.version.as_str()),
+        "what was live before is the stable version, not the canary most users never saw"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_step_whose_invalidation_failed_is_invalidated_by_the_rerun_and_abort_keeps_previous()
+ {
+    let build = Build::new();
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    let stable = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    let mut canary = versioned(&build);
+    canary.rollout = Some(crate::request::Rollout::Percent(25));
+    cdn.create_errors
+        .lock()
+        .unwrap()
+        .push_back(CdnError::Other {
+            operation: "CreateInvalidation",
+            message: "injected".to_owned(),
+        });
+    let failed = run(&store, &cdn, &canary).await.unwrap_err();
+    assert!(
+        matches!(failed.error, Error::Invalidate(_)),
+        "{}",
+        failed.error
+    );
+    let before = cdn.created.lock().unwrap().len();
+    let rerun = run(&store, &cdn, &canary).await.unwrap();
+    assert_eq!(
+        rerun.status,
+        Status::Unchanged,
+        "the canary is already at 25%"
+    );
+    let created = cdn.created.lock().unwrap().clone();
+    assert_eq!(created.len(), before + 1, "the owed invalidation is made");
+    assert!(
+        created
+            .last()
+            .unwrap()
+            .1
+            .contains(&"/mfe-manifest.json".to_owned())
+    );
+
+    // After an abort, `rollback-to: previous` still finds what was live before.
+    let mut abort = versioned(&build);
+    abort.rollout = Some(crate::request::Rollout::Abort);
+    run(&store, &cdn, &abort).await.unwrap();
+    let newest = records(&store)
+        .into_iter()
+        .max_by_key(|r| r.time.clone())
+        .unwrap();
+    assert_eq!(newest.kind, crate::record::RecordKind::Abort);
+    assert_eq!(newest.version, stable.version);
+    assert_ne!(
+        newest.previous_version.as_deref(),
+        Some(stable.version.as_str())
+    );
+}
