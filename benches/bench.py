@@ -2,9 +2,14 @@
 """Benchmark mfe-deploy against `aws s3 sync` (the common two-pass workflow recipe) and
 `rclone copy --checksum`, on one generated monorepo, against one local S3 server
 (s3s-fs), in one run. Reports medians and ratios per scenario; see docs/performance.md.
+
+`--rtt-ms N` puts benches/rtt_proxy.py in front of the server, so every tool's every
+request pays an N ms round trip; `--mode versioned` deploys mfe-deploy in versioned mode
+against the same rclone and aws baselines.
 """
 
 import argparse
+import copy
 import hashlib
 import json
 import math
@@ -96,6 +101,18 @@ def free_port():
     return port
 
 
+def listening(proc, port, what):
+    """Wait until `proc` accepts connections on `port`; its endpoint URL."""
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit(f"{what} did not start")
+
+
 def start_server(s3s, data):
     port = free_port()
     data.mkdir(parents=True, exist_ok=True)
@@ -104,14 +121,21 @@ def start_server(s3s, data):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("s3s-fs did not start")
+    return proc, listening(proc, port, "s3s-fs")
+
+
+def start_rtt_proxy(server_endpoint, rtt_ms, log=None):
+    """benches/rtt_proxy.py on a free loopback port, forwarding to the server with
+    `rtt_ms` added to every round trip (and logging requests to `log`); the process and
+    the endpoint to give the tools."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("rtt_proxy.py")), "--listen-port", str(port),
+         "--target", server_endpoint.removeprefix("http://"), "--rtt-ms", str(rtt_ms)]
+        + (["--log", log] if log else []),
+        stdout=subprocess.DEVNULL,
+    )
+    return proc, listening(proc, port, "rtt_proxy.py")
 
 
 def reset_bucket(data, bucket):
@@ -151,7 +175,7 @@ def run(cmd, env, cwd, stats=None, rss=None):
 
 def mfe(ctx, name, bucket, stats=None, rss=None):
     cmd = [ctx.mfe, "deploy", "--package", f"packages/{name}", "--bucket", bucket, "--endpoint-url", ctx.endpoint]
-    return run(cmd, ctx.env, ctx.root, stats, rss)
+    return run(cmd + ctx.mode_args, ctx.env, ctx.root, stats, rss)
 
 
 def aws_two_pass(ctx, name, bucket):
@@ -177,7 +201,7 @@ def rclone(ctx, name, bucket):
 def mfe_all(ctx, names, bucket, stats=None, rss=None):
     # The whole monorepo in one process: `--packages` (one invalidation, one client).
     cmd = [ctx.mfe, "deploy", "--packages", "packages/*", "--bucket", bucket, "--endpoint-url", ctx.endpoint]
-    return run(cmd, ctx.env, ctx.root, stats, rss)
+    return run(cmd + ctx.mode_args, ctx.env, ctx.root, stats, rss)
 
 
 def rclone_all(ctx, names, bucket):
@@ -230,8 +254,9 @@ def scenario(ctx, title, names, reps, prepare, per_tool_prepare=None, collect_st
             want = collect_stats and tool == "mfe-deploy"
             times[tool].append(deploy_all(ctx, tool, names, stats if want else None, rss if want else None))
     medians = {t: statistics.median(v) for t, v in times.items()}
-    print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
-    return {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
+    res = {"title": title, "medians": medians, "runs": times, "stats": stats, "rss_kb": rss}
+    print_scenario(res)
+    return res
 
 
 def children_cpu():
@@ -243,6 +268,11 @@ def process_cpu(pid):
     """User + system CPU seconds of a running process (the server), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(ctx):
+    """CPU seconds of the server so far, and of the round-trip proxy when there is one."""
+    return sum(process_cpu(pid) for pid in ctx.server_pids)
 
 
 def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
@@ -257,39 +287,75 @@ def whole_scenario(ctx, title, names, reps, prepare, per_tool_prepare=None):
             if per_tool_prepare:
                 per_tool_prepare(tool)
             os.sync()
-            own, server = children_cpu(), process_cpu(ctx.server_pid)
+            own, server = children_cpu(), server_cpu(ctx)
             if tool == "mfe-deploy":
                 times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool], stats, rss))
             else:
                 times[tool].append(WHOLE[tool](ctx, names, BUCKETS[tool]))
             cpu[tool]["own"].append(children_cpu() - own)
-            cpu[tool]["server"].append(process_cpu(ctx.server_pid) - server)
+            cpu[tool]["server"].append(server_cpu(ctx) - server)
             cpu[tool]["both"].append(cpu[tool]["own"][-1] + cpu[tool]["server"][-1])
     medians = {t: statistics.median(v) for t, v in times.items()}
     cpu_medians = {t: {k: statistics.median(v) for k, v in c.items()} for t, c in cpu.items()}
-    print(f"  {title}: " + ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()), flush=True)
-    return {"title": title, "medians": medians, "runs": times, "cpu": cpu_medians, "stats": stats, "rss_kb": rss}
+    res = {"title": title, "medians": medians, "runs": times, "cpu": cpu_medians, "stats": stats, "rss_kb": rss}
+    print_scenario(res)
+    return res
+
+
+REQUEST_KINDS = ["LIST", "GET", "HEAD", "PUT", "COPY", "MULTIPART", "DELETE"]
+#: The line every mfe-deploy process logs at its end (src/store/counts.rs).
+REQUESTS_LINE = re.compile(
+    r"requests: LIST (\d+), GET (\d+), HEAD (\d+), PUT (\d+), COPY (\d+), MULTIPART (\d+)(?:, DELETE (\d+))?; "
+    r"(\d+) bytes sent(?:; first request (\d+) ms)?"
+)
 
 
 def parse_stats(blobs):
-    totals = {"LIST": 0, "GET": 0, "HEAD": 0, "PUT": 0, "COPY": 0, "MULTIPART": 0, "bytes": 0}
+    """Requests by kind and bytes sent, summed over the stderr `blobs` of mfe-deploy
+    processes; the first-request delays; the scans' total milliseconds."""
+    totals = dict.fromkeys(REQUEST_KINDS + ["bytes"], 0)
     first, scan_ms = [], 0
     for blob in blobs:
-        m = re.search(r"requests: LIST (\d+), GET (\d+), HEAD (\d+), PUT (\d+), COPY (\d+), MULTIPART (\d+)(?:, DELETE \d+)?; (\d+) bytes sent(?:; first request (\d+) ms)?", blob)
+        m = REQUESTS_LINE.search(blob)
         if m:
-            for key, value in zip(["LIST", "GET", "HEAD", "PUT", "COPY", "MULTIPART", "bytes"], m.groups()[:7]):
-                totals[key] += int(value)
-            if m.group(8):
-                first.append(int(m.group(8)))
+            for key, value in zip(REQUEST_KINDS + ["bytes"], m.groups()[:8]):
+                totals[key] += int(value or 0)
+            if m.group(9):
+                first.append(int(m.group(9)))
         s = re.search(r"scanned \d+ files \(.*?\) in (\d+) ms", blob)
         if s:
             scan_ms += int(s.group(1))
     return totals, first, scan_ms
 
 
+def requests_per_run(res):
+    """mfe-deploy's requests by kind and bytes sent in one run of a scenario (the
+    mean over its runs; a run of a per-module scenario is every module's deploy)."""
+    totals, _, _ = parse_stats(res["stats"])
+    runs = max(1, len(res["runs"]["mfe-deploy"]))
+    return {k: round(v / runs) for k, v in totals.items()}
+
+
+def format_requests(per_run):
+    """`LIST 3, GET 2, PUT 5` (kinds sent at least once), or `none`."""
+    return ", ".join(f"{k} {v:,}" for k, v in per_run.items() if k != "bytes" and v) or "none"
+
+
+def print_scenario(res):
+    """The progress line of one scenario: medians, then mfe-deploy's requests per run."""
+    medians = ", ".join(f"{t} {m:.2f}s" for t, m in res["medians"].items())
+    per_run = requests_per_run(res)
+    print(f"  {res['title']}: {medians}; mfe-deploy requests per run: {format_requests(per_run)}, "
+          f"{per_run['bytes']:,} B sent", flush=True)
+
+
 def memory_by_file_size(ctx, data, large_mb, rng):
     """Peak RSS of a cold deploy of one file of 4 MiB and of one of `large_mb` MiB:
-    bodies stream from disk, so the second must not cost more memory than the first."""
+    bodies stream from disk, so the second must not cost more memory than the first.
+    It measures memory, not round trips or modes: in place (a one-file module has no
+    entry for a versioned manifest to name), straight to the server, without the proxy."""
+    direct = copy.copy(ctx)
+    direct.endpoint, direct.mode_args = ctx.server_endpoint, []
     peaks = {}
     for name, mib in (("one-small-file", 4), ("one-large-file", large_mb)):
         dist = ctx.root / "packages" / name / "dist"
@@ -299,7 +365,7 @@ def memory_by_file_size(ctx, data, large_mb, rng):
                 f.write(rng.randbytes(1024 * 1024))
         reset_bucket(data, BUCKETS["mfe-deploy"])
         rss = []
-        mfe(ctx, name, BUCKETS["mfe-deploy"], rss=rss)
+        mfe(direct, name, BUCKETS["mfe-deploy"], rss=rss)
         peaks[mib] = rss[0]
         shutil.rmtree(ctx.root / "packages" / name)
     return peaks
@@ -340,6 +406,12 @@ def main():
     ap.add_argument("--s3s-fs", default=shutil.which("s3s-fs") or str(REPO / ".bench" / "tools" / "bin" / "s3s-fs"))
     ap.add_argument("--mfe-deploy", default=str(REPO / "target" / "release" / "mfe-deploy"))
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--rtt-ms", type=float, default=0,
+                    help="round trip added to every request of every tool by benches/rtt_proxy.py in front of "
+                         "the server (default 0: no proxy)")
+    ap.add_argument("--rtt-log", help="with --rtt-ms: the proxy writes every tool's request lines here, with times")
+    ap.add_argument("--mode", choices=["in-place", "versioned"], default="in-place",
+                    help="mfe-deploy's deploy mode (version labels are the build digests)")
     ap.add_argument("--server-data", default=default_server_data(),
                     help="where s3s-fs keeps the objects (default: tmpfs /dev/shm when present, so the "
                          "server's disk is not what is measured)")
@@ -354,13 +426,20 @@ def main():
     if data.exists():
         shutil.rmtree(data)
     ctx.mfe = str(Path(args.mfe_deploy).resolve())
+    # In place is mfe-deploy's default: no flag, as before `--mode` existed here.
+    ctx.mode_args = ["--mode", "versioned"] if args.mode == "versioned" else []
     names = generate(ctx.root, args.modules, args.files, args.total_mb, args.seed, args.big_files)
     total_files = sum(len(dist_files(ctx.root, n)) for n in names)
     total_bytes = sum(p.stat().st_size for n in names for p in dist_files(ctx.root, n))
     print(f"server data: {data}", flush=True)
     print(f"monorepo: {len(names)} modules, {total_files} files, {total_bytes / 1e6:.1f} MB; big module: {args.big_files} files", flush=True)
-    server, ctx.endpoint = start_server(args.s3s_fs, data)
-    ctx.server_pid = server.pid
+    server, ctx.server_endpoint = start_server(args.s3s_fs, data)
+    ctx.endpoint, ctx.server_pids, proxy = ctx.server_endpoint, [server.pid], None
+    if args.rtt_ms > 0:
+        proxy, ctx.endpoint = start_rtt_proxy(ctx.server_endpoint, args.rtt_ms, args.rtt_log)
+        ctx.server_pids.append(proxy.pid)
+    print(f"mfe-deploy mode: {args.mode}; round trip added: {args.rtt_ms:g} ms"
+          + (f" (rtt_proxy.py at {ctx.endpoint})" if proxy else ""), flush=True)
     ctx.env = env_for(ctx.endpoint)
     results = []
     try:
@@ -383,53 +462,62 @@ def main():
         hashed, hash_seconds = hashing_baseline(ctx.root, names)
         peaks = memory_by_file_size(ctx, data, args.large_mb, random.Random(args.seed))
     finally:
-        server.kill()
+        for proc in (proxy, server):
+            if proc:
+                proc.kill()
         shutil.rmtree(data, ignore_errors=True)
 
+    print()
+    print(f"mfe-deploy --mode {args.mode}, round trip +{args.rtt_ms:g} ms")
     print()
     print("| scenario | mfe-deploy | rclone | aws s3 sync x2 | mfe / rclone | mfe / aws | mfe requests (per run) | mfe peak RSS |")
     print("|---|---|---|---|---|---|---|---|")
     for res in results:
         m = res["medians"]
         totals, first, scan_ms = parse_stats(res["stats"])
-        runs = max(1, len(res["runs"]["mfe-deploy"]))
-        req = ", ".join(f"{k} {v // runs}" for k, v in totals.items() if k != "bytes" and v)
+        per_run = requests_per_run(res)
         rss = f"{max(res['rss_kb']) / 1024:.0f} MB" if res["rss_kb"] else ""
         print(f"| {res['title']} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['aws s3 sync x2']:.2f} s "
               f"| {m['mfe-deploy'] / m['rclone']:.2f} | {m['mfe-deploy'] / m['aws s3 sync x2']:.3f} "
-              f"| {req or 'none'}; {totals['bytes'] // runs} B sent | {rss} |")
+              f"| {format_requests(per_run)}; {per_run['bytes']:,} B sent | {rss} |")
         res["requests"] = totals
+        res["requests_per_run"] = per_run
         res["first_request_ms"] = first
         res["scan_ms"] = scan_ms
     print()
     cores = os.cpu_count() or 1
+    server_is = "server and proxy" if proxy else "server"
     print("| one run over the whole monorepo | mfe-deploy --packages | rclone copy (whole tree) | mfe / rclone | mfe requests (per run) "
-          f"| CPU own + server: mfe-deploy | CPU own + server: rclone | mfe-deploy's floor: its CPU / {cores} cores |")
+          f"| CPU own + {server_is}: mfe-deploy | CPU own + {server_is}: rclone | mfe-deploy's floor: its CPU / {cores} cores |")
     print("|---|---|---|---|---|---|---|---|")
     for res in whole:
         m, c = res["medians"], res["cpu"]
         totals, _, _ = parse_stats(res["stats"])
-        runs = max(1, len(res["runs"]["mfe-deploy"]))
-        req = ", ".join(f"{k} {v // runs}" for k, v in totals.items() if k != "bytes" and v)
+        per_run = requests_per_run(res)
         floor = c["mfe-deploy"]["both"] / cores
-        print(f"| {res['title'].split(': ')[1]} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['mfe-deploy'] / m['rclone']:.2f} | {req or 'none'} "
+        print(f"| {res['title'].split(': ')[1]} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['mfe-deploy'] / m['rclone']:.2f} | {format_requests(per_run)} "
               f"| {c['mfe-deploy']['own']:.2f} + {c['mfe-deploy']['server']:.2f} s | {c['rclone']['own']:.2f} + {c['rclone']['server']:.2f} s "
               f"| {floor:.2f} s ({floor / m['rclone']:.2f} of rclone) |")
         res["requests"] = totals
+        res["requests_per_run"] = per_run
     results.extend(whole)
     cold = results[0]
     _, first, scan_ms = parse_stats(cold["stats"])
     per_run_scan = scan_ms / max(1, len(cold["runs"]["mfe-deploy"]))
-    mfe_rate = total_bytes / max(per_run_scan / 1000, 1e-9) / 1e6
+    mfe_rate = total_bytes / (per_run_scan / 1000) / 1e6 if per_run_scan else None
     base_rate = hashed / hash_seconds / 1e6
     print()
-    print(f"hashing: mfe-deploy's scan {mfe_rate:.0f} MB/s (SHA-256, all cores; MD5 only later, where an ETag must decide or for parts) vs sha256sum {base_rate:.0f} MB/s ({mfe_rate / base_rate:.2f}x)")
+    if mfe_rate:
+        print(f"hashing: mfe-deploy's scan {mfe_rate:.0f} MB/s (SHA-256, all cores; MD5 only later, where an ETag must decide or for parts) vs sha256sum {base_rate:.0f} MB/s ({mfe_rate / base_rate:.2f}x)")
+    else:
+        print("hashing: the scans took under a millisecond (too small a tree to measure)")
     if first:
         print(f"process start to first request: median {statistics.median(first)} ms, max {max(first)} ms")
     small, large = peaks.values()
     print(f"peak RSS, cold deploy of one file: 4 MiB {small / 1024:.0f} MB, {args.large_mb} MiB {large / 1024:.0f} MB")
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "hash_mb_s": [mfe_rate, base_rate], "rss_kb_by_file_mib": peaks}, indent=2, default=str))
+        Path(args.json).write_text(json.dumps({"mode": args.mode, "rtt_ms": args.rtt_ms, "results": results, "hash_mb_s": [mfe_rate, base_rate],
+                                               "rss_kb_by_file_mib": peaks}, indent=2, default=str))
 
 
 if __name__ == "__main__":
