@@ -139,13 +139,11 @@ impl Mode for Versioned {
         };
         let (listing, record) = tokio::join!(store.list(&version_prefix), read_record);
         let mut listed = RemoteView::new(&version_prefix, listing.map_err(Error::Remote)?, None);
-        for file in record
-            .map_err(Error::Remote)?
-            .iter()
-            .flat_map(|r| r.files.values())
-        {
-            if let Some(etag) = &file.etag {
-                listed.vouch(&file.key, file.size, etag, &file.sha256);
+        if let Some(record) = record.map_err(Error::Remote)? {
+            let recorded = Utc::parse_rfc3339(&record.time).map(|t| t.millis.div_euclid(1000));
+            for file in record.files.values() {
+                let etag = file.etag.as_deref();
+                listed.vouch(&file.key, file.size, etag, &file.sha256, recorded);
             }
         }
         let needed = files.iter().map(|f| listed.needs_md5(f)).collect();

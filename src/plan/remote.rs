@@ -84,14 +84,26 @@ impl RemoteView {
         vouched.then_some(record)
     }
 
-    /// A deploy record names `key` with this size, ETag and SHA-256: when the listing
-    /// shows that very object (same size and ETag), its SHA-256 is known without a
-    /// request, whatever kind of ETag the store makes.
-    pub fn vouch(&mut self, key: &str, size: u64, etag: &str, sha256: &str) {
+    /// A deploy record written at `recorded` (seconds) names `key` with this size,
+    /// ETag and SHA-256: when the listing shows that very object (same size and ETag;
+    /// for a store that lists no ETags, same size and written no later than the
+    /// record), its SHA-256 is known without a request, whatever kind of ETag the
+    /// store makes.
+    pub fn vouch(
+        &mut self,
+        key: &str,
+        size: u64,
+        etag: Option<&str>,
+        sha256: &str,
+        recorded: Option<i64>,
+    ) {
         let listed = self.objects.get(key).is_some_and(|o| {
-            o.size == size
-                && !o.etag.is_empty()
-                && o.etag.trim_matches('"') == etag.trim_matches('"')
+            let same = match (o.etag.is_empty(), etag) {
+                (false, Some(etag)) => o.etag.trim_matches('"') == etag.trim_matches('"'),
+                (true, _) => matches!((o.last_modified, recorded), (Some(m), Some(r)) if m <= r),
+                (false, None) => false,
+            };
+            o.size == size && same
         });
         if listed {
             self.sha256.insert(key.to_owned(), sha256.to_owned());

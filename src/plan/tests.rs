@@ -515,3 +515,39 @@ fn only_what_the_state_vouches_for_needs_no_md5() {
         "without a state, only an ETag can tell"
     );
 }
+
+#[test]
+fn a_deploy_record_vouches_for_listed_objects_by_etag_or_by_time_when_the_store_lists_none() {
+    let local = file("a.js", "same bytes");
+    let sha = local.digest.sha256_hex();
+    let listed = |etag: &str, modified: i64| RemoteObject {
+        key: "m/a.js".to_owned(),
+        etag: etag.to_owned(),
+        size: local.digest.size,
+        last_modified: Some(modified),
+    };
+    let rows = [
+        // (listed ETag, modified, recorded ETag, recorded at, vouched)
+        ("kms-1", 100, Some("kms-1"), Some(200), true),
+        ("kms-2", 100, Some("kms-1"), Some(200), false),
+        ("kms-1", 100, None, Some(200), false),
+        ("", 100, None, Some(200), true),
+        ("", 300, Some("kms-1"), Some(200), false),
+        ("", 100, None, None, false),
+    ];
+    for (etag, modified, recorded_etag, recorded_at, vouched) in rows {
+        let mut view = RemoteView::new("m/", vec![listed(etag, modified)], None);
+        view.vouch(
+            "m/a.js",
+            local.digest.size,
+            recorded_etag,
+            &sha,
+            recorded_at,
+        );
+        assert_eq!(
+            view.confirms(&local),
+            vouched,
+            "{etag:?} at {modified}, recorded {recorded_etag:?} at {recorded_at:?}"
+        );
+    }
+}
