@@ -486,35 +486,40 @@ async fn read_back<S: ObjectStore>(
     plan: &Plan,
     entry_rel: &str,
 ) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
-    let mut entry = Vec::new();
-    let mut mf = None;
-    for file in plan
+    // The entry and `mf-manifest.json` are read back together: one round trip.
+    let checked = plan
         .files
         .iter()
         .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json")
-    {
-        let fail = |why: String| Error::ReadBack {
-            bucket: plan.bucket.clone(),
-            key: file.key.clone(),
-            why,
-        };
-        let fetched = store
-            .get(&file.key)
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .ok_or_else(|| fail("it is not there".to_owned()))?;
-        let sha = hex(&sha2::Sha256::digest(&fetched.bytes));
-        if sha != file.digest.sha256_hex() {
-            return Err(fail(format!(
-                "its bytes differ from the ones uploaded (SHA-256 {sha}, uploaded {})",
-                file.digest.sha256_hex()
-            )));
+        .map(|file| async move {
+            let fail = |why: String| Error::ReadBack {
+                bucket: plan.bucket.clone(),
+                key: file.key.clone(),
+                why,
+            };
+            let fetched = store
+                .get(&file.key)
+                .await
+                .map_err(|e| fail(e.to_string()))?
+                .ok_or_else(|| fail("it is not there".to_owned()))?;
+            let sha = hex(&sha2::Sha256::digest(&fetched.bytes));
+            if sha != file.digest.sha256_hex() {
+                return Err(fail(format!(
+                    "its bytes differ from the ones uploaded (SHA-256 {sha}, uploaded {})",
+                    file.digest.sha256_hex()
+                )));
+            }
+            Ok((file.rel_path.as_str(), fetched.bytes))
+        });
+    let mut entry = Vec::new();
+    let mut mf = None;
+    for read in futures::future::join_all(checked).await {
+        let (rel, bytes) = read?;
+        if rel == "mf-manifest.json" {
+            mf = Some(bytes.clone());
         }
-        if file.rel_path == "mf-manifest.json" {
-            mf = Some(fetched.bytes.clone());
-        }
-        if file.rel_path == entry_rel {
-            entry = fetched.bytes;
+        if rel == entry_rel {
+            entry = bytes;
         }
     }
     Ok((entry, mf))
