@@ -100,7 +100,7 @@ pub fn element_text(dom: &str, id: &str) -> Option<String> {
     )
 }
 
-const INSTALL: &str = "the browser tests need Chromium: apt-get install -y chromium";
+const INSTALL: &str = "the browser tests need Chromium: scripts/ensure-nginx installs it (apt-get install -y chromium)";
 
 /// `chromium` on PATH, else where Debian's package puts it.
 fn chromium_binary() -> PathBuf {
