@@ -145,9 +145,20 @@ pub fn record_time(layout: &Layout, history: &History, now: Utc) -> Utc {
     }
 }
 
+/// The ETag of a key: the upload's (`written`), else the listing's (`remote`).
+pub fn known_etag<'a>(
+    written: &'a BTreeMap<String, String>,
+    remote: &'a RemoteView,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |key| {
+        let uploaded = written.get(key).map(String::as_str);
+        uploaded.or_else(|| remote.etag(key)).map(str::to_owned)
+    }
+}
+
 /// The record of `plan` as deployed: every file of the version, uploaded now or
-/// already there, with the ETag `etag` knows for its key, and what it owes
-/// CloudFront.
+/// already there, with the ETag `etag` knows for its key ([`known_etag`]), and what
+/// it owes CloudFront.
 pub fn record_of(
     plan: &Plan,
     job: &super::Job<'_>,

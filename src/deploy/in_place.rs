@@ -187,10 +187,7 @@ impl Mode for InPlace {
         time: Utc,
         owes: Option<Invalidation>,
     ) -> DeployRecord {
-        let etag = |key: &str| {
-            let written = self.etags.get(key).map(String::as_str);
-            written.or_else(|| self.remote.etag(key)).map(str::to_owned)
-        };
+        let etag = finish::known_etag(&self.etags, &self.remote);
         finish::record_of(&self.plan, job, provenance, history, time, owes, etag)
     }
 

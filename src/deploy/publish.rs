@@ -56,12 +56,29 @@ pub fn native_invalidation(
     distribution: &DistributionInfo,
     history: &History,
 ) -> InvalidationPlan {
-    let (d, bucket) = (distribution, &job.request.bucket);
     let native = &job.request.manifest.native;
-    let why = "the native manifest's canary moves".to_owned();
+    document_invalidation(
+        job,
+        distribution,
+        history,
+        native,
+        "the native manifest's canary moves",
+    )
+}
+
+/// One document's URL (`key`), invalidated because `why`, with what earlier runs
+/// still owe.
+pub fn document_invalidation(
+    job: &Job<'_>,
+    distribution: &DistributionInfo,
+    history: &History,
+    key: &str,
+    why: &str,
+) -> InvalidationPlan {
+    let (d, bucket) = (distribution, &job.request.bucket);
     let urls = d
-        .url_of(bucket, native)
-        .map(|url| (url, why))
+        .url_of(bucket, key)
+        .map(|url| (url, why.to_owned()))
         .into_iter()
         .collect();
     let root = d.url_of(bucket, job.layout.prefix()).unwrap_or_default();

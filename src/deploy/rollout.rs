@@ -72,41 +72,46 @@ impl Mode for RolloutStep {
             }
             .into());
         }
-        let (next, version) = match step {
+        // (the entry written, the version concerned, its record when already read)
+        let (next, version, found) = match step {
             Rollout::Promote => {
                 let next = rollout::promote(module, live.as_ref(), &now)?;
                 let version = next.version.clone();
-                (next, version)
+                (next, version, None)
             }
             Rollout::Abort => {
                 let next = rollout::abort(module, live.as_ref())?;
                 let version = next.version.clone();
-                (next, version)
+                (next, version, None)
             }
             Rollout::Percent(percent) => {
                 let version = request.version.clone().unwrap_or_default();
                 let canary = live
                     .as_ref()
                     .and_then(|l| l.canary.as_ref().map(|c| (l, c)));
-                let candidate = match canary {
+                let (candidate, found) = match canary {
                     // The live canary's own version: its percentage moves.
-                    Some((l, c)) if c.version == version => LiveEntry {
-                        entry: c.entry.clone(),
-                        mf_manifest: c.mf_manifest.clone(),
-                        integrity: c.integrity.clone(),
-                        commit: c.commit.clone(),
-                        version: version.clone(),
-                        ..l.clone()
-                    },
+                    Some((l, c)) if c.version == version => (
+                        LiveEntry {
+                            entry: c.entry.clone(),
+                            mf_manifest: c.mf_manifest.clone(),
+                            integrity: c.integrity.clone(),
+                            commit: c.commit.clone(),
+                            version: version.clone(),
+                            ..l.clone()
+                        },
+                        None,
+                    ),
                     _ => {
                         let found =
                             published(store, request, layout, &records, &version, live.as_ref());
-                        found.await?.1
+                        let (record, entry) = found.await?;
+                        (entry, Some(record))
                     }
                 };
                 let id = format!("{version}-{}", record::new_nonce());
                 let next = rollout::canary(module, live.as_ref(), &candidate, percent, &now, id)?;
-                (next, version)
+                (next, version, found)
             }
         };
         let live = live.ok_or_else(|| RolloutError::NoStable {
@@ -114,12 +119,14 @@ impl Mode for RolloutStep {
         })?;
         // The step's record names the files of the version it concerns; a version
         // deployed before records existed gets a record naming none.
-        let version_record = match published(store, request, layout, &records, &version, None).await
-        {
-            Ok((found, _)) => found,
-            Err(Error::Remote(e)) => return Err(Error::Remote(e)),
-            Err(_) if step == Rollout::Abort => empty_record(job, &version),
-            Err(e) => return Err(e),
+        let version_record = match found {
+            Some(record) => record,
+            None => match published(store, request, layout, &records, &version, None).await {
+                Ok((record, _)) => record,
+                Err(Error::Remote(e)) => return Err(Error::Remote(e)),
+                Err(_) if step == Rollout::Abort => empty_record(job, &version),
+                Err(e) => return Err(e),
+            },
         };
 
         let mut report = Report::empty(

@@ -239,11 +239,7 @@ impl Mode for Versioned {
             Target::Canary(_) => return publish::native_invalidation(job, d, history),
             Target::Overlay(key) => key,
         };
-        let url = d.url_of(&job.request.bucket, overlay);
-        let why = "the preview's overlay changes".to_owned();
-        let root = d.url_of(&job.request.bucket, job.layout.prefix());
-        InvalidationPlan::of_urls(url.map(|u| (u, why)).into_iter().collect())
-            .with_owed(&history.owed(&d.id), &root.unwrap_or_default())
+        publish::document_invalidation(job, d, history, overlay, "the preview's overlay changes")
     }
 
     async fn show<S: ObjectStore, C: Cdn>(
@@ -348,10 +344,7 @@ impl Mode for Versioned {
         time: Utc,
         owes: Option<Invalidation>,
     ) -> DeployRecord {
-        let etag = |key: &str| {
-            let written = self.etags.get(key).map(String::as_str);
-            written.or_else(|| self.remote.etag(key)).map(str::to_owned)
-        };
+        let etag = finish::known_etag(&self.etags, &self.remote);
         let record = finish::record_of(&self.plan, job, provenance, history, time, owes, etag);
         // What was live before is what the document named, not the newest record (a
         // canary's record, say, that most users never saw).

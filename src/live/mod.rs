@@ -194,9 +194,9 @@ pub async fn previews<S: ObjectStore>(
     module: &str,
 ) -> Result<Vec<(u64, String)>, StoreError> {
     let mut found = Vec::new();
-    for (number, key) in overlays(store, manifest).await? {
+    for (number, overlay) in overlays(store, manifest).await? {
         if let Some(entry) = store
-            .get(&key)
+            .get(&overlay.key)
             .await?
             .and_then(|f| manifest::live(&f.bytes, module))
         {
@@ -206,16 +206,17 @@ pub async fn previews<S: ObjectStore>(
     Ok(found)
 }
 
-/// Every pull request's overlay beside the native manifest at `manifest`: (number, key).
+/// Every pull request's overlay beside the native manifest at `manifest`, as listed,
+/// with its pull request's number.
 pub async fn overlays<S: ObjectStore>(
     store: &S,
     manifest: &str,
-) -> Result<Vec<(u64, String)>, StoreError> {
+) -> Result<Vec<(u64, crate::store::RemoteObject)>, StoreError> {
     let stem = manifest.strip_suffix(".json").unwrap_or(manifest);
     let listed = store.list(&format!("{stem}.pr-")).await?;
     Ok(listed
         .into_iter()
-        .filter_map(|o| manifest::overlay_number(manifest, &o.key).map(|n| (n, o.key)))
+        .filter_map(|o| manifest::overlay_number(manifest, &o.key).map(|n| (n, o)))
         .collect())
 }
 

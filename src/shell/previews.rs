@@ -148,21 +148,12 @@ async fn list<S: crate::store::ObjectStore>(
     store: &S,
     manifest: &str,
 ) -> Result<Vec<Listed>, Error> {
-    let stem = manifest.strip_suffix(".json").unwrap_or(manifest);
-    let objects = store
-        .list(&format!("{stem}.pr-"))
-        .await
-        .map_err(Error::Remote)?;
-    let written: BTreeMap<String, Option<i64>> = objects
-        .into_iter()
-        .map(|o| (o.key, o.last_modified))
-        .collect();
     let mut listed = Vec::new();
-    for (number, key) in live::overlays(store, manifest)
+    for (number, overlay) in live::overlays(store, manifest)
         .await
         .map_err(Error::Remote)?
     {
-        let Some(fetched) = store.get(&key).await.map_err(Error::Remote)? else {
+        let Some(fetched) = store.get(&overlay.key).await.map_err(Error::Remote)? else {
             continue;
         };
         let modules = manifest::modules(&fetched.bytes)
@@ -172,7 +163,7 @@ async fn list<S: crate::store::ObjectStore>(
         listed.push(Listed {
             number,
             modules,
-            written: written.get(&key).copied().flatten(),
+            written: overlay.last_modified,
         });
     }
     listed.sort_by_key(|p| p.number);
