@@ -82,6 +82,8 @@ pub struct Report {
     pub dry_run: bool,
     pub uploaded: usize,
     pub headers_updated: usize,
+    /// Written by a server-side copy from another version: no byte sent.
+    pub copied: usize,
     pub unchanged: usize,
     pub deleted: usize,
     pub bytes_uploaded: u64,
@@ -133,6 +135,7 @@ impl Report {
         Self {
             uploaded: counts.uploaded,
             headers_updated: counts.headers_only,
+            copied: counts.copied,
             unchanged: counts.unchanged,
             bytes_uploaded: counts.bytes,
             policy: plan
@@ -164,6 +167,7 @@ impl Report {
     pub fn forget_plan_counts(&mut self) {
         self.uploaded = 0;
         self.headers_updated = 0;
+        self.copied = 0;
         self.unchanged = 0;
         self.bytes_uploaded = 0;
         self.dry_run = false;
@@ -194,6 +198,7 @@ impl Report {
             dry_run: true,
             uploaded: 0,
             headers_updated: 0,
+            copied: 0,
             unchanged: 0,
             deleted: 0,
             bytes_uploaded: 0,
@@ -226,7 +231,7 @@ impl Report {
     /// A dry run counts what it would write, and writes nothing.
     pub fn wrote(&self) -> bool {
         !self.dry_run
-            && (self.uploaded + self.headers_updated + self.deleted > 0
+            && (self.uploaded + self.headers_updated + self.copied + self.deleted > 0
                 || self.record.is_some()
                 || self.invalidation_id.is_some())
     }
@@ -242,6 +247,7 @@ impl Report {
             "status": self.status.as_str(),
             "uploaded": uploaded,
             "headers-updated": self.headers_updated,
+            "copied": self.copied,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "bytes-uploaded": bytes,

@@ -23,7 +23,7 @@ const CONCURRENCY: usize = 16;
 pub async fn missing<S: ObjectStore>(
     store: &S,
     plan: &Plan,
-    references: &[Reference],
+    references: Vec<&Reference>,
 ) -> Vec<(String, FileError)> {
     let mut named_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in references {

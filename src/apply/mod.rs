@@ -66,6 +66,8 @@ pub struct Applied {
     pub etags: BTreeMap<String, String>,
     pub uploaded: usize,
     pub headers_updated: usize,
+    /// Written by a server-side copy: no byte sent.
+    pub copied: usize,
     pub bytes: u64,
     /// Files a concurrent writer had already stored with the same bytes.
     pub already_there: Vec<String>,
@@ -97,9 +99,14 @@ pub async fn apply<S: ObjectStore>(
     let mut applied = Applied::default();
     let mut completed = Vec::new();
     let counts = plan.counts();
-    progress.start(counts.uploaded + counts.headers_only, counts.bytes);
+    progress.start(
+        counts.uploaded + counts.headers_only + counts.copied,
+        counts.bytes,
+    );
+    let copying = AtomicBool::new(true);
     for (i, phase) in Phase::ALL.into_iter().enumerate() {
-        if let Some(references) = plan.guards.get(&phase) {
+        let references = plan.guards_of(phase);
+        if !references.is_empty() {
             let failures = confirm::missing(store, plan, references).await;
             if !failures.is_empty() {
                 progress.finish();
@@ -114,16 +121,14 @@ pub async fn apply<S: ObjectStore>(
             }
         }
         for wave in plan.waves(phase) {
-            let failures = write_wave(
+            let writing = Writing {
                 store,
                 plan,
-                wave,
                 slots,
                 progress,
-                &mut applied,
-                &mut completed,
-            )
-            .await;
+                copying: &copying,
+            };
+            let failures = writing.wave(wave, &mut applied, &mut completed).await;
             if !failures.is_empty() {
                 progress.finish();
                 completed.sort();
@@ -141,64 +146,149 @@ pub async fn apply<S: ObjectStore>(
     Ok(applied)
 }
 
-/// Writes one wave concurrently; after a failure no new request starts, and those
-/// in flight finish. Returns the failures, sorted by path.
-async fn write_wave<S: ObjectStore>(
-    store: &S,
-    plan: &Plan,
-    wave: Vec<&PlannedFile>,
-    slots: &Slots,
-    progress: &Progress,
-    applied: &mut Applied,
-    completed: &mut Vec<String>,
-) -> Vec<(String, FileError)> {
-    let failed = AtomicBool::new(false);
-    let results: Vec<_> = stream::iter(wave)
-        .map(|file| {
-            let failed = &failed;
-            async move {
-                // NOTE: the semaphore is never closed, so acquiring only waits.
-                let _slot = slots.permits.acquire().await;
-                if failed.load(Ordering::Relaxed) {
-                    return (file, None);
+/// What every write of an apply shares.
+struct Writing<'a, S> {
+    store: &'a S,
+    plan: &'a Plan,
+    slots: &'a Slots,
+    progress: &'a Progress,
+    /// Cleared when the store fails a copy for another reason than a precondition:
+    /// the rest are sent from the runner.
+    copying: &'a AtomicBool,
+}
+
+impl<S: ObjectStore> Writing<'_, S> {
+    /// Writes one wave concurrently; after a failure no new request starts, and those
+    /// in flight finish. Returns the failures, sorted by path.
+    async fn wave(
+        &self,
+        wave: Vec<&PlannedFile>,
+        applied: &mut Applied,
+        completed: &mut Vec<String>,
+    ) -> Vec<(String, FileError)> {
+        let Self {
+            slots, progress, ..
+        } = *self;
+        let failed = AtomicBool::new(false);
+        let results: Vec<_> = stream::iter(wave)
+            .map(|file| {
+                let failed = &failed;
+                async move {
+                    // NOTE: the semaphore is never closed, so acquiring only waits.
+                    let _slot = slots.permits.acquire().await;
+                    if failed.load(Ordering::Relaxed) {
+                        return (file, None);
+                    }
+                    let result = self.write(file).await;
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    } else {
+                        progress.file_done(&file.rel_path, sent(file));
+                    }
+                    (file, Some(result))
                 }
-                let result = write(store, plan, file).await;
-                if result.is_err() {
-                    failed.store(true, Ordering::Relaxed);
-                } else {
-                    progress.file_done(&file.rel_path, sent(file));
+            })
+            .buffer_unordered(slots.total)
+            .collect()
+            .await;
+        let mut failures = Vec::new();
+        for (file, result) in results {
+            match result {
+                Some(Ok(Written::AlreadyThere(etag))) => {
+                    // Another writer stored the same bytes first: nothing was sent.
+                    applied.etags.insert(file.key.clone(), etag);
+                    applied.already_there.push(file.rel_path.clone());
                 }
-                (file, Some(result))
+                Some(Ok(Written::Copied(etag))) => {
+                    completed.push(file.rel_path.clone());
+                    applied.etags.insert(file.key.clone(), etag);
+                    applied.copied += 1;
+                }
+                Some(Ok(Written::Now(etag))) => {
+                    completed.push(file.rel_path.clone());
+                    applied.etags.insert(file.key.clone(), etag);
+                    match file.action {
+                        Action::HeadersOnly { .. } => applied.headers_updated += 1,
+                        _ => {
+                            applied.uploaded += 1;
+                            applied.bytes += file.digest.size;
+                        }
+                    }
+                }
+                Some(Err(e)) => failures.push((file.rel_path.clone(), e)),
+                None => {}
             }
-        })
-        .buffer_unordered(slots.total)
-        .collect()
-        .await;
-    let mut failures = Vec::new();
-    for (file, result) in results {
-        match result {
-            Some(Ok(Written::AlreadyThere(etag))) => {
-                // Another writer stored the same bytes first: nothing was sent.
-                applied.etags.insert(file.key.clone(), etag);
-                applied.already_there.push(file.rel_path.clone());
+        }
+        failures.sort_by(|a, b| a.0.cmp(&b.0));
+        failures
+    }
+
+    /// Writes one file as planned. A copy the store fails is sent from the runner.
+    async fn write(&self, file: &PlannedFile) -> Result<Written, FileError> {
+        let (store, plan) = (self.store, self.plan);
+        let bucket = plan.bucket.as_str();
+        let condition = condition(plan, file);
+        let result = match &file.action {
+            Action::Unchanged => return Ok(Written::Now(String::new())),
+            Action::HeadersOnly { .. } => {
+                return match store
+                    .replace_headers(&file.key, &meta(file), file.remote_etag.as_deref())
+                    .await
+                {
+                    Ok(etag) => Ok(Written::Now(etag)),
+                    Err(e) if e.is_precondition() => Err(FileError::ChangedSinceListing {
+                        bucket: bucket.to_owned(),
+                        key: file.key.clone(),
+                    }),
+                    Err(e) => Err(e.into()),
+                };
             }
-            Some(Ok(Written::Now(etag))) => {
-                completed.push(file.rel_path.clone());
-                applied.etags.insert(file.key.clone(), etag);
-                match file.action {
-                    Action::HeadersOnly { .. } => applied.headers_updated += 1,
-                    _ => {
-                        applied.uploaded += 1;
-                        applied.bytes += file.digest.size;
+            Action::Copy {
+                source,
+                source_etag,
+            } if self.copying.load(Ordering::Relaxed) => {
+                let copied = store
+                    .copy(source, source_etag, &file.key, &meta(file), &condition)
+                    .await;
+                match copied {
+                    Ok(etag) => return Ok(Written::Copied(etag)),
+                    Err(e) => {
+                        if !e.is_precondition() {
+                            self.copying.store(false, Ordering::Relaxed);
+                        }
+                        tracing::info!(
+                            "copying {source} to {} failed ({e}); sending the file instead",
+                            file.key
+                        );
+                        send(store, file, &condition).await
                     }
                 }
             }
-            Some(Err(e)) => failures.push((file.rel_path.clone(), e)),
-            None => {}
+            Action::Copy { .. } | Action::Upload(_) => send(store, file, &condition).await,
+        };
+        match result {
+            Ok(etag) => Ok(Written::Now(etag)),
+            Err(e) if e.is_precondition() && condition == Condition::Absent => {
+                already_there(store, bucket, file).await
+            }
+            Err(e) => Err(e.into()),
         }
     }
-    failures.sort_by(|a, b| a.0.cmp(&b.0));
-    failures
+}
+
+/// Sends a file's bytes: in one request, or in parts when it is large.
+async fn send<S: ObjectStore>(
+    store: &S,
+    file: &PlannedFile,
+    condition: &Condition,
+) -> Result<String, StoreError> {
+    if file.digest.is_multipart() {
+        upload_in_parts(store, file, condition).await
+    } else {
+        store
+            .put(&file.key, whole(file), &meta(file), condition)
+            .await
+    }
 }
 
 fn sent(file: &PlannedFile) -> u64 {
@@ -241,6 +331,8 @@ pub enum FileError {
 enum Written {
     /// This run wrote it; the new ETag.
     Now(String),
+    /// This run copied it server-side; the new ETag.
+    Copied(String),
     /// Another writer had already stored exactly these bytes; their ETag.
     AlreadyThere(String),
 }
@@ -255,49 +347,14 @@ fn meta(file: &PlannedFile) -> ObjectMeta {
 /// is still absent: a concurrent writer between plan and write cannot be overwritten.
 fn condition(plan: &Plan, file: &PlannedFile) -> Condition {
     let write_once = plan.write_once || file.immutable;
-    if write_once && file.action == Action::Upload(UploadReason::New) {
+    let creates = matches!(
+        file.action,
+        Action::Upload(UploadReason::New) | Action::Copy { .. }
+    );
+    if write_once && creates {
         Condition::Absent
     } else {
         Condition::None
-    }
-}
-
-async fn write<S: ObjectStore>(
-    store: &S,
-    plan: &Plan,
-    file: &PlannedFile,
-) -> Result<Written, FileError> {
-    let bucket = plan.bucket.as_str();
-    let result = match file.action {
-        Action::Unchanged => return Ok(Written::Now(String::new())),
-        Action::HeadersOnly { .. } => {
-            return match store
-                .replace_headers(&file.key, &meta(file), file.remote_etag.as_deref())
-                .await
-            {
-                Ok(etag) => Ok(Written::Now(etag)),
-                Err(e) if e.is_precondition() => Err(FileError::ChangedSinceListing {
-                    bucket: bucket.to_owned(),
-                    key: file.key.clone(),
-                }),
-                Err(e) => Err(e.into()),
-            };
-        }
-        Action::Upload(_) if file.digest.is_multipart() => {
-            upload_in_parts(store, file, &condition(plan, file)).await
-        }
-        Action::Upload(_) => {
-            store
-                .put(&file.key, whole(file), &meta(file), &condition(plan, file))
-                .await
-        }
-    };
-    match result {
-        Ok(etag) => Ok(Written::Now(etag)),
-        Err(e) if e.is_precondition() && condition(plan, file) == Condition::Absent => {
-            already_there(store, bucket, file).await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -411,5 +468,7 @@ async fn upload_in_parts<S: ObjectStore>(
     result
 }
 
+#[cfg(test)]
+mod copy_tests;
 #[cfg(test)]
 mod tests;

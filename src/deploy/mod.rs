@@ -158,11 +158,14 @@ pub(crate) fn forced_panic(stage: &str, request: &DeployRequest) -> Option<Strin
 /// S3-compatible store (`endpoint-url`) that ignores them, a run that is about to
 /// write is refused before its first write (a dry run writes nothing and is not
 /// asked; nor is a run that has nothing to write).
+/// `on` is an object the run has just created (its in-flight intent) and its bytes:
+/// the store is asked there instead of on a scratch key.
 pub async fn require_conditional_writes<S: ObjectStore>(
     store: &S,
     probe: &crate::store::probe::Probe,
     request: &DeployRequest,
     config: &Config,
+    on: Option<(&str, &[u8])>,
 ) -> Result<(), Error> {
     let relies = request.mode == Mode::Versioned
         || request.rollback_to.is_some()
@@ -174,7 +177,7 @@ pub async fn require_conditional_writes<S: ObjectStore>(
         return Ok(());
     }
     let support = probe
-        .support(store, &config.records_prefix())
+        .support(store, &config.records_prefix(), on)
         .await
         .map_err(Error::Remote)?;
     if support.complete() {

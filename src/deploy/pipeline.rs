@@ -200,11 +200,12 @@ pub async fn run<M: Mode, S: ObjectStore, C: Cdn>(
     let result = steps_of::<M, S, C>(ctx, request, config, input, out, &mut trail).await;
     // After a complete run its record says what the intent said. A run that stopped
     // after writing keeps its intent: in place it may have published an entry whose
-    // new files no record names yet; the module's next record supersedes it.
+    // new files no record names yet; the module's next record supersedes it. Until
+    // the apply starts (`dry_run` is cleared then), the counts are the plan's.
     let wrote = trail
         .report
         .as_ref()
-        .is_some_and(|r| r.uploaded + r.headers_updated > 0);
+        .is_some_and(|r| !r.dry_run && r.uploaded + r.headers_updated + r.copied > 0);
     if let Some(key) = trail.intent.take()
         && (result.is_ok()
             || matches!(result, Err(Error::Retention { deployed: true, .. }))
@@ -369,11 +370,12 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     steps::retain(ctx, &job, None, r, out).await
 }
 
-/// Before a run's first write: refuses a store that cannot take what the run
-/// relies on conditional writes for, then says what this run will make live (its
-/// `scope`) in an in-flight intent, so that
-/// no deletion removes it before the run's record names it. A role that may not
-/// write the intent only gets a warning: the deploy itself is unaffected.
+/// Before a run's first write: says what this run will make live (its `scope`) in
+/// an in-flight intent, so that no deletion removes it before the run's record
+/// names it, and refuses a store that cannot take what the run relies on
+/// conditional writes for (asked on the intent itself: one round trip, no scratch
+/// object; a refused run removes its intent). A role that may not write the intent
+/// only gets a warning: the deploy itself is unaffected.
 async fn begin_writing<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     job: &Job<'_>,
@@ -381,7 +383,6 @@ async fn begin_writing<S: ObjectStore, C: Cdn>(
     scope: Scope,
     slot: &mut Option<String>,
 ) -> Result<(), Error> {
-    steps::require_conditional_writes(ctx, job).await?;
     let intent = crate::live::Intent::new(
         job.layout,
         version,
@@ -391,12 +392,19 @@ async fn begin_writing<S: ObjectStore, C: Cdn>(
         job.config.requests.abort_incomplete_after,
     );
     match crate::live::intent::write(ctx.store, job.layout, &intent).await {
-        Ok(key) => *slot = Some(key),
-        Err(e) => tracing::warn!(
-            "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:GetObject, s3:PutObject and s3:DeleteObject on {}* and listing it (docs/environments.md)",
-            job.layout.in_flight_dir(),
-            job.layout.in_flight_dir()
-        ),
+        Ok(key) => {
+            let body = intent.to_json();
+            let on = Some((key.as_str(), body.as_slice()));
+            *slot = Some(key.clone());
+            steps::require_conditional_writes(ctx, job, on).await
+        }
+        Err(e) => {
+            tracing::warn!(
+                "could not write the in-flight intent under {} ({e}): until its record is written, a concurrent prune could delete what this deploy uploads; allow s3:GetObject, s3:PutObject and s3:DeleteObject on {}* and listing it (docs/environments.md)",
+                job.layout.in_flight_dir(),
+                job.layout.in_flight_dir()
+            );
+            steps::require_conditional_writes(ctx, job, None).await
+        }
     }
-    Ok(())
 }

@@ -41,8 +41,9 @@ pub async fn apply_into<S: ObjectStore, C: Cdn>(
     };
     r.uploaded = applied.uploaded;
     r.headers_updated = applied.headers_updated;
+    r.copied = applied.copied;
     r.bytes_uploaded = applied.bytes;
-    r.unchanged = plan.files.len() - applied.uploaded - applied.headers_updated;
+    r.unchanged = plan.files.len() - applied.uploaded - applied.headers_updated - applied.copied;
     result.map_err(Error::from)
 }
 
@@ -144,8 +145,10 @@ pub async fn verify_through_public_url<'a>(
 pub async fn require_conditional_writes<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     job: &Job<'_>,
+    on: Option<(&str, &[u8])>,
 ) -> Result<(), Error> {
-    super::require_conditional_writes(ctx.store, ctx.probe, job.request, job.config).await
+    let (request, config) = (job.request, job.config);
+    super::require_conditional_writes(ctx.store, ctx.probe, request, config, on).await
 }
 
 /// Multipart uploads under the module's prefix that interrupted runs left.
@@ -178,7 +181,7 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
     };
     let dry_run = job.request.dry_run;
     let pruned = async {
-        require_conditional_writes(ctx, job).await?;
+        require_conditional_writes(ctx, job, None).await?;
         super::prune::prune(ctx.store, job.request, job.layout, policy, pending, out).await
     };
     match pruned.await {

@@ -20,7 +20,7 @@ use crate::invalidate::InvalidationPlan;
 use crate::layout::Layout;
 use crate::manifest::rollout::{self, RolloutError};
 use crate::manifest::{self, LiveEntry};
-use crate::plan::{Plan, RemoteView, build_versioned_plan};
+use crate::plan::{CopySources, Plan, RemoteView, build_versioned_plan};
 use crate::read;
 use crate::record::{
     self, DeployRecord, History, Invalidation, Provenance, RecordKind, RecordedRollout,
@@ -92,16 +92,31 @@ impl Mode for Versioned {
                 None => Ok(None),
             }
         };
-        let (files, history, native, state, overlaid) = tokio::join!(
-            scan.finish(),
-            record::read_history(store, layout),
+        // The build's version folder is listed as soon as the scan names it, while
+        // the history, the manifest and the state are read.
+        let listed_build = async {
+            let files = scan.finish().await?;
+            let version = request
+                .version
+                .clone()
+                .unwrap_or_else(|| build_version(&files));
+            let version_prefix = layout.version_prefix(&version);
+            for file in &files {
+                layout.file_key(&format!("{version}/{}", file.rel_path))?;
+            }
+            let listing = store.list(&version_prefix).await.map_err(Error::Remote)?;
+            Ok::<_, Error>((files, version, version_prefix, listing))
+        };
+        let (build, history, native, state, overlaid) = tokio::join!(
+            listed_build,
+            record::read_history_and_latest(store, layout),
             publish::read_native(store, &request.manifest),
             store.get(&state_key),
             read_overlay,
         );
         let state = state.map_err(Error::Remote)?;
-        let files = files?;
-        let history = history.map_err(Error::Remote)?;
+        let (files, version, version_prefix, listing) = build?;
+        let (history, latest) = history.map_err(Error::Remote)?;
         let native = native?;
         // What this run moves from: the module's entry in the document it publishes to.
         let published_to = match &overlay {
@@ -112,39 +127,29 @@ impl Mode for Versioned {
             .as_deref()
             .and_then(|bytes| manifest::live(bytes, layout.module()));
         refuse_taken_name(request, layout, native.as_deref(), &files)?;
-        let version = request
-            .version
-            .clone()
-            .unwrap_or_else(|| build_version(&files));
-        let version_prefix = layout.version_prefix(&version);
-        for file in &files {
-            layout.file_key(&format!("{version}/{}", file.rel_path))?;
-        }
         // A version is never rewritten and keeps no state: a file needs its MD5 only
         // when a re-run finds an object of its size there (a new version has none),
         // and not even then when the version's record names the very objects listed
         // (same size and ETag): a rebuild then reads each file once and asks nothing.
-        let recorded = history
-            .latest()
-            .filter(|(_, v)| *v == version)
-            .map(|(key, _)| key.to_owned());
-        let read_record = async {
-            match &recorded {
-                Some(key) => store
-                    .get(key)
-                    .await
-                    .map(|f| f.and_then(|f| DeployRecord::from_json(&f.bytes))),
-                None => Ok(None),
+        // A new version copies the files it shares with the newest recorded one.
+        let mut listed = RemoteView::new(&version_prefix, listing, None);
+        let mut sources = CopySources::default();
+        match latest {
+            Some(record) if record.version == version => {
+                let recorded = Utc::parse_rfc3339(&record.time).map(|t| t.millis.div_euclid(1000));
+                for file in record.files.values() {
+                    let etag = file.etag.as_deref();
+                    listed.vouch(&file.key, file.size, etag, &file.sha256, recorded);
+                }
             }
-        };
-        let (listing, record) = tokio::join!(store.list(&version_prefix), read_record);
-        let mut listed = RemoteView::new(&version_prefix, listing.map_err(Error::Remote)?, None);
-        if let Some(record) = record.map_err(Error::Remote)? {
-            let recorded = Utc::parse_rfc3339(&record.time).map(|t| t.millis.div_euclid(1000));
-            for file in record.files.values() {
-                let etag = file.etag.as_deref();
-                listed.vouch(&file.key, file.size, etag, &file.sha256, recorded);
+            Some(record) if copies_are_write_once(request) => {
+                for file in record.files.values() {
+                    if let Some(etag) = &file.etag {
+                        sources.insert(file.size, &file.sha256, &file.key, etag);
+                    }
+                }
             }
+            _ => {}
         }
         let needed = files.iter().map(|f| listed.needs_md5(f)).collect();
         let files = super::build::add_md5(files, needed).await?;
@@ -152,7 +157,7 @@ impl Mode for Versioned {
             .await
             .map_err(Error::Remote)?;
 
-        let plan = build_versioned_plan(
+        let mut plan = build_versioned_plan(
             &files,
             &classifier,
             &request.bucket,
@@ -160,6 +165,17 @@ impl Mode for Versioned {
             &version,
             &remote,
         );
+        plan.copy_from(&sources);
+        // Nobody loads a version no manifest names: it goes up at once, not in phases.
+        let names = |entry: Option<&LiveEntry>| {
+            entry.is_some_and(|l| {
+                l.version == version || l.canary.as_ref().is_some_and(|c| c.version == version)
+            })
+        };
+        let in_native = native
+            .as_deref()
+            .and_then(|bytes| manifest::live(bytes, layout.module()));
+        plan.staged = names(live.as_ref()) || names(in_native.as_ref());
         let entry_rel = entry_file(plan.files.iter().map(|f| f.rel_path.as_str()))
             .ok_or_else(|| InputError::Invalid {
                 name: "mode",
@@ -293,7 +309,8 @@ impl Mode for Versioned {
     }
 
     fn uploads(&self) -> bool {
-        self.plan.counts().uploaded > 0
+        let counts = self.plan.counts();
+        counts.uploaded + counts.copied > 0
     }
 
     fn moves(&self) -> bool {
@@ -333,7 +350,7 @@ impl Mode for Versioned {
             };
             steps::verify_through_public_url(job, self.plan.files.iter().filter(published)).await?;
         }
-        Ok(applied.uploaded > 0)
+        Ok(applied.uploaded + applied.copied > 0)
     }
 
     fn record(
@@ -441,6 +458,14 @@ impl Versioned {
             _ => self.new_rollout.clone(),
         }
     }
+}
+
+/// Whether a copy into the version can be trusted to create its key only: S3
+/// honours `If-None-Match` on CopyObject; S3-compatible stores may not (moto and
+/// s3s-fs ignore it), and there only a label that is the build's digest makes an
+/// overwrite harmless (every writer of that key writes the same bytes).
+fn copies_are_write_once(request: &DeployRequest) -> bool {
+    request.aws.endpoint_url.is_none() || request.version.is_none()
 }
 
 /// Refuses a build whose federation name another module of the manifest declares:

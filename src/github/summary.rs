@@ -54,6 +54,13 @@ pub fn render(report: &Report) -> String {
     for (name, value) in rows {
         let _ = writeln!(md, "| {name} | {value} |");
     }
+    if report.copied > 0 {
+        let (n, s) = (report.copied, if report.copied == 1 { "" } else { "s" });
+        let _ = writeln!(
+            md,
+            "| Copied server-side | {n} file{s} of another version (no byte sent from the runner) |"
+        );
+    }
     if let Some(url) = &report.entry_url {
         let _ = writeln!(md, "| Entry | {url} |");
     }
@@ -289,6 +296,7 @@ mod tests {
             dry_run: false,
             uploaded: 3,
             headers_updated: 1,
+            copied: 0,
             unchanged: 7,
             deleted: 0,
             bytes_uploaded: 123_456,

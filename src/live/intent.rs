@@ -59,7 +59,7 @@ impl Intent {
         Utc::parse_rfc3339(&self.expires)
     }
 
-    fn to_json(&self) -> Vec<u8> {
+    pub fn to_json(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
         out.push(b'\n');
         out

@@ -25,6 +25,9 @@ pub enum Action {
     Upload(UploadReason),
     /// Bytes are already there; only `Cache-Control`/`Content-Type` change.
     HeadersOnly { previous: Option<Headers> },
+    /// The same bytes are in the bucket under another key (another version's):
+    /// copied there server-side, conditional on that object's ETag.
+    Copy { source: String, source_etag: String },
     /// Nothing to do.
     Unchanged,
 }
@@ -47,6 +50,7 @@ impl Action {
             Self::Upload(UploadReason::Changed) => "upload (changed)",
             Self::Upload(UploadReason::Unverifiable) => "upload (unverifiable)",
             Self::HeadersOnly { .. } => "headers-only",
+            Self::Copy { .. } => "copy (server-side)",
             Self::Unchanged => "unchanged",
         }
     }
@@ -94,6 +98,10 @@ pub struct Plan {
     /// Versioned mode: every key is written once (`If-None-Match: *`) and never
     /// rewritten, whatever its class.
     pub write_once: bool,
+    /// Whether the phases go up one after another (chunks, then entries, then HTML).
+    /// A version that nothing names yet is written at once: nobody can load it
+    /// before the manifest points at it.
+    pub staged: bool,
     /// Per phase, the references of the files it publishes that no earlier step of
     /// this deploy writes: each must still be in the bucket when the phase starts
     /// (another writer may have removed it since the listing).
@@ -105,6 +113,8 @@ pub struct Plan {
 pub struct Counts {
     pub uploaded: usize,
     pub headers_only: usize,
+    /// Copied server-side: written, but no byte sent.
+    pub copied: usize,
     pub unchanged: usize,
     pub bytes: u64,
 }
@@ -212,11 +222,50 @@ fn plan_files(
         conflicts,
         previous_state: remote.state().clone(),
         write_once,
+        staged: true,
         guards: BTreeMap::new(),
     }
 }
 
+/// The largest object one CopyObject request copies (S3's limit).
+const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Objects the bucket holds, by content (size and SHA-256): the key and ETag of
+/// each, as a deploy record names them.
+#[derive(Debug, Clone, Default)]
+pub struct CopySources(BTreeMap<(u64, String), (String, String)>);
+
+impl CopySources {
+    pub fn insert(&mut self, size: u64, sha256: &str, key: &str, etag: &str) {
+        self.0
+            .insert((size, sha256.to_owned()), (key.to_owned(), etag.to_owned()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl Plan {
+    /// Each key this plan creates whose bytes `sources` holds under another key is
+    /// copied from there server-side instead of sent from the runner.
+    pub fn copy_from(&mut self, sources: &CopySources) {
+        for file in &mut self.files {
+            if file.action != Action::Upload(UploadReason::New) || file.digest.size > MAX_COPY {
+                continue;
+            }
+            let content = (file.digest.size, file.digest.sha256_hex());
+            if let Some((source, source_etag)) = sources.0.get(&content)
+                && *source != file.key
+            {
+                file.action = Action::Copy {
+                    source: source.clone(),
+                    source_etag: source_etag.clone(),
+                };
+            }
+        }
+    }
+
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for file in &self.files {
@@ -226,6 +275,7 @@ impl Plan {
                     counts.bytes += file.digest.size;
                 }
                 Action::HeadersOnly { .. } => counts.headers_only += 1,
+                Action::Copy { .. } => counts.copied += 1,
                 Action::Unchanged => counts.unchanged += 1,
             }
         }
@@ -235,16 +285,30 @@ impl Plan {
     /// Files of one phase that need a request, in the order they may go up: a
     /// phase's files go in waves, and a file that names another comes in a later
     /// wave than the one it names (`mf-manifest.json` names `remoteEntry.js`).
+    /// An unstaged plan writes every file in the first phase's first wave.
     pub fn waves(&self, phase: Phase) -> [Vec<&PlannedFile>; 2] {
         let mut waves: [Vec<&PlannedFile>; 2] = [Vec::new(), Vec::new()];
-        for file in self
-            .files
-            .iter()
-            .filter(|f| f.class.phase() == phase && f.action != Action::Unchanged)
-        {
-            waves[usize::from(names_other_entries(&file.rel_path))].push(file);
+        let written = self.files.iter().filter(|f| f.action != Action::Unchanged);
+        for file in written {
+            if !self.staged {
+                if phase == Phase::Assets {
+                    waves[0].push(file);
+                }
+            } else if file.class.phase() == phase {
+                waves[usize::from(names_other_entries(&file.rel_path))].push(file);
+            }
         }
         waves
+    }
+
+    /// The references checked before `phase` starts: an unstaged plan checks them
+    /// all before its one wave.
+    pub fn guards_of(&self, phase: Phase) -> Vec<&Reference> {
+        match (self.staged, phase) {
+            (true, _) => self.guards.get(&phase).into_iter().flatten().collect(),
+            (false, Phase::Assets) => self.guards.values().flatten().collect(),
+            (false, _) => Vec::new(),
+        }
     }
 
     /// Sets the guards from the build's references: a reference of a file this plan

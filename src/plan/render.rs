@@ -66,9 +66,13 @@ impl Plan {
             );
         }
         let counts = self.counts();
+        let copied = match counts.copied {
+            0 => String::new(),
+            n => format!("{n} copied server-side, "),
+        };
         let _ = writeln!(
             out,
-            "{} to upload ({}), {} headers-only, {} unchanged",
+            "{} to upload ({}), {copied}{} headers-only, {} unchanged",
             counts.uploaded,
             human_bytes(counts.bytes),
             counts.headers_only,

@@ -32,6 +32,33 @@ pub async fn read_history<S: ObjectStore>(
     with_newer(store, layout, pointer, None).await
 }
 
+/// The history and its newest record, read whole: the record the pointer names is
+/// read while the records after it are listed, so this costs no round trip more
+/// than [`read_history`] (the newest record is read by it when it is unconfirmed).
+pub async fn read_history_and_latest<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+) -> Result<(History, Option<DeployRecord>), StoreError> {
+    let pointer = read_pointer(store, layout).await?;
+    let named = pointer.pointer.as_ref().map(|p| p.latest.clone());
+    let read_named = async {
+        match &named {
+            Some(key) => Ok(store
+                .get(key)
+                .await?
+                .and_then(|f| DeployRecord::from_json(&f.bytes))),
+            None => Ok(None),
+        }
+    };
+    let (history, named) = tokio::join!(with_newer(store, layout, pointer, None), read_named);
+    let history = history?;
+    let latest = match &history.unconfirmed {
+        Some((_, record)) => Some(record.clone()),
+        None => named?,
+    };
+    Ok((history, latest))
+}
+
 /// The pointer alone (`unconfirmed` is `None`): one GET.
 pub async fn read_pointer<S: ObjectStore>(
     store: &S,

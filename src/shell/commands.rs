@@ -77,8 +77,13 @@ fn outcome_line(report: &Report) -> String {
     } else {
         "uploaded"
     };
+    let copied = match (report.copied, report.dry_run) {
+        (0, _) => String::new(),
+        (n, true) => format!(", would copy {n} server-side"),
+        (n, false) => format!(", copied {n} server-side"),
+    };
     format!(
-        "{} → {}: {verb} {} file(s) ({} bytes), {} header update(s), {} unchanged; version {}",
+        "{} → {}: {verb} {} file(s) ({} bytes){copied}, {} header update(s), {} unchanged; version {}",
         report.package,
         report.environment,
         report.uploaded,
@@ -382,7 +387,7 @@ pub async fn prune(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error> 
     let (store, _) = deploy::connect(&request, &identity, on_runner, stdout).await?;
     let layout = Layout::new(&config.records_prefix(), &request.prefix)?;
     let probe = crate::store::probe::Probe::default();
-    deploy::require_conditional_writes(&store, &probe, &request, &config).await?;
+    deploy::require_conditional_writes(&store, &probe, &request, &config, None).await?;
     let deleted = deploy::prune::prune(&store, &request, &layout, &policy, None, stdout).await?;
     writeln!(stdout, "deleted {deleted} object(s)").map_err(Error::stdout)
 }

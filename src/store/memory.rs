@@ -153,7 +153,7 @@ impl Default for MemoryStore {
     }
 }
 
-fn etag_of(bytes: &[u8]) -> String {
+pub fn etag_of(bytes: &[u8]) -> String {
     hex(&Md5::digest(bytes))
 }
 

@@ -245,6 +245,17 @@ pub trait ObjectStore: Sync {
         meta: &ObjectMeta,
         source_etag: Option<&str>,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Copies `source` (when its ETag is `source_etag`) to `key` inside the bucket,
+    /// with `meta` instead of the source's headers and metadata, when `condition`
+    /// holds for `key`: no byte passes through the runner. Returns the new ETag.
+    fn copy(
+        &self,
+        source: &str,
+        source_etag: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        condition: &Condition,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Starts a multipart upload; returns its id.
     fn create_multipart(
         &self,

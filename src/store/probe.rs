@@ -36,8 +36,8 @@ impl Support {
     }
 }
 
-/// Writes a scratch key under `records_prefix` three times (create, create again,
-/// replace a wrong ETag) and removes it.
+/// Writes a scratch key under `records_prefix`, asks on it (see [`asked_on`]) and
+/// removes it.
 pub async fn conditional_writes<S: ObjectStore>(
     store: &S,
     records_prefix: &str,
@@ -46,28 +46,51 @@ pub async fn conditional_writes<S: ObjectStore>(
         "{records_prefix}probe/conditional-write-{}.json",
         crate::clock::random_hex()
     );
-    let meta = ObjectMeta::private_json();
-    let body = || Body::Bytes(b"{\"probe\":\"conditional writes\"}\n".to_vec());
-    store.put(&key, body(), &meta, &Condition::Absent).await?;
-    let refused = |result: Result<String, StoreError>| match result {
-        Ok(_) => Ok(false),
-        Err(e) if e.is_precondition() => Ok(true),
-        Err(e) => Err(e),
-    };
-    let probed = async {
-        let if_none_match = refused(store.put(&key, body(), &meta, &Condition::Absent).await)?;
-        let wrong = Condition::Matches("00000000000000000000000000000000".to_owned());
-        let if_match = refused(store.put(&key, body(), &meta, &wrong).await)?;
-        Ok(Support {
-            if_none_match,
-            if_match,
-        })
-    }
-    .await;
+    let body = b"{\"probe\":\"conditional writes\"}\n";
+    store
+        .put(
+            &key,
+            Body::Bytes(body.to_vec()),
+            &ObjectMeta::private_json(),
+            &Condition::Absent,
+        )
+        .await?;
+    let probed = asked_on(store, &key, body).await;
     if let Err(e) = store.delete(std::slice::from_ref(&key)).await {
         tracing::info!("could not remove the probe object {key}: {e}");
     }
     probed
+}
+
+/// Asks on `key`, a private JSON object this run has just created with `body`:
+/// creating it again and replacing another ETag must both be refused. The two
+/// writes go together (one round trip); a store that ignores them writes `body`
+/// again, which leaves the object as it was.
+pub async fn asked_on<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    body: &[u8],
+) -> Result<Support, StoreError> {
+    let meta = ObjectMeta::private_json();
+    let write = |condition: Condition| {
+        let meta = &meta;
+        async move {
+            let written = store
+                .put(key, Body::Bytes(body.to_vec()), meta, &condition)
+                .await;
+            match written {
+                Ok(_) => Ok(false),
+                Err(e) if e.is_precondition() => Ok(true),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let wrong = Condition::Matches("00000000000000000000000000000000".to_owned());
+    let (if_none_match, if_match) = tokio::join!(write(Condition::Absent), write(wrong));
+    Ok(Support {
+        if_none_match: if_none_match?,
+        if_match: if_match?,
+    })
 }
 
 /// The run's one probe, shared by its modules.
@@ -75,13 +98,21 @@ pub async fn conditional_writes<S: ObjectStore>(
 pub struct Probe(OnceCell<Result<Support, StoreError>>);
 
 impl Probe {
+    /// Asks on `on` (a key this run has just created, and its bytes) when given,
+    /// else on a scratch key under `records_prefix`; once per run.
     pub async fn support<S: ObjectStore>(
         &self,
         store: &S,
         records_prefix: &str,
+        on: Option<(&str, &[u8])>,
     ) -> Result<Support, StoreError> {
         self.0
-            .get_or_init(|| conditional_writes(store, records_prefix))
+            .get_or_init(|| async {
+                match on {
+                    Some((key, body)) => asked_on(store, key, body).await,
+                    None => conditional_writes(store, records_prefix).await,
+                }
+            })
             .await
             .clone()
     }
@@ -107,5 +138,26 @@ mod tests {
         let support = conditional_writes(&store, "_mfe-deploy/").await.unwrap();
         assert_eq!(support.ignored(), ["If-None-Match", "If-Match"]);
         assert!(store.keys().is_empty());
+    }
+
+    #[tokio::test]
+    async fn asking_on_a_run_s_own_object_leaves_it_as_it_was() {
+        for ignoring in [false, true] {
+            let store = MemoryStore::new();
+            if ignoring {
+                store.ignore_conditions();
+            }
+            let body = b"{\"intent\":1}";
+            let meta = ObjectMeta::private_json();
+            let bytes = Body::Bytes(body.to_vec());
+            store
+                .put("k", bytes, &meta, &Condition::Absent)
+                .await
+                .unwrap();
+            let support = asked_on(&store, "k", body).await.unwrap();
+            assert_eq!(support.complete(), !ignoring);
+            assert_eq!(store.keys(), ["k"]);
+            assert_eq!(store.object("k").unwrap().bytes, body);
+        }
     }
 }

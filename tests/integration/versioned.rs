@@ -99,6 +99,92 @@ fn a_version_lands_under_its_own_path_immutable_and_the_manifest_points_at_it() 
 }
 
 #[test]
+fn a_new_version_copies_what_it_shares_with_the_live_one_and_sends_only_the_new_bytes() {
+    let (moto, bucket, ws) = setup("versioned-copy");
+    let first = versioned(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    let v1 = first.out("version").to_owned();
+    let entry = b"// v2 entry".as_slice();
+    let chunk = b"// a new chunk".as_slice();
+    ws.write("packages/subscriptions/dist/remoteEntry.js", entry);
+    ws.write("packages/subscriptions/dist/extra.0123abcd.js", chunk);
+    let dist = ws.dist("subscriptions");
+    let files = walk(&dist);
+
+    let before = moto.requests(&bucket).len();
+    let second = versioned(&ws, moto, "subscriptions", &bucket).run();
+    assert_eq!(second.code(), 0, "{}", second.all_text());
+    let v2 = second.out("version").to_owned();
+    let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
+    let prefix = format!("subscriptions/{v2}/");
+    let into_v2 = |r: &&Recorded| r.method == "PUT" && r.key.starts_with(&prefix);
+    let mut sent: Vec<&str> = requests
+        .iter()
+        .filter(into_v2)
+        .filter(|r| r.copy_source.is_none())
+        .map(|r| r.key.as_str())
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(
+        sent,
+        [
+            format!("{prefix}extra.0123abcd.js"),
+            format!("{prefix}remoteEntry.js")
+        ]
+    );
+    let copies: Vec<&Recorded> = requests
+        .iter()
+        .filter(into_v2)
+        .filter(|r| r.copy_source.is_some())
+        .collect();
+    assert_eq!(copies.len(), files.len() - 2, "{requests:?}");
+    for copy in &copies {
+        let source = copy.copy_source.as_deref().unwrap();
+        assert!(
+            source
+                .trim_start_matches('/')
+                .starts_with(&format!("{bucket}/subscriptions/{v1}/")),
+            "{source}"
+        );
+    }
+    assert_eq!(second.out("uploaded"), "2");
+    assert_eq!(
+        second.out("bytes-uploaded"),
+        (entry.len() + chunk.len()).to_string()
+    );
+    let results: serde_json::Value = serde_json::from_str(second.out("results")).unwrap();
+    assert_eq!(results[0]["copied"], files.len() - 2);
+    assert!(
+        second
+            .summary
+            .contains(&format!("| Copied server-side | {} files", files.len() - 2)),
+        "{}",
+        second.summary
+    );
+    // Every file of v2 is the build's, served immutable, whether copied or sent.
+    for file in &files {
+        let rel = file
+            .strip_prefix(&dist)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let key = format!("{prefix}{rel}");
+        assert_eq!(
+            get(moto, &bucket, &key),
+            std::fs::read(file).unwrap(),
+            "{key}"
+        );
+        let (cache_control, _, _) = head(moto, &bucket, &key);
+        assert_eq!(
+            cache_control, "public, max-age=31536000, immutable",
+            "{key}"
+        );
+    }
+    let native = json(moto, &bucket, "mfe-manifest.json");
+    assert_eq!(native["modules"]["subscriptions"]["version"], v2.as_str());
+}
+
+#[test]
 fn a_second_version_moves_the_manifest_reports_the_previous_and_keeps_history() {
     let (moto, bucket, ws) = setup("versioned-v2");
     let first = versioned(&ws, moto, "subscriptions", &bucket).run();

@@ -162,7 +162,7 @@ async fn rollback_to_previous_comes_from_the_records_when_the_manifest_lost_it()
 }
 
 #[tokio::test]
-async fn a_store_ignoring_conditional_writes_gets_no_versioned_deploy_and_only_a_probe() {
+async fn a_store_ignoring_conditional_writes_gets_no_versioned_deploy_and_only_its_intent_asked() {
     let build = Build::new();
     let store = MemoryStore::new();
     store.ignore_conditions();
@@ -175,15 +175,16 @@ async fn a_store_ignoring_conditional_writes_gets_no_versioned_deploy_and_only_a
         failed.error
     );
     assert_eq!(failed.error.exit_code(), 2);
+    // The store was asked on the run's in-flight intent, which the refusal removed.
+    let writes = store.writes();
+    assert_eq!(writes.len(), 3, "{writes:?}");
     assert!(
-        store
-            .writes()
+        writes
             .iter()
-            .all(|k| k.starts_with("_mfe-deploy/probe/")),
-        "{:?}",
-        store.writes()
+            .all(|k| *k == writes[0] && k.starts_with("_mfe-deploy/in-flight/")),
+        "{writes:?}"
     );
-    assert!(store.keys().is_empty(), "the probe removed its object");
+    assert!(store.keys().is_empty(), "{:?}", store.keys());
 
     // In place without retention relies on no conditional write.
     request.mode = Mode::InPlace;

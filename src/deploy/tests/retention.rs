@@ -100,8 +100,9 @@ async fn keep_versions_one_during_a_versioned_deploy_mid_upload_deletes_none_of_
         version: Some("v2".to_owned()),
         ..v1.clone()
     };
-    // Chunks of v2 are up, its entry not yet: another run prunes.
-    let pruned = prune_before_put(&store, "shop/v2/remoteEntry.js", &v1);
+    // v2 is going up (its files shared with v1 copied, its new chunk about to be
+    // sent): another run prunes.
+    let pruned = prune_before_put(&store, "shop/v2/main.5e6f7a8b.js", &v1);
 
     run(&store, &cdn, &v2).await.unwrap();
 

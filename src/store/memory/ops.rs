@@ -168,6 +168,30 @@ impl ObjectStore for MemoryStore {
         Ok(object.etag.clone())
     }
 
+    async fn copy(
+        &self,
+        source: &str,
+        source_etag: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        condition: &Condition,
+    ) -> Result<String, StoreError> {
+        let mut inner = self.enter("copy", key)?;
+        inner.check(
+            "CopyObject",
+            source,
+            &Condition::Matches(source_etag.to_owned()),
+        )?;
+        let object = inner
+            .objects
+            .get(source)
+            .ok_or_else(|| no_such("CopyObject", source, "NoSuchKey"))?;
+        let (bytes, etag) = (object.bytes.clone(), object.etag.clone());
+        inner.check("CopyObject", key, condition)?;
+        inner.store(key, bytes, etag.clone(), meta.clone());
+        Ok(etag)
+    }
+
     async fn create_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, StoreError> {
         drop(self.enter("create_multipart", key)?);
         let id = self.insert_upload(key, 0);

@@ -3,9 +3,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
-};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 
 use super::counts::{Op, RequestCounts};
 use super::{
@@ -98,8 +96,9 @@ impl S3Store {
     }
 }
 
+mod copy;
 mod wire;
-use wire::{KnownPayload, byte_stream, condition_headers, copy_source, metadata_map, unquote};
+use wire::{KnownPayload, byte_stream, condition_headers, metadata_map, unquote};
 
 impl ObjectStore for S3Store {
     async fn list_page(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
@@ -275,24 +274,18 @@ impl ObjectStore for S3Store {
         meta: &ObjectMeta,
         source_etag: Option<&str>,
     ) -> Result<String, StoreError> {
-        self.counts.record(Op::Copy, 0);
-        // NOTE: with `REPLACE`, S3 keeps none of the old user metadata: the SHA-256
-        // must be sent again or the object loses it.
-        let out = self
-            .client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .copy_source(copy_source(&self.bucket, key))
-            .set_copy_source_if_match(source_etag.map(|e| format!("\"{e}\"")))
-            .metadata_directive(MetadataDirective::Replace)
-            .cache_control(&meta.headers.cache_control)
-            .content_type(&meta.headers.content_type)
-            .set_metadata(metadata_map(meta))
-            .send()
-            .await
-            .map_err(|e| self.error("CopyObject", key, &e))?;
-        Ok(unquote(out.copy_object_result().and_then(|r| r.e_tag())))
+        (self.copy_object(key, source_etag, key, meta, &Condition::None)).await
+    }
+
+    async fn copy(
+        &self,
+        source: &str,
+        source_etag: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        condition: &Condition,
+    ) -> Result<String, StoreError> {
+        (self.copy_object(source, Some(source_etag), key, meta, condition)).await
     }
 
     async fn create_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, StoreError> {
@@ -482,7 +475,7 @@ impl ObjectStore for S3Store {
 
 #[cfg(test)]
 mod tests {
-    use super::copy_source;
+    use super::wire::copy_source;
 
     #[test]
     fn copy_source_encodes_everything_but_unreserved_and_slash() {
