@@ -356,7 +356,18 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     };
     r.invalidation_paths = published.invalidation.explain();
     let written = record_key.as_deref().map(|key| (key, version.as_str()));
-    steps::invalidate_and_confirm(
+    // Recorded and published: the record protects what the intent did, which goes
+    // while the pointer is confirmed.
+    let intent = match written {
+        Some(_) => trail.intent.take(),
+        None => None,
+    };
+    let removed = async {
+        if let Some(key) = &intent {
+            crate::live::intent::remove(ctx.store, key).await;
+        }
+    };
+    let confirmed = steps::invalidate_and_confirm(
         ctx,
         &job,
         &history,
@@ -364,8 +375,9 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
         &published.invalidation,
         written,
         r,
-    )
-    .await?;
+    );
+    let (confirmed, ()) = tokio::join!(confirmed, removed);
+    confirmed?;
     mode.verify_live(&job).await?;
     steps::retain(ctx, &job, None, r, out).await
 }

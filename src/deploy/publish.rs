@@ -13,7 +13,7 @@ use crate::manifest::{self, Format, LiveEntry};
 use crate::record::History;
 use crate::report::public_url_of;
 use crate::request::{DeployRequest, ManifestKeys};
-use crate::store::ObjectStore;
+use crate::store::{Fetched, ObjectStore};
 
 /// The documents to update, native first.
 pub fn targets(keys: &ManifestKeys) -> Vec<(Format, &str)> {
@@ -102,9 +102,8 @@ pub fn owed_only(job: &Job<'_>, invalidating: &Invalidating<'_>) -> Invalidation
 pub async fn read_native<S: ObjectStore>(
     store: &S,
     keys: &ManifestKeys,
-) -> Result<Option<Vec<u8>>, Error> {
-    let fetched = store.get(&keys.native).await.map_err(Error::Remote)?;
-    Ok(fetched.map(|f| f.bytes))
+) -> Result<Option<Fetched>, Error> {
+    store.get(&keys.native).await.map_err(Error::Remote)
 }
 
 /// What a version's manifest entry is made of.
@@ -149,7 +148,7 @@ pub fn live_entry(
 /// Moves the manifests to `next` when the run moves what is live; otherwise moves
 /// the documents a failed run left behind to the live entry. Invalidates what it
 /// planned when it moved, else only the documents it repaired (with what earlier
-/// runs owe).
+/// runs owe). `read` is the native document as this run read it (see [`switch`]).
 pub async fn publish<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     job: &Job<'_>,
@@ -157,6 +156,7 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
     live: Option<&LiveEntry>,
     next: Option<LiveEntry>,
     time: Utc,
+    read: Option<Option<Fetched>>,
 ) -> Result<Published, Error> {
     let (request, layout) = (job.request, job.layout);
     let Invalidating {
@@ -165,7 +165,16 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
         history,
     } = invalidating;
     if let Some(entry) = next {
-        let moved = switch(ctx.store, ctx.manifests, request, layout, &entry, time).await?;
+        let moved = switch(
+            ctx.store,
+            ctx.manifests,
+            request,
+            layout,
+            &entry,
+            time,
+            read,
+        )
+        .await?;
         return Ok(Published {
             invalidation: planned,
             moved,
@@ -173,7 +182,7 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
     }
     let moved = match live {
         Some(entry) if targets(&request.manifest).len() > 1 => {
-            switch(ctx.store, ctx.manifests, request, layout, entry, time).await?
+            switch(ctx.store, ctx.manifests, request, layout, entry, time, read).await?
         }
         _ => Vec::new(),
     };
@@ -204,6 +213,7 @@ pub async fn native<S: ObjectStore, C: Cdn>(
     job: &Job<'_>,
     entry: &LiveEntry,
     time: Utc,
+    read: Option<Option<Fetched>>,
 ) -> Result<Vec<String>, Error> {
     let request = job.request;
     let only = DeployRequest {
@@ -215,7 +225,16 @@ pub async fn native<S: ObjectStore, C: Cdn>(
         },
         ..request.clone()
     };
-    switch(ctx.store, ctx.manifests, &only, job.layout, entry, time).await
+    switch(
+        ctx.store,
+        ctx.manifests,
+        &only,
+        job.layout,
+        entry,
+        time,
+        read,
+    )
+    .await
 }
 
 /// Merges `entry` into a pull request's overlay at `key` (a conditional write, merged
@@ -234,7 +253,17 @@ pub async fn overlay<S: ObjectStore, C: Cdn>(
                 .update(ctx.store, bucket, key, Format::Native, module, entry)
                 .await
         }
-        None => manifest::update(ctx.store, bucket, key, Format::Native, module, entry).await,
+        None => {
+            manifest::update(
+                ctx.store,
+                bucket,
+                key,
+                Format::Native,
+                (module, entry),
+                None,
+            )
+            .await
+        }
     };
     let updated = updated.map_err(|source| {
         Error::Switch(Box::new(crate::error::SwitchFailure {
@@ -254,8 +283,11 @@ pub async fn overlay<S: ObjectStore, C: Cdn>(
 
 /// Moves every manifest document that does not name `entry` yet (each compared and
 /// moved on its own, so a re-run repairs a document a failed run left behind) and
-/// keeps the native revision in the history. Returns the keys it moved; a failure
-/// says which documents name what now.
+/// keeps the native revision in the history. The native document goes first (when
+/// it fails, nothing moved); the other formats then go together, with the
+/// revision. `read` is the native document as this run read it, merged into
+/// without reading it again. Returns the keys it moved; a failure says which
+/// documents name what now.
 pub async fn switch<S: ObjectStore>(
     store: &S,
     queue: Option<&manifest::Ticket>,
@@ -263,49 +295,77 @@ pub async fn switch<S: ObjectStore>(
     layout: &Layout,
     entry: &LiveEntry,
     time: Utc,
+    read: Option<Option<Fetched>>,
 ) -> Result<Vec<String>, Error> {
     let targets = targets(&request.manifest);
-    let mut moved = Vec::new();
-    for (i, &(format, key)) in targets.iter().enumerate() {
-        let (bucket, module) = (&request.bucket, layout.module());
+    let (bucket, module) = (&request.bucket, layout.module());
+    let one = |format: Format, key: String, read| async move {
         let updated = match queue {
             Some(queue) => {
                 queue
-                    .update(store, bucket, key, format, module, entry)
+                    .update(store, bucket, &key, format, module, entry)
                     .await
             }
-            None => manifest::update(store, bucket, key, format, module, entry).await,
+            None => manifest::update(store, bucket, &key, format, (module, entry), read).await,
         };
-        let updated = match updated {
-            Ok(updated) => updated,
-            Err(source) => {
-                return Err(Error::Switch(Box::new(crate::error::SwitchFailure {
-                    version: entry.version.clone(),
-                    moved,
-                    left: targets[i..].iter().map(|(_, k)| (*k).to_owned()).collect(),
-                    source,
-                })));
-            }
-        };
-        if !updated.moved() {
-            continue;
+        if let Ok(updated) = &updated
+            && updated.moved()
+        {
+            tracing::info!(
+                "{} manifest {key}: {module} → {} ({} attempt(s))",
+                format.as_str(),
+                entry.version,
+                updated.attempts
+            );
         }
-        tracing::info!(
-            "{} manifest {key}: {} → {} ({} attempt(s))",
-            format.as_str(),
-            layout.module(),
-            entry.version,
-            updated.attempts
-        );
-        moved.push(key.to_owned());
-        if format == Format::Native {
-            let history = layout.history_key(key, &time.compact(), &entry.version);
-            if let Err(e) = manifest::write_history(store, &history, &updated.written).await {
-                tracing::warn!(
-                    "the manifest moved, but its revision could not be kept at {history}: {e}"
-                );
+        (key, updated)
+    };
+    let failed = |moved: Vec<String>, left: Vec<String>, source| {
+        Error::Switch(Box::new(crate::error::SwitchFailure {
+            version: entry.version.clone(),
+            moved,
+            left,
+            source,
+        }))
+    };
+    let (format, native_key) = targets[0];
+    let (_, native) = one(format, native_key.to_owned(), read).await;
+    let native = native.map_err(|source| {
+        let left = targets.iter().map(|(_, k)| (*k).to_owned()).collect();
+        failed(Vec::new(), left, source)
+    })?;
+    let revision = async {
+        if !native.moved() {
+            return;
+        }
+        let history = layout.history_key(native_key, &time.compact(), &entry.version);
+        if let Err(e) = manifest::write_history(store, &history, &native.written).await {
+            tracing::warn!(
+                "the manifest moved, but its revision could not be kept at {history}: {e}"
+            );
+        }
+    };
+    let others = targets[1..]
+        .iter()
+        .map(|&(format, key)| one(format, key.to_owned(), None));
+    let ((), others) = tokio::join!(revision, futures::future::join_all(others));
+    let mut moved: Vec<String> = Vec::new();
+    if native.moved() {
+        moved.push(native_key.to_owned());
+    }
+    let (mut left, mut failure) = (Vec::new(), None);
+    for (key, updated) in others {
+        match updated {
+            Ok(updated) if updated.moved() => moved.push(key),
+            Ok(_) => {}
+            Err(source) => {
+                left.push(key);
+                failure.get_or_insert(source);
             }
         }
     }
-    Ok(moved)
+    match failure {
+        None => Ok(moved),
+        Some(source) => Err(failed(moved, left, source)),
+    }
 }

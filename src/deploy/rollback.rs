@@ -54,7 +54,7 @@ impl Mode for Rollback {
         );
         let state = state.map_err(Error::Remote)?;
         let history = history.map_err(Error::Remote)?;
-        let live = native?.and_then(|bytes| manifest::live(&bytes, layout.module()));
+        let live = native?.and_then(|f| manifest::live(&f.bytes, layout.module()));
         let records = records.map_err(Error::Remote)?;
         let module = layout.module();
         let version = match target {
@@ -197,7 +197,7 @@ impl Mode for Rollback {
             ..self.entry.clone()
         });
         let live = self.live.as_ref();
-        let published = publish::publish(ctx, job, invalidating, live, next, time).await?;
+        let published = publish::publish(ctx, job, invalidating, live, next, time, None).await?;
         let version = &self.target.version;
         if !self.moves() {
             // The native manifest names it; a document a failed run left behind moved.

@@ -58,7 +58,7 @@ impl Mode for RolloutStep {
         let state = state.map_err(Error::Remote)?;
         let history = history.map_err(Error::Remote)?;
         let records = records.map_err(Error::Remote)?;
-        let live = native?.and_then(|bytes| manifest::live(&bytes, module));
+        let live = native?.and_then(|f| manifest::live(&f.bytes, module));
         let now = Utc::now().rfc3339();
         let canary = live.as_ref().and_then(|l| l.canary.as_ref());
         if let (Rollout::Promote | Rollout::Abort, Some(asked), Some(c)) =
@@ -286,9 +286,9 @@ impl Mode for RolloutStep {
                 ..self.next.clone()
             };
             let live = Some(&self.live);
-            return publish::publish(ctx, job, invalidating, live, Some(next), time).await;
+            return publish::publish(ctx, job, invalidating, live, Some(next), time, None).await;
         }
-        let moved = publish::native(ctx, job, &self.next, time).await?;
+        let moved = publish::native(ctx, job, &self.next, time, None).await?;
         Ok(Published {
             invalidation: invalidating.planned,
             moved,

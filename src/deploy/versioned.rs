@@ -42,6 +42,8 @@ pub struct Versioned {
     live: Option<LiveEntry>,
     /// The deploy state an in-place deploy of the module left, if any.
     state: Option<Fetched>,
+    /// The native manifest as this run read it (its first write merges into it).
+    native_read: Option<Fetched>,
     /// The entry and `mf-manifest.json` as read back from the bucket.
     read_back: Option<(Vec<u8>, Option<Vec<u8>>)>,
     /// The ETags the uploads returned.
@@ -117,7 +119,8 @@ impl Mode for Versioned {
         let state = state.map_err(Error::Remote)?;
         let (files, version, version_prefix, listing) = build?;
         let (history, latest) = history.map_err(Error::Remote)?;
-        let native = native?;
+        let native_read = native?;
+        let native = native_read.as_ref().map(|f| f.bytes.clone());
         // What this run moves from: the module's entry in the document it publishes to.
         let published_to = match &overlay {
             Some(_) => overlaid.map_err(Error::Remote)?,
@@ -230,6 +233,7 @@ impl Mode for Versioned {
             entry_rel,
             live,
             state,
+            native_read,
             read_back: None,
             etags: Default::default(),
             target,
@@ -425,14 +429,16 @@ impl Mode for Versioned {
         let moved = match (&self.target, next) {
             (Target::Manifests, next) => {
                 let live = self.live.as_ref();
-                return publish::publish(ctx, job, invalidating, live, next, time).await;
+                let read = Some(self.native_read.clone());
+                return publish::publish(ctx, job, invalidating, live, next, time, read).await;
             }
             (Target::Overlay(key), Some(entry)) => publish::overlay(ctx, job, key, &entry).await?,
             (Target::Canary(percent), Some(candidate)) => {
                 let module = job.layout.module();
                 let (live, now, id) = (self.live.as_ref(), time.rfc3339(), self.rollout_id());
                 let entry = rollout::canary(module, live, &candidate, *percent, &now, id)?;
-                publish::native(ctx, job, &entry, time).await?
+                let read = Some(self.native_read.clone());
+                publish::native(ctx, job, &entry, time, read).await?
             }
             (_, None) => {
                 return Ok(Published {

@@ -141,7 +141,7 @@ impl Ticket {
             .insert(key.to_owned());
         if late {
             let entries = [(module.to_owned(), entry.clone())];
-            let mut results = update_all(store, bucket, key, format, &entries).await;
+            let mut results = update_all(store, bucket, key, format, &entries, None).await;
             return results.pop().unwrap_or_else(|| contended(bucket, key));
         }
         queue.changed.notify_waiters();
@@ -202,7 +202,7 @@ async fn write<S: ObjectStore>(
         .iter()
         .map(|w| (w.module.clone(), w.entry.clone()))
         .collect();
-    let results = update_all(store, bucket, key, format, &entries).await;
+    let results = update_all(store, bucket, key, format, &entries, None).await;
     let sent: u32 = results
         .iter()
         .filter_map(|r| r.as_ref().ok())

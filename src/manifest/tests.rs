@@ -146,8 +146,8 @@ async fn a_lost_race_rereads_and_merges_so_no_module_is_lost() {
         "b",
         "m.json",
         Format::Native,
-        "checkout",
-        &entry("checkout", "v1"),
+        ("checkout", &entry("checkout", "v1")),
+        None,
     )
     .await
     .unwrap();
@@ -169,8 +169,8 @@ async fn a_lost_race_rereads_and_merges_so_no_module_is_lost() {
         "b",
         "m.json",
         Format::Native,
-        "checkout",
-        &entry("checkout", "v2"),
+        ("checkout", &entry("checkout", "v2")),
+        None,
     )
     .await
     .unwrap();
@@ -197,8 +197,8 @@ async fn conflicts_in_sequence_are_retried_and_exhaustion_fails_clearly() {
         "b",
         "m.json",
         Format::Flat,
-        "checkout",
-        &entry("checkout", "v1"),
+        ("checkout", &entry("checkout", "v1")),
+        None,
     )
     .await
     .unwrap();
@@ -215,8 +215,8 @@ async fn conflicts_in_sequence_are_retried_and_exhaustion_fails_clearly() {
         "b",
         "m.json",
         Format::Flat,
-        "checkout",
-        &entry("checkout", "v2"),
+        ("checkout", &entry("checkout", "v2")),
+        None,
     )
     .await
     .unwrap_err();
@@ -232,14 +232,48 @@ async fn the_manifest_is_served_no_cache_as_json() {
         "b",
         "m.json",
         Format::Native,
-        "checkout",
-        &entry("checkout", "v1"),
+        ("checkout", &entry("checkout", "v1")),
+        None,
     )
     .await
     .unwrap();
     let head = store.head("m.json").await.unwrap().unwrap();
     assert_eq!(head.headers.cache_control, "no-cache");
     assert_eq!(head.headers.content_type, "application/json; charset=utf-8");
+}
+
+#[tokio::test]
+async fn a_document_the_caller_read_is_merged_into_without_reading_it_again_even_when_stale() {
+    let store = MemoryStore::new();
+    let write = |module: &'static str, read| {
+        let store = &store;
+        async move {
+            let entry = entry(module, "v1");
+            update(store, "b", "m.json", Format::Native, (module, &entry), read).await
+        }
+    };
+    write("checkout", Some(None)).await.unwrap();
+    assert_eq!(
+        store.calls("get"),
+        0,
+        "known absent: created without a read"
+    );
+    let read = store.get("m.json").await.unwrap();
+    let gets = store.calls("get");
+    write("cart", Some(read.clone())).await.unwrap();
+    assert_eq!(
+        store.calls("get"),
+        gets,
+        "merged into the read it was given"
+    );
+    // Stale now (cart moved it): refused, read again, merged; nothing is lost.
+    let updated = write("profile", Some(read)).await.unwrap();
+    assert_eq!(updated.attempts, 2);
+    assert_eq!(store.calls("get"), gets + 1);
+    let bytes = store.object("m.json").unwrap().bytes;
+    for module in ["checkout", "cart", "profile"] {
+        assert!(live(&bytes, module).is_some(), "{module}");
+    }
 }
 
 #[tokio::test]

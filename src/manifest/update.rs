@@ -5,7 +5,7 @@
 use super::{Format, LiveEntry, Unmergeable, merge};
 use crate::clock::Utc;
 use crate::model::Headers;
-use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
+use crate::store::{Body, Condition, Fetched, ObjectMeta, ObjectStore, StoreError};
 
 /// Writes tried per document before the deploy gives up: each lost race costs one
 /// GET and one conditional PUT, with a jittered wait of up to 50 ms × 2^attempt
@@ -61,17 +61,19 @@ fn meta() -> ObjectMeta {
     })
 }
 
-/// Merges `entry` as `module` into the `format` document at `key`.
+/// Merges `entry` as `module` into the `format` document at `key`. `read` is the
+/// document as the caller already read it (`Some(None)`: absent), which the first
+/// attempt merges into instead of reading it again.
 pub async fn update<S: ObjectStore>(
     store: &S,
     bucket: &str,
     key: &str,
     format: Format,
-    module: &str,
-    entry: &LiveEntry,
+    (module, entry): (&str, &LiveEntry),
+    read: Option<Option<Fetched>>,
 ) -> Result<Updated, ManifestError> {
     let entries = [(module.to_owned(), entry.clone())];
-    let mut results = update_all(store, bucket, key, format, &entries).await;
+    let mut results = update_all(store, bucket, key, format, &entries, read).await;
     results.pop().unwrap_or(Err(ManifestError::Contended {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
@@ -81,14 +83,17 @@ pub async fn update<S: ObjectStore>(
 /// Merges every `(module, entry)` into the `format` document at `key` in one
 /// conditional write (re-read and merged again on a lost race); one result per
 /// entry, in order. An entry the document cannot take fails alone: the others are
-/// written without it. Entries the document already names cost no write.
+/// written without it. Entries the document already names cost no write. `read` as
+/// for [`update`]: a stale one costs a refused write and a read, never a lost entry.
 pub async fn update_all<S: ObjectStore>(
     store: &S,
     bucket: &str,
     key: &str,
     format: Format,
     entries: &[(String, LiveEntry)],
+    read: Option<Option<Fetched>>,
 ) -> Vec<Result<Updated, ManifestError>> {
+    let mut read = read;
     let refused = |why: String| ManifestError::Unmergeable {
         format: format.as_str(),
         bucket: bucket.to_owned(),
@@ -96,7 +101,11 @@ pub async fn update_all<S: ObjectStore>(
         why,
     };
     for attempt in 1..=MAX_ATTEMPTS {
-        let current = match store.get(key).await {
+        let current = match read.take() {
+            Some(known) => Ok(known),
+            None => store.get(key).await,
+        };
+        let current = match current {
             Ok(current) => current,
             Err(e) => return entries.iter().map(|_| Err(e.clone().into())).collect(),
         };
