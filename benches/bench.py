@@ -412,10 +412,14 @@ def main():
     ap.add_argument("--rtt-log", help="with --rtt-ms: the proxy writes every tool's request lines here, with times")
     ap.add_argument("--mode", choices=["in-place", "versioned"], default="in-place",
                     help="mfe-deploy's deploy mode (version labels are the build digests)")
+    ap.add_argument("--without-aws", action="store_true",
+                    help="leave `aws s3 sync` out (the slowest tool by far; the targets are against rclone)")
     ap.add_argument("--server-data", default=default_server_data(),
                     help="where s3s-fs keeps the objects (default: tmpfs /dev/shm when present, so the "
                          "server's disk is not what is measured)")
     args = ap.parse_args()
+    if args.without_aws:
+        del TOOLS["aws s3 sync x2"]
 
     ctx = Ctx()
     work = Path(args.work)
@@ -477,8 +481,10 @@ def main():
         totals, first, scan_ms = parse_stats(res["stats"])
         per_run = requests_per_run(res)
         rss = f"{max(res['rss_kb']) / 1024:.0f} MB" if res["rss_kb"] else ""
-        print(f"| {res['title']} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {m['aws s3 sync x2']:.2f} s "
-              f"| {m['mfe-deploy'] / m['rclone']:.2f} | {m['mfe-deploy'] / m['aws s3 sync x2']:.3f} "
+        aws = m.get("aws s3 sync x2")
+        aws_time, aws_ratio = (f"{aws:.2f} s", f"{m['mfe-deploy'] / aws:.3f}") if aws else ("-", "-")
+        print(f"| {res['title']} | {m['mfe-deploy']:.2f} s | {m['rclone']:.2f} s | {aws_time} "
+              f"| {m['mfe-deploy'] / m['rclone']:.2f} | {aws_ratio} "
               f"| {format_requests(per_run)}; {per_run['bytes']:,} B sent | {rss} |")
         res["requests"] = totals
         res["requests_per_run"] = per_run

@@ -59,6 +59,8 @@ pub struct Published {
     pub invalidation: InvalidationPlan,
     /// The manifest documents it moved.
     pub moved: Vec<String>,
+    /// The native manifest's revision, kept in its history while the run confirms.
+    pub revision: Option<crate::manifest::Revision>,
 }
 
 /// What differs between kinds of run. A mode is the planned run itself: `plan`
@@ -177,6 +179,7 @@ pub trait Mode: Sized {
         Ok(Published {
             invalidation: invalidating.planned,
             moved: Vec::new(),
+            revision: None,
         })
     }
 
@@ -357,7 +360,7 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     r.invalidation_paths = published.invalidation.explain();
     let written = record_key.as_deref().map(|key| (key, version.as_str()));
     // Recorded and published: the record protects what the intent did, which goes
-    // while the pointer is confirmed.
+    // while the pointer is confirmed, and the manifest's revision is kept meanwhile.
     let intent = match written {
         Some(_) => trail.intent.take(),
         None => None,
@@ -365,6 +368,11 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
     let removed = async {
         if let Some(key) = &intent {
             crate::live::intent::remove(ctx.store, key).await;
+        }
+    };
+    let kept = async {
+        if let Some(revision) = published.revision {
+            revision.keep(ctx.store).await;
         }
     };
     let confirmed = steps::invalidate_and_confirm(
@@ -376,7 +384,7 @@ async fn steps_of<M: Mode, S: ObjectStore, C: Cdn>(
         written,
         r,
     );
-    let (confirmed, ()) = tokio::join!(confirmed, removed);
+    let (confirmed, (), ()) = tokio::join!(confirmed, removed, kept);
     confirmed?;
     mode.verify_live(&job).await?;
     steps::retain(ctx, &job, None, r, out).await

@@ -9,7 +9,7 @@ use crate::clock::Utc;
 use crate::error::Error;
 use crate::invalidate::InvalidationPlan;
 use crate::layout::Layout;
-use crate::manifest::{self, Format, LiveEntry};
+use crate::manifest::{self, Format, LiveEntry, Revision};
 use crate::record::History;
 use crate::report::public_url_of;
 use crate::request::{DeployRequest, ManifestKeys};
@@ -165,7 +165,7 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
         history,
     } = invalidating;
     if let Some(entry) = next {
-        let moved = switch(
+        let switched = switch(
             ctx.store,
             ctx.manifests,
             request,
@@ -177,14 +177,18 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
         .await?;
         return Ok(Published {
             invalidation: planned,
-            moved,
+            moved: switched.moved,
+            revision: switched.revision,
         });
     }
-    let moved = match live {
+    let Switched { moved, revision } = match live {
         Some(entry) if targets(&request.manifest).len() > 1 => {
             switch(ctx.store, ctx.manifests, request, layout, entry, time, read).await?
         }
-        _ => Vec::new(),
+        _ => Switched {
+            moved: Vec::new(),
+            revision: None,
+        },
     };
     let invalidation = match distribution {
         Some(d) => InvalidationPlan::of_urls(
@@ -202,19 +206,20 @@ pub async fn publish<S: ObjectStore, C: Cdn>(
     Ok(Published {
         invalidation,
         moved,
+        revision,
     })
 }
 
 /// Writes `entry` into the native manifest alone (a canary step: the flat, import-map
 /// and Module Federation documents have no canary and keep the stable version), with
-/// its revision kept in the history. Returns the key when it changed.
+/// its revision to keep in the history.
 pub async fn native<S: ObjectStore, C: Cdn>(
     ctx: &Context<'_, S, C>,
     job: &Job<'_>,
     entry: &LiveEntry,
     time: Utc,
     read: Option<Option<Fetched>>,
-) -> Result<Vec<String>, Error> {
+) -> Result<Switched, Error> {
     let request = job.request;
     let only = DeployRequest {
         manifest: crate::request::ManifestKeys {
@@ -283,9 +288,8 @@ pub async fn overlay<S: ObjectStore, C: Cdn>(
 
 /// Moves every manifest document that does not name `entry` yet (each compared and
 /// moved on its own, so a re-run repairs a document a failed run left behind) and
-/// keeps the native revision in the history. The native document goes first (when
-/// it fails, nothing moved); the other formats then go together, with the
-/// revision. `read` is the native document as this run read it, merged into
+/// returns the native revision to keep in the history. The native document goes
+/// first (when it fails, nothing moved); the other formats then go together. `read` is the native document as this run read it, merged into
 /// without reading it again. Returns the keys it moved; a failure says which
 /// documents name what now.
 pub async fn switch<S: ObjectStore>(
@@ -296,7 +300,7 @@ pub async fn switch<S: ObjectStore>(
     entry: &LiveEntry,
     time: Utc,
     read: Option<Option<Fetched>>,
-) -> Result<Vec<String>, Error> {
+) -> Result<Switched, Error> {
     let targets = targets(&request.manifest);
     let (bucket, module) = (&request.bucket, layout.module());
     let one = |format: Format, key: String, read| async move {
@@ -334,21 +338,14 @@ pub async fn switch<S: ObjectStore>(
         let left = targets.iter().map(|(_, k)| (*k).to_owned()).collect();
         failed(Vec::new(), left, source)
     })?;
-    let revision = async {
-        if !native.moved() {
-            return;
-        }
-        let history = layout.history_key(native_key, &time.compact(), &entry.version);
-        if let Err(e) = manifest::write_history(store, &history, &native.written).await {
-            tracing::warn!(
-                "the manifest moved, but its revision could not be kept at {history}: {e}"
-            );
-        }
-    };
+    let revision = native.moved().then(|| {
+        let key = layout.history_key(native_key, &time.compact(), &entry.version);
+        Revision::new(key, native.written.clone())
+    });
     let others = targets[1..]
         .iter()
         .map(|&(format, key)| one(format, key.to_owned(), None));
-    let ((), others) = tokio::join!(revision, futures::future::join_all(others));
+    let others = futures::future::join_all(others).await;
     let mut moved: Vec<String> = Vec::new();
     if native.moved() {
         moved.push(native_key.to_owned());
@@ -365,7 +362,20 @@ pub async fn switch<S: ObjectStore>(
         }
     }
     match failure {
-        None => Ok(moved),
-        Some(source) => Err(failed(moved, left, source)),
+        None => Ok(Switched { moved, revision }),
+        Some(source) => {
+            if let Some(revision) = revision {
+                revision.keep(store).await;
+            }
+            Err(failed(moved, left, source))
+        }
     }
+}
+
+/// What [`switch`] moved, and the revision it leaves its caller to keep (while it
+/// goes on with the invalidation and the pointer).
+#[derive(Debug)]
+pub struct Switched {
+    pub moved: Vec<String>,
+    pub revision: Option<Revision>,
 }

@@ -278,6 +278,7 @@ impl Mode for RolloutStep {
             return Ok(Published {
                 invalidation: publish::owed_only(job, &invalidating),
                 moved: Vec::new(),
+                revision: None,
             });
         }
         if self.step == Rollout::Promote {
@@ -288,10 +289,11 @@ impl Mode for RolloutStep {
             let live = Some(&self.live);
             return publish::publish(ctx, job, invalidating, live, Some(next), time, None).await;
         }
-        let moved = publish::native(ctx, job, &self.next, time, None).await?;
+        let switched = publish::native(ctx, job, &self.next, time, None).await?;
         Ok(Published {
             invalidation: invalidating.planned,
-            moved,
+            moved: switched.moved,
+            revision: switched.revision,
         })
     }
 }

@@ -9,7 +9,7 @@ use sha2::Digest as _;
 
 use super::Job;
 use super::pipeline::{Invalidating, Mode, Planned, Published};
-use super::publish::{self, Parts, live_entry};
+use super::publish::{self, Parts, Switched, live_entry};
 use super::steps;
 use super::{Context, PendingScan, finish, integrity};
 use crate::cdn::{Cdn, DistributionInfo};
@@ -432,7 +432,10 @@ impl Mode for Versioned {
                 let read = Some(self.native_read.clone());
                 return publish::publish(ctx, job, invalidating, live, next, time, read).await;
             }
-            (Target::Overlay(key), Some(entry)) => publish::overlay(ctx, job, key, &entry).await?,
+            (Target::Overlay(key), Some(entry)) => Switched {
+                moved: publish::overlay(ctx, job, key, &entry).await?,
+                revision: None,
+            },
             (Target::Canary(percent), Some(candidate)) => {
                 let module = job.layout.module();
                 let (live, now, id) = (self.live.as_ref(), time.rfc3339(), self.rollout_id());
@@ -444,12 +447,14 @@ impl Mode for Versioned {
                 return Ok(Published {
                     invalidation: publish::owed_only(job, &invalidating),
                     moved: Vec::new(),
+                    revision: None,
                 });
             }
         };
         Ok(Published {
             invalidation: invalidating.planned,
-            moved,
+            moved: moved.moved,
+            revision: moved.revision,
         })
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use queue::{Queue, Ticket};
-pub use update::{MAX_ATTEMPTS, ManifestError, Updated, update, update_all, write_history};
+pub use update::{
+    MAX_ATTEMPTS, ManifestError, Revision, Updated, update, update_all, write_history,
+};
 
 /// The `schema` of the native manifest.
 pub const SCHEMA: &str = "mfe-deploy/manifest@1";

@@ -192,3 +192,26 @@ pub async fn write_history<S: ObjectStore>(
         .await
         .map(|_| ())
 }
+
+/// A revision of the native manifest a run wrote, to keep in its history.
+#[derive(Debug)]
+pub struct Revision {
+    key: String,
+    bytes: Vec<u8>,
+}
+
+impl Revision {
+    pub fn new(key: String, bytes: Vec<u8>) -> Self {
+        Self { key, bytes }
+    }
+
+    /// Writes it (once, immutably); a failure only warns: the manifest moved.
+    pub async fn keep<S: ObjectStore>(self, store: &S) {
+        if let Err(e) = write_history(store, &self.key, &self.bytes).await {
+            tracing::warn!(
+                "the manifest moved, but its revision could not be kept at {}: {e}",
+                self.key
+            );
+        }
+    }
+}

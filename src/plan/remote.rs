@@ -187,6 +187,7 @@ impl RemoteView {
                 }
                 let content = self.content(&key, &file.rel_path, file);
                 let unknown = object.size == file.digest.size
+                    && !self.confirms(file)
                     && (object.etag.is_empty() || content == Some(EtagMatch::Unknown));
                 (unknown || content == Some(EtagMatch::Same)).then_some(key)
             })
@@ -203,6 +204,7 @@ impl RemoteView {
                 let key = format!("{}{}", self.prefix, file.rel_path);
                 let object = self.objects.get(&key)?;
                 let unknown = object.size == file.digest.size
+                    && !self.confirms(file)
                     && (object.etag.is_empty()
                         || self.content(&key, &file.rel_path, file) == Some(EtagMatch::Unknown));
                 (unknown && !self.headers.contains_key(&key)).then_some(key)

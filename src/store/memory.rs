@@ -67,6 +67,8 @@ struct Inner {
     /// PUT answers with ETags that are not the body's MD5 (SSE-KMS, some
     /// S3-compatible stores).
     opaque_etags: bool,
+    /// Listings carry no ETags (as s3s-fs lists).
+    unlisted_etags: bool,
     injected: BTreeMap<(&'static str, String), VecDeque<Injected>>,
     hooks: Vec<(&'static str, String, Hook)>,
     hold_list_until_get: bool,
@@ -317,6 +319,11 @@ impl MemoryStore {
     /// From now on, PUT gives ETags that are not the body's MD5 (as SSE-KMS does).
     pub fn opaque_etags(&self) {
         self.lock().opaque_etags = true;
+    }
+
+    /// From now on, listings carry no ETags (as s3s-fs lists).
+    pub fn unlisted_etags(&self) {
+        self.lock().unlisted_etags = true;
     }
 
     pub fn calls(&self, operation: &str) -> usize {

@@ -252,9 +252,19 @@ async fn a_canary_starts_on_the_native_document_only_and_abort_and_rollback_clea
 
 #[tokio::test]
 async fn a_versioned_rebuild_on_a_store_with_opaque_etags_asks_nothing_per_file() {
+    for lists_none in [false, true] {
+        rebuild_asks_nothing_per_file(lists_none).await;
+    }
+}
+
+/// With opaque ETags (SSE-KMS), or none in the listing (s3s-fs).
+async fn rebuild_asks_nothing_per_file(lists_none: bool) {
     let build = Build::new();
     let (store, cdn) = (MemoryStore::new(), cdn());
     store.opaque_etags();
+    if lists_none {
+        store.unlisted_etags();
+    }
     let first = run(&store, &cdn, &versioned(&build)).await.unwrap();
     assert!(first.uploaded > 0);
     let (heads, puts, gets) = (store.calls("head"), store.calls("put"), store.calls("get"));

@@ -181,6 +181,7 @@ impl pipeline::Mode for Scripted {
         Ok(Published {
             invalidation: invalidating.planned,
             moved,
+            revision: None,
         })
     }
 

@@ -92,7 +92,11 @@ impl ObjectStore for MemoryStore {
                     .take(inner.page_size + 1)
                     .map(|(key, o)| RemoteObject {
                         key: key.clone(),
-                        etag: o.etag.clone(),
+                        etag: if inner.unlisted_etags {
+                            String::new()
+                        } else {
+                            o.etag.clone()
+                        },
                         size: o.bytes.len() as u64,
                         last_modified: Some(o.last_modified),
                     })
