@@ -347,14 +347,18 @@ impl Mode for Versioned {
         let applied = steps::apply_into(ctx, &self.plan, r).await?;
         self.etags = applied.etags;
         let entry_rel = self.entry_rel.as_str();
-        self.read_back = Some(read_back(ctx.store, &self.plan, entry_rel).await?);
+        // A re-run that wrote nothing and moves nothing publishes nothing to check.
+        let wrote = applied.uploaded + applied.copied > 0;
+        if wrote || self.moves() {
+            self.read_back = Some(read_back(ctx.store, &self.plan, entry_rel).await?);
+        }
         if job.request.verify {
             let published = |f: &&crate::plan::PlannedFile| {
                 f.rel_path == entry_rel || f.rel_path == "mf-manifest.json"
             };
             steps::verify_through_public_url(job, self.plan.files.iter().filter(published)).await?;
         }
-        Ok(applied.uploaded + applied.copied > 0)
+        Ok(wrote)
     }
 
     fn record(

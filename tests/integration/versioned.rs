@@ -91,6 +91,12 @@ fn a_version_lands_under_its_own_path_immutable_and_the_manifest_points_at_it() 
     let requests: Vec<_> = moto.requests(&bucket).into_iter().skip(before).collect();
     assert!(!requests.iter().any(|r| r.method == "PUT"), "{requests:?}");
     assert!(!requests.iter().any(|r| r.method == "HEAD"), "{requests:?}");
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.method == "GET" && !r.is_list() && r.key.starts_with(&prefix)),
+        "nothing to read back: {requests:?}"
+    );
     let version_lists = requests
         .iter()
         .filter(|r| r.is_list() && r.query.contains("prefix=checkout%2F"))
