@@ -145,6 +145,9 @@ pub enum Error {
     /// A rollback cannot repoint the manifest; it is unchanged.
     #[error("rollback refused: {0}; the manifest is unchanged")]
     Rollback(String),
+    /// A republish cannot move the version; nothing was written.
+    #[error("republish refused: {0}; nothing was written and the manifest is unchanged")]
+    Republish(String),
     /// A write failed mid-deploy.
     #[error("{}", apply_message(.0))]
     Apply(Box<ApplyError>),
@@ -210,6 +213,7 @@ impl Error {
             | Self::Misplaced { .. }
             | Self::NameTaken { .. }
             | Self::NoConditionalWrites { .. }
+            | Self::Republish(_)
             | Self::Rollout(_) => 2,
             Self::Modules { bad_input, .. } => {
                 if *bad_input {

@@ -37,6 +37,10 @@ pub enum Status {
     Promoted,
     /// The canary was removed: everyone gets the stable version.
     Aborted,
+    /// A version's files were copied to a fresh label and the manifest moved to it.
+    Republished,
+    /// `doctor` checked the live files through `public-url`.
+    Checked,
 }
 
 impl Status {
@@ -52,6 +56,8 @@ impl Status {
             Self::Canary => "canary",
             Self::Promoted => "promoted",
             Self::Aborted => "aborted",
+            Self::Republished => "republished",
+            Self::Checked => "checked",
         }
     }
 }

@@ -264,6 +264,7 @@ impl<S: ObjectStore> Writing<'_, S> {
                     .await;
                 match copied {
                     Ok(etag) => return Ok(Written::Copied(etag)),
+                    Err(e) if !plan.from_runner => return Err(e.into()),
                     Err(e) => {
                         if !e.is_precondition() {
                             self.copying.store(false, Ordering::Relaxed);

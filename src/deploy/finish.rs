@@ -202,6 +202,7 @@ pub fn record_of(
             .collect(),
         invalidation: invalidation.filter(|i| !i.paths.is_empty()),
         rollout: None,
+        republished: None,
     }
 }
 

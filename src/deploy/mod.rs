@@ -19,6 +19,7 @@ mod pipeline;
 mod preview;
 pub mod prune;
 mod publish;
+mod republish;
 mod rollback;
 mod rollout;
 mod show;
@@ -28,6 +29,7 @@ mod versioned;
 pub use build::PendingScan;
 
 use in_place::InPlace;
+use republish::Republish;
 use rollback::Rollback;
 use rollout::RolloutStep;
 use versioned::Versioned;
@@ -125,6 +127,10 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     }
     if let Some(preview) = request.preview.as_ref().filter(|p| p.head.is_none()) {
         return preview::close(ctx, request, config, preview, out).await;
+    }
+    if let Some(version) = &request.republish {
+        let version = version.clone();
+        return pipeline::run::<Republish, _, _>(ctx, request, config, version, out).await;
     }
     match (&request.rollback_to, request.mode) {
         (Some(target), _) => {

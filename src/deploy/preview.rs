@@ -156,6 +156,7 @@ async fn end<S: ObjectStore, C: Cdn>(
         files: Default::default(),
         invalidation: None,
         rollout: None,
+        republished: None,
     };
     let preview_layout = layout.for_preview(preview.number);
     let key = record::write_record(store, &preview_layout, &closing, time, &record::new_nonce())

@@ -314,5 +314,6 @@ fn empty_record(job: &Job<'_>, version: &str) -> DeployRecord {
         files: Default::default(),
         invalidation: None,
         rollout: None,
+        republished: None,
     }
 }

@@ -514,7 +514,7 @@ fn refuse_taken_name(
 
 /// Reads the version's entry and `mf-manifest.json` back from the bucket and
 /// compares them with what was uploaded; returns the bytes read (entry, manifest).
-async fn read_back<S: ObjectStore>(
+pub(super) async fn read_back<S: ObjectStore>(
     store: &S,
     plan: &Plan,
     entry_rel: &str,

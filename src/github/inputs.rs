@@ -4,7 +4,7 @@
 use crate::request::RawInputs;
 
 /// Every input of `action.yml`, in its order.
-pub const INPUT_NAMES: [&str; 23] = [
+pub const INPUT_NAMES: [&str; 24] = [
     "package",
     "packages",
     "dist",
@@ -18,6 +18,7 @@ pub const INPUT_NAMES: [&str; 23] = [
     "version",
     "manifest",
     "rollback-to",
+    "republish",
     "rollout",
     "verify",
     "dry-run",
@@ -59,6 +60,7 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
         rollback_to: input("rollback-to"),
         verify: input("verify"),
         rollout: input("rollout"),
+        republish: input("republish"),
         dry_run: input("dry-run"),
         wait: input("wait"),
         aws_region: input("aws-region"),

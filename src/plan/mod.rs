@@ -98,6 +98,9 @@ pub struct Plan {
     /// Versioned mode: every key is written once (`If-None-Match: *`) and never
     /// rewritten, whatever its class.
     pub write_once: bool,
+    /// Whether a file can be sent from the runner (a copy the store fails falls back
+    /// to sending it); `false` when the bytes are only in the bucket (a republish).
+    pub from_runner: bool,
     /// Whether the phases go up one after another (chunks, then entries, then HTML).
     /// A version that nothing names yet is written at once: nobody can load it
     /// before the manifest points at it.
@@ -222,6 +225,7 @@ fn plan_files(
         conflicts,
         previous_state: remote.state().clone(),
         write_once,
+        from_runner: true,
         staged: true,
         guards: BTreeMap::new(),
     }

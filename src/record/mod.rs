@@ -47,6 +47,17 @@ pub enum RecordKind {
     Promote,
     /// The canary was removed: everyone gets the stable version.
     Abort,
+    /// A version's files were copied to a fresh label, which went live.
+    Republish,
+}
+
+/// Where a republished version's files came from, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Republished {
+    /// The version whose files were copied.
+    pub from: String,
+    pub reason: String,
 }
 
 /// A rollout step, as its record keeps it.
@@ -146,6 +157,9 @@ pub struct DeployRecord {
     /// A rollout step: the canary's rollout and share after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RecordedRollout>,
+    /// A republish: the source version and the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub republished: Option<Republished>,
 }
 
 impl DeployRecord {
@@ -278,6 +292,7 @@ pub fn sample(version: &str, time: crate::clock::Utc, rels: &[&str]) -> DeployRe
             .collect(),
         invalidation: None,
         rollout: None,
+        republished: None,
     }
 }
 

@@ -33,6 +33,7 @@ fn record(version: &str, paths: &[&str]) -> DeployRecord {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         }),
         rollout: None,
+        republished: None,
     }
 }
 

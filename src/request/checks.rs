@@ -154,3 +154,32 @@ pub fn parse_rollout(value: &str) -> Result<super::Rollout, InputError> {
             }),
     }
 }
+
+/// The `republish` input: a version label (room left for its `.r<N>` suffix), and
+/// nothing else that moves the manifest.
+pub(super) fn republish(raw: &super::RawInputs) -> Result<Option<String>, InputError> {
+    let Some(version) = raw.republish.as_deref() else {
+        return Ok(None);
+    };
+    check_version("republish", version, "(the version to give fresh URLs)")?;
+    if version.len() > 58 {
+        return Err(invalid(
+            "republish",
+            version,
+            "the fresh label is `<version>.r<N>` and a label has at most 64 characters",
+        ));
+    }
+    let other = [
+        ("rollback-to", &raw.rollback_to),
+        ("rollout", &raw.rollout),
+        ("version", &raw.version),
+    ];
+    if let Some((name, Some(value))) = other.into_iter().find(|(_, v)| v.is_some()) {
+        return Err(invalid(
+            "republish",
+            version,
+            &format!("`{name}: {value}` moves the manifest too: set one of them"),
+        ));
+    }
+    Ok(Some(version.to_owned()))
+}

@@ -36,6 +36,7 @@ pub struct RawInputs {
     pub manifest: Option<String>,
     pub rollback_to: Option<String>,
     pub rollout: Option<String>,
+    pub republish: Option<String>,
     pub dry_run: Option<String>,
     pub wait: Option<String>,
     pub aws_region: Option<String>,
@@ -139,6 +140,9 @@ pub struct DeployRequest {
     pub rollback_to: Option<RollbackTarget>,
     /// A canary step instead of moving everyone to the build.
     pub rollout: Option<Rollout>,
+    /// Copy this version's files to a fresh label and move the manifest to it,
+    /// instead of deploying a build.
+    pub republish: Option<String>,
     /// Read each published entry back through `public-url`.
     pub verify: bool,
     /// What old objects go after the deploy (config `retention`).
@@ -161,6 +165,7 @@ impl DeployRequest {
             None => false,
         };
         self.rollback_to.is_none()
+            && self.republish.is_none()
             && self.preview.as_ref().is_none_or(|p| p.head.is_some())
             && !rollout_without_build
     }
@@ -273,8 +278,11 @@ impl RawInputs {
                 ),
             ));
         }
+        let republish = checks::republish(self)?;
         let mode = match self.mode.as_deref() {
-            None if rollback_to.is_some() || rollout.is_some() => Mode::Versioned,
+            None if rollback_to.is_some() || rollout.is_some() || republish.is_some() => {
+                Mode::Versioned
+            }
             None | Some("in-place") => Mode::InPlace,
             Some("versioned") => Mode::Versioned,
             Some(other) => return Err(invalid("mode", other, "use `in-place` or `versioned`")),
@@ -284,6 +292,13 @@ impl RawInputs {
                 "rollout",
                 self.rollout.as_deref().unwrap_or_default(),
                 "a canary lives in the versioned-mode manifest: use it with `mode: versioned`",
+            ));
+        }
+        if let (Mode::InPlace, Some(version)) = (mode, &republish) {
+            return Err(invalid(
+                "republish",
+                version,
+                "a republish gives a version fresh URLs under the versioned layout; an in-place module's URLs are its file names: deploy it with `mode: versioned` (its next build gets its own folder), or rebuild with new content hashes",
             ));
         }
         if mode == Mode::InPlace && rollback_to.is_some() {
@@ -423,6 +438,7 @@ impl RawInputs {
             manifest,
             rollback_to,
             rollout,
+            republish,
             verify,
             retention: None,
             allow_sensitive: Vec::new(),

@@ -32,6 +32,7 @@ impl RawInputs {
             ("package", &self.package),
             ("prefix", &self.prefix),
             ("rollback-to", &self.rollback_to),
+            ("republish", &self.republish),
         ] {
             if let Some(value) = value {
                 return Err(InputError::Invalid {
@@ -42,6 +43,7 @@ impl RawInputs {
                         match name {
                             "package" => "`packages` alone deploys each folder it names",
                             "prefix" => "with `packages` each module's prefix is its folder name",
+                            "republish" => "a republish moves one module at a time",
                             _ => "a rollback repoints one module at a time",
                         }
                     ),

@@ -52,6 +52,25 @@ impl Digest {
         Self::read_with(reader, true, &mut vec![0u8; BUFFER])
     }
 
+    /// The digest a record names (size and SHA-256 in hex), for bytes that are in the
+    /// bucket rather than on disk; `None` when the hex is not a SHA-256.
+    pub fn known(size: u64, sha256_hex: &str) -> Option<Self> {
+        let bytes = sha256_hex.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut sha256 = [0u8; 32];
+        for (i, pair) in bytes.chunks(2).enumerate() {
+            let pair = std::str::from_utf8(pair).ok()?;
+            sha256[i] = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(Self {
+            size,
+            sha256,
+            md5: None,
+        })
+    }
+
     /// SHA-256 and size only.
     pub fn sha256_of_reader(reader: impl Read) -> io::Result<Self> {
         Self::read_with(reader, false, &mut vec![0u8; BUFFER])

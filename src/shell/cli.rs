@@ -40,6 +40,9 @@ pub enum Command {
     Prune(DeployArgs),
     /// List an environment's live pull-request previews; `--close <n>` or `--prune` ends them.
     Previews(PreviewsArgs),
+    /// Copy a version's files server-side to a fresh label `<version>.r<N>` and move
+    /// the manifest to it (`--version`): nothing rebuilt, nothing sent.
+    Republish(DeployArgs),
 }
 
 /// `previews`: which environment, and what to end.
@@ -195,6 +198,7 @@ impl DeployArgs {
             manifest: self.manifest,
             rollback_to: self.rollback_to,
             rollout: self.rollout,
+            republish: None,
             verify: Some(self.verify.to_string()),
             workspace: (!self.allow_outside).then(|| {
                 (

@@ -344,6 +344,7 @@ pub async fn history(args: HistoryArgs, stdout: &mut dyn Write) -> Result<(), Er
                 crate::record::RecordKind::Canary => "canary",
                 crate::record::RecordKind::Promote => "promoted",
                 crate::record::RecordKind::Abort => "aborted",
+                crate::record::RecordKind::Republish => "republished",
             };
             let short = |s: &Option<String>, n: usize| {
                 s.as_deref()

@@ -41,6 +41,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::History(args)) => commands::history(args, &mut stdout).await,
             Some(Command::Prune(args)) => commands::prune(args.into_raw(false), &mut stdout).await,
             Some(Command::Previews(args)) => previews::previews(args, &mut stdout).await,
+            Some(Command::Republish(args)) => {
+                let mut raw = args.into_raw(false);
+                raw.republish = raw.version.take().or_else(|| Some(String::new()));
+                commands::deploy(raw, &mut stdout).await
+            }
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 let runner = runner::Runner { env: &env };

@@ -92,6 +92,16 @@ fn previewing(
         }
         .into());
     }
+    if let Some(version) = &request.republish {
+        return Err(InputError::Invalid {
+            name: "republish",
+            value: version.clone(),
+            hint:
+                "a pull request previews its build; republish from a manual run (workflow_dispatch)"
+                    .to_owned(),
+        }
+        .into());
+    }
     if request.rollback_to.is_some() {
         return Err(InputError::Invalid {
             name: "rollback-to",

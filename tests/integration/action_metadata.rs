@@ -43,6 +43,7 @@ fn field<'a>(raw: &'a RawInputs, name: &str) -> Option<&'a str> {
         "manifest" => &raw.manifest,
         "rollback-to" => &raw.rollback_to,
         "rollout" => &raw.rollout,
+        "republish" => &raw.republish,
         "dry-run" => &raw.dry_run,
         "wait" => &raw.wait,
         "aws-region" => &raw.aws_region,

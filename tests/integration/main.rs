@@ -22,6 +22,7 @@ mod integrity;
 mod packages;
 mod previews;
 mod records;
+mod republish;
 mod retention;
 mod rollout;
 mod timeouts;

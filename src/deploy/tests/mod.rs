@@ -65,6 +65,7 @@ impl Build {
             },
             rollback_to: None,
             rollout: None,
+            republish: None,
             verify: false,
             retention: None,
             allow_sensitive: Vec::new(),
