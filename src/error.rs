@@ -145,6 +145,15 @@ pub enum Error {
     /// A rollback cannot repoint the manifest; it is unchanged.
     #[error("rollback refused: {0}; the manifest is unchanged")]
     Rollback(String),
+    /// `doctor` found files served wrong.
+    #[error(
+        "{wrong} of {checked} live file(s) are served wrong through {public} (each is named above and in the summary). A cache at another edge location may hold something else. `doctor --invalidate` clears the CDN; `republish` gives the version fresh URLs, which also cures browsers and proxies (docs/poisoned-cache.md)"
+    )]
+    Doctor {
+        wrong: usize,
+        checked: usize,
+        public: String,
+    },
     /// A republish cannot move the version; nothing was written.
     #[error("republish refused: {0}; nothing was written and the manifest is unchanged")]
     Republish(String),
@@ -236,6 +245,7 @@ impl Error {
             | Self::ReadBack { .. }
             | Self::Switch(_)
             | Self::Rollback(_)
+            | Self::Doctor { .. }
             | Self::Preview(_)
             | Self::Verify(_)
             | Self::Retention { .. }

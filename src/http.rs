@@ -1,5 +1,6 @@
-//! A plain HTTPS GET with a bound on the whole exchange (connection, answer and
-//! body): the runner's OIDC token endpoint and the read-back through `public-url`.
+//! A plain HTTPS GET (or HEAD) with a bound on the whole exchange (connection, answer
+//! and body): the runner's OIDC token endpoint, the read-back through `public-url`
+//! and `doctor`.
 //! rustls with the system's roots; plain HTTP for loopback test servers.
 
 use std::time::Duration;
@@ -62,7 +63,22 @@ impl HttpClient {
         headers: &[(&str, &str)],
         limit: Duration,
     ) -> Result<Answer, HttpError> {
-        let mut request = http::Request::get(url).header(
+        self.send(http::Method::GET, url, headers, limit).await
+    }
+
+    /// HEADs `url`: the status and headers, no body.
+    pub async fn head(&self, url: &str, limit: Duration) -> Result<Answer, HttpError> {
+        self.send(http::Method::HEAD, url, &[], limit).await
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        limit: Duration,
+    ) -> Result<Answer, HttpError> {
+        let mut request = http::Request::builder().method(method).uri(url).header(
             "User-Agent",
             concat!("mfe-deploy/", env!("CARGO_PKG_VERSION")),
         );

@@ -14,6 +14,7 @@ pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod deploy;
+pub mod doctor;
 pub mod environment;
 pub mod error;
 pub mod github;

@@ -80,6 +80,8 @@ pub struct Report {
     pub preview_url: Option<String>,
     /// The module's canary (version, percent) while one is live after this run.
     pub canary: Option<(String, u8)>,
+    /// `doctor`: what it checked and found.
+    pub doctor: Option<crate::doctor::Findings>,
     pub package: String,
     pub environment: String,
     pub bucket: String,
@@ -196,6 +198,7 @@ impl Report {
             manifest_url: None,
             preview_url: None,
             canary: None,
+            doctor: None,
             package: package.to_owned(),
             environment: environment.to_owned(),
             bucket: bucket.to_owned(),

@@ -11,6 +11,7 @@
 //! - whatever happened before a failure is in the report.
 
 mod build;
+mod doctor;
 mod finish;
 mod in_place;
 mod integrity;
@@ -127,6 +128,9 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     }
     if let Some(preview) = request.preview.as_ref().filter(|p| p.head.is_none()) {
         return preview::close(ctx, request, config, preview, out).await;
+    }
+    if let Some(how) = request.doctor {
+        return doctor::run(ctx, request, config, how, out).await;
     }
     if let Some(version) = &request.republish {
         let version = version.clone();

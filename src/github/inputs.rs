@@ -4,7 +4,7 @@
 use crate::request::RawInputs;
 
 /// Every input of `action.yml`, in its order.
-pub const INPUT_NAMES: [&str; 24] = [
+pub const INPUT_NAMES: [&str; 25] = [
     "package",
     "packages",
     "dist",
@@ -19,6 +19,7 @@ pub const INPUT_NAMES: [&str; 24] = [
     "manifest",
     "rollback-to",
     "republish",
+    "doctor",
     "rollout",
     "verify",
     "dry-run",
@@ -61,6 +62,7 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> RawInputs {
         verify: input("verify"),
         rollout: input("rollout"),
         republish: input("republish"),
+        doctor: input("doctor"),
         dry_run: input("dry-run"),
         wait: input("wait"),
         aws_region: input("aws-region"),

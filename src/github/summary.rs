@@ -116,6 +116,9 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "| `{}` | {} |", code(path), why.replace('|', "\\|"));
         }
     }
+    if let Some(found) = &report.doctor {
+        doctor(&mut md, found);
+    }
     if !report.audit.is_empty() {
         let _ = writeln!(
             md,
@@ -267,6 +270,41 @@ fn code(text: &str) -> String {
     text.replace('`', "'").replace('|', "\\|")
 }
 
+/// `doctor`'s findings: what was live, and every URL served wrong.
+fn doctor(md: &mut String, found: &crate::doctor::Findings) {
+    let _ = writeln!(
+        md,
+        "\n#### Served through public-url\n\n{} of {} file(s) served wrong; live: {}.",
+        found.wrong.len(),
+        found.checked,
+        cell(&found.versions.join(", "))
+    );
+    if !found.wrong.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n| URL | What came back | Age | X-Cache | POP |\n|---|---|---|---|---|"
+        );
+        for w in &found.wrong {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} | {} |",
+                code(&w.url),
+                cell(&w.problems.join("; ")),
+                cell(&w.age),
+                cell(&w.x_cache),
+                cell(&w.pop)
+            );
+        }
+    }
+    for why in &found.unchecked {
+        let _ = writeln!(md, "\n- Not checked: {}", cell(why));
+    }
+    let _ = writeln!(
+        md,
+        "\nA cache at another edge location may hold something else than the one the runner reached."
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -288,6 +326,7 @@ mod tests {
             manifest_url: None,
             preview_url: None,
             canary: None,
+            doctor: None,
             package: "packages/subscriptions".to_owned(),
             environment: "production".to_owned(),
             bucket: "my-bucket".to_owned(),

@@ -183,3 +183,18 @@ pub(super) fn republish(raw: &super::RawInputs) -> Result<Option<String>, InputE
     }
     Ok(Some(version.to_owned()))
 }
+
+/// The `doctor` input: `true` checks, `invalidate` also invalidates what is served
+/// wrong, `false` (or nothing) deploys.
+pub(super) fn doctor(value: Option<&str>) -> Result<Option<super::Doctor>, InputError> {
+    match value.map(str::trim) {
+        None | Some("" | "false") => Ok(None),
+        Some("true") => Ok(Some(super::Doctor::Check)),
+        Some("invalidate") => Ok(Some(super::Doctor::Invalidate)),
+        Some(other) => Err(invalid(
+            "doctor",
+            other,
+            "use `true` (check the live files through public-url), `invalidate` (and invalidate what is served wrong) or `false`",
+        )),
+    }
+}

@@ -37,6 +37,7 @@ pub struct RawInputs {
     pub rollback_to: Option<String>,
     pub rollout: Option<String>,
     pub republish: Option<String>,
+    pub doctor: Option<String>,
     pub dry_run: Option<String>,
     pub wait: Option<String>,
     pub aws_region: Option<String>,
@@ -143,6 +144,8 @@ pub struct DeployRequest {
     /// Copy this version's files to a fresh label and move the manifest to it,
     /// instead of deploying a build.
     pub republish: Option<String>,
+    /// Check the live files through `public-url` instead of deploying.
+    pub doctor: Option<Doctor>,
     /// Read each published entry back through `public-url`.
     pub verify: bool,
     /// What old objects go after the deploy (config `retention`).
@@ -166,9 +169,17 @@ impl DeployRequest {
         };
         self.rollback_to.is_none()
             && self.republish.is_none()
+            && self.doctor.is_none()
             && self.preview.as_ref().is_none_or(|p| p.head.is_some())
             && !rollout_without_build
     }
+}
+
+/// `doctor`: check the live files, and invalidate what is served wrong when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doctor {
+    Check,
+    Invalidate,
 }
 
 /// `rollout`: a versioned deploy's canary step.
@@ -439,6 +450,7 @@ impl RawInputs {
             rollback_to,
             rollout,
             republish,
+            doctor: checks::doctor(self.doctor.as_deref())?,
             verify,
             retention: None,
             allow_sensitive: Vec::new(),

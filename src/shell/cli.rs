@@ -43,6 +43,19 @@ pub enum Command {
     /// Copy a version's files server-side to a fresh label `<version>.r<N>` and move
     /// the manifest to it (`--version`): nothing rebuilt, nothing sent.
     Republish(DeployArgs),
+    /// Fetch every file of the live versions through `public-url` and compare it with
+    /// the deploy records (read-only); exit 1 when any is served wrong.
+    Doctor(DoctorArgs),
+}
+
+/// `doctor`: which module, and whether to invalidate what is served wrong.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Invalidate exactly the paths served wrong (needs `distribution-id`).
+    #[arg(long)]
+    pub invalidate: bool,
 }
 
 /// `previews`: which environment, and what to end.
@@ -199,6 +212,7 @@ impl DeployArgs {
             rollback_to: self.rollback_to,
             rollout: self.rollout,
             republish: None,
+            doctor: None,
             verify: Some(self.verify.to_string()),
             workspace: (!self.allow_outside).then(|| {
                 (

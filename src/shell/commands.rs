@@ -72,6 +72,15 @@ pub async fn deploy(raw: RawInputs, stdout: &mut dyn Write) -> Result<(), Error>
 
 /// A deploy's one-line outcome; a dry run says what it would have sent.
 fn outcome_line(report: &Report) -> String {
+    if let Some(found) = &report.doctor {
+        return format!(
+            "{} → {}: checked {} file(s), {} served wrong",
+            report.package,
+            report.environment,
+            found.checked,
+            found.wrong.len()
+        );
+    }
     let verb = if report.dry_run {
         "would upload"
     } else {

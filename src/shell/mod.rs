@@ -41,6 +41,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Some(Command::History(args)) => commands::history(args, &mut stdout).await,
             Some(Command::Prune(args)) => commands::prune(args.into_raw(false), &mut stdout).await,
             Some(Command::Previews(args)) => previews::previews(args, &mut stdout).await,
+            Some(Command::Doctor(args)) => {
+                let mut raw = args.deploy.into_raw(false);
+                raw.doctor = Some(
+                    if args.invalidate {
+                        "invalidate"
+                    } else {
+                        "true"
+                    }
+                    .to_owned(),
+                );
+                commands::deploy(raw, &mut stdout).await
+            }
             Some(Command::Republish(args)) => {
                 let mut raw = args.into_raw(false);
                 raw.republish = raw.version.take().or_else(|| Some(String::new()));

@@ -44,6 +44,7 @@ fn field<'a>(raw: &'a RawInputs, name: &str) -> Option<&'a str> {
         "rollback-to" => &raw.rollback_to,
         "rollout" => &raw.rollout,
         "republish" => &raw.republish,
+        "doctor" => &raw.doctor,
         "dry-run" => &raw.dry_run,
         "wait" => &raw.wait,
         "aws-region" => &raw.aws_region,

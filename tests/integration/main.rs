@@ -13,6 +13,7 @@ mod common;
 mod crashes;
 mod credentials;
 mod deploy;
+mod doctor;
 mod emulator;
 mod environments;
 mod failures;

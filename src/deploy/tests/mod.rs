@@ -66,6 +66,7 @@ impl Build {
             rollback_to: None,
             rollout: None,
             republish: None,
+            doctor: None,
             verify: false,
             retention: None,
             allow_sensitive: Vec::new(),

@@ -15,7 +15,8 @@ pub enum Behaviour {
     Honest,
     /// Ignores it and keeps every 200 for ten minutes, as a CDN whose cache policy
     /// overrides the origin does: once fetched, an entry is served stale after the
-    /// deploy rewrote it.
+    /// deploy rewrote it. A request with `X-Purge` refreshes its entry (how the tests
+    /// apply a CloudFront invalidation to this cache).
     Stale,
 }
 
@@ -155,6 +156,13 @@ impl Cache {
     pub fn error_log(&self) -> String {
         self.nginx.error_log()
     }
+
+    /// Refreshes the cache's entry for `path` from the origin (an invalidation
+    /// reaching this cache; [`Behaviour::Stale`] only).
+    pub fn purge(&self, path: &str) -> Fetched {
+        fetch_with(&self.url, path, "X-Purge: 1\r\n")
+            .unwrap_or_else(|e| panic!("purge {path}: {e}"))
+    }
 }
 
 /// `nginx` on PATH, else where Debian's package puts it.
@@ -207,7 +215,7 @@ fn config(dir: &Path, port: u16, moto: &Moto, bucket: &str, behaviour: Behaviour
     let policy = match behaviour {
         Behaviour::Honest => "proxy_cache_revalidate on;",
         Behaviour::Stale => {
-            "proxy_cache_valid 200 10m;\n            proxy_ignore_headers Cache-Control Expires;"
+            "proxy_cache_valid 200 10m;\n            proxy_ignore_headers Cache-Control Expires;\n            proxy_cache_bypass $http_x_purge;"
         }
     };
     let origin = moto.endpoint.trim_start_matches("http://");
@@ -237,10 +245,18 @@ pub fn free_loopback_port() -> u16 {
 
 /// An HTTP/1.0 GET that keeps the answer's headers and bytes.
 fn fetch(endpoint: &str, path: &str) -> std::io::Result<Fetched> {
+    fetch_with(endpoint, path, "")
+}
+
+/// GET with `headers` (each line ending in CRLF).
+fn fetch_with(endpoint: &str, path: &str, headers: &str) -> std::io::Result<Fetched> {
     let addr = endpoint.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
+    )?;
     let mut reader = BufReader::new(stream);
     let mut status_line = String::new();
     reader.read_line(&mut status_line)?;
