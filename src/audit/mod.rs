@@ -118,21 +118,34 @@ pub fn audit(
     let id = &dist.id;
     for response in &dist.error_responses {
         let to_ok = response.response_code.as_deref() == Some("200");
+        let page = response.page_path.as_deref().unwrap_or("(no page)");
+        let code = response.error_code;
+        if !matches!(code, 403 | 404) {
+            continue;
+        }
+        if to_ok {
+            add(
+                "spa-fallback",
+                format!("{id} answers {code} with 200 {page} for every path, {prefix}* included"),
+                "a chunk or entry URL missing for a moment (an S3 incident, a permissions change) gets the shell's HTML with a 200: module loaders fail on it, and every cache that keeps 200s (the edge, proxies, browsers under an immutable URL) keeps it under that URL. The poisoned cache of docs/poisoned-cache.md",
+                format!(
+                    "route only navigation paths (no file extension) to {page} with a CloudFront Function, and let {code} stay an error for files"
+                ),
+            );
+        }
         let ttl = response
             .caching_min_ttl
             .unwrap_or(MAX_ERROR_CACHING_SECONDS);
-        if to_ok && matches!(response.error_code, 403 | 404) && ttl > MAX_ERROR_CACHING_SECONDS {
+        if ttl > MAX_ERROR_CACHING_SECONDS {
             add(
                 "error-caching",
                 format!(
-                    "{id} answers {} with 200 {} and caches that answer for {ttl} s",
-                    response.error_code,
-                    response.page_path.as_deref().unwrap_or("(no page)")
+                    "{id} caches its answer to an origin {code} ({} {page}) for {ttl} s",
+                    response.response_code.as_deref().unwrap_or("the error")
                 ),
-                "a passing origin error (a missing key during a deploy, a permissions change) is then served as a good page, and cached, for every URL that hit it: a real outage pattern",
+                "a passing origin error (a missing key during a deploy, a permissions change) is then served, for that long, for every URL that hit it: a real outage pattern",
                 format!(
-                    "set ErrorCachingMinTTL for {} to {MAX_ERROR_CACHING_SECONDS} or less; better, route SPA paths with a CloudFront Function that rewrites extension-less URLs to /index.html and keep errors as errors",
-                    response.error_code
+                    "set ErrorCachingMinTTL for {code} to {MAX_ERROR_CACHING_SECONDS} or less; better, route SPA paths with a CloudFront Function that rewrites extension-less URLs to /index.html and keep errors as errors"
                 ),
             );
         }

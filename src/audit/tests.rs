@@ -22,7 +22,7 @@ fn healthy() -> DistributionInfo {
         },
         error_responses: vec![ErrorResponseInfo {
             error_code: 404,
-            response_code: Some("200".to_owned()),
+            response_code: Some("404".to_owned()),
             page_path: Some("/main/index.html".to_owned()),
             caching_min_ttl: Some(5),
         }],
@@ -50,19 +50,33 @@ fn a_well_configured_distribution_has_no_findings() {
 fn long_error_caching_of_an_spa_fallback_is_flagged_with_the_fix() {
     let mut d = healthy();
     d.error_responses[0].caching_min_ttl = Some(300);
+    d.error_responses[0].response_code = Some("200".to_owned());
     let findings = audit(&d, "site", "main/", "_mfe-deploy/", &|_| Presence::Exists);
-    assert_eq!(findings.len(), 1);
-    assert_eq!(findings[0].code, "error-caching");
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert_eq!(findings[0].code, "spa-fallback");
     assert!(
-        findings[0].what.contains("caches that answer for 300 s"),
+        findings[0].what.contains("main/* included"),
         "{:?}",
         findings[0]
     );
+    let findings = &findings[1..];
+    assert_eq!(findings[0].code, "error-caching");
+    assert!(findings[0].what.contains("for 300 s"), "{:?}", findings[0]);
     assert!(
         findings[0].fix.contains("CloudFront Function"),
         "{:?}",
         findings[0]
     );
+}
+
+#[test]
+fn an_spa_fallback_is_flagged_even_when_kept_briefly_and_an_error_cached_long_too() {
+    let mut d = healthy();
+    d.error_responses[0].response_code = Some("200".to_owned());
+    assert_eq!(codes(&d, "main/", &["main/index.html"]), ["spa-fallback"]);
+    let mut d = healthy();
+    d.error_responses[0].caching_min_ttl = Some(3600);
+    assert_eq!(codes(&d, "main/", &["main/index.html"]), ["error-caching"]);
 }
 
 #[test]

@@ -167,18 +167,23 @@ fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
         .lines()
         .filter(|l| l.starts_with("::warning title=CloudFront audit::"))
         .collect();
-    assert_eq!(warnings.len(), 2, "{}", run.stdout());
+    assert_eq!(warnings.len(), 3, "{}", run.stdout());
     assert!(
         warnings[0]
-            .contains("answers 404 with 200 /main/index.html and caches that answer for 300 s"),
+            .contains("answers 404 with 200 /main/index.html for every path, checkout/* included"),
         "{}",
         warnings[0]
     );
     assert!(
-        warnings[1].contains(&format!("s3://{bucket}/main/index.html"))
-            && warnings[1].contains("does not exist"),
+        warnings[1].contains("caches its answer to an origin 404 (200 /main/index.html) for 300 s"),
         "{}",
         warnings[1]
+    );
+    assert!(
+        warnings[2].contains(&format!("s3://{bucket}/main/index.html"))
+            && warnings[2].contains("does not exist"),
+        "{}",
+        warnings[2]
     );
     assert!(
         run.summary.contains("#### CloudFront audit"),
@@ -187,7 +192,7 @@ fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
     );
 
     // The shell's own deploy writes the error page, so it is not reported missing;
-    // once deployed it exists for every module: only the TTL finding remains.
+    // once deployed it exists for every module: the fallback and its TTL remain.
     let shell = ActionStep::push(&ws, moto, "main", &bucket)
         .input("distribution-id", &distribution)
         .run();
@@ -197,7 +202,7 @@ fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
         .lines()
         .filter(|l| l.starts_with("::warning title=CloudFront audit::"))
         .count();
-    assert_eq!(shell_warnings, 1, "{}", shell.stdout());
+    assert_eq!(shell_warnings, 2, "{}", shell.stdout());
     let again = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("distribution-id", &distribution)
         .run();
@@ -206,7 +211,7 @@ fn deploy_warns_about_a_long_error_caching_ttl_and_a_missing_error_page() {
         .lines()
         .filter(|l| l.starts_with("::warning title=CloudFront audit::"))
         .count();
-    assert_eq!(count, 1, "{}", again.stdout());
+    assert_eq!(count, 2, "{}", again.stdout());
 }
 
 #[test]
@@ -241,6 +246,7 @@ fn audit_subcommand_reports_findings_as_json_and_writes_nothing() {
     assert_eq!(
         codes,
         [
+            "spa-fallback",
             "error-caching",
             "missing-object",
             "records-served",
@@ -248,7 +254,7 @@ fn audit_subcommand_reports_findings_as_json_and_writes_nothing() {
         ]
     );
     assert!(
-        json["findings"][0]["fix"]
+        json["findings"][1]["fix"]
             .as_str()
             .unwrap()
             .contains("ErrorCachingMinTTL")
