@@ -28,7 +28,7 @@ use crate::record::{
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, InputError, Rollout};
 use crate::scan::hex;
-use crate::store::{Fetched, ObjectStore};
+use crate::store::{Fetched, ObjectStore, listing};
 use crate::version::build_version;
 
 /// A versioned run, planned.
@@ -106,7 +106,21 @@ impl Mode for Versioned {
             for file in &files {
                 layout.file_key(&format!("{version}/{}", file.rel_path))?;
             }
-            let listing = store.list(&version_prefix).await.map_err(Error::Remote)?;
+            // A version holds its build's keys or fewer: where they fall tells where
+            // the listing's pages start, so a large one is listed all at once.
+            let mut expected: Vec<String> = files
+                .iter()
+                .map(|f| format!("{version_prefix}{}", f.rel_path))
+                .collect();
+            expected.sort_unstable();
+            let (first, ahead) = tokio::join!(
+                store.list_page(&version_prefix, None),
+                listing::ahead(store, &version_prefix, &expected),
+            );
+            let (first, ahead) = (first.map_err(Error::Remote)?, ahead.map_err(Error::Remote)?);
+            let listing = listing::join(store, &version_prefix, first, ahead)
+                .await
+                .map_err(Error::Remote)?;
             Ok::<_, Error>((files, version, version_prefix, listing))
         };
         let (build, history, native, state, overlaid) = tokio::join!(

@@ -257,6 +257,25 @@ async fn a_versioned_rebuild_on_a_store_with_opaque_etags_asks_nothing_per_file(
     }
 }
 
+#[tokio::test]
+async fn a_version_of_many_pages_is_listed_at_once_from_where_its_build_says_they_start() {
+    let build = Build::new();
+    for i in 0..2_100 {
+        build.write(&format!("assets/a{i:04}.0a1b2c3d.txt"), &i.to_string());
+    }
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    let first = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    store.overlap("list");
+    let again = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(again.status, Status::Unchanged);
+    assert_eq!(again.unchanged, first.uploaded);
+    assert!(
+        store.most_at_once("list") >= 3,
+        "the version's pages went out together: {}",
+        store.most_at_once("list")
+    );
+}
+
 /// With opaque ETags (SSE-KMS), or none in the listing (s3s-fs).
 async fn rebuild_asks_nothing_per_file(lists_none: bool) {
     let build = Build::new();
