@@ -8,6 +8,7 @@ mod architecture;
 mod bad_input;
 mod browser;
 mod browser_canary;
+mod browser_republish;
 mod cloudfront;
 mod common;
 mod crashes;
