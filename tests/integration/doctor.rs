@@ -133,6 +133,26 @@ fn a_chunk_url_poisoned_by_the_spa_fallback_is_named_invalidated_and_then_clean(
             .all_text()
             .contains(&format!("0 of {files} served wrong"))
     );
+
+    // And from the command line.
+    let output = cli_command(&ws)
+        .args([
+            "doctor",
+            "--package",
+            "packages/checkout",
+            "--mode",
+            "versioned",
+        ])
+        .args(["--bucket", &bucket, "--endpoint-url", &moto.endpoint])
+        .args(["--public-url", &cache.url])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains(&format!("checked {files} file(s), 0 served wrong")),
+        "{stdout}"
+    );
 }
 
 #[test]

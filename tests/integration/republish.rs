@@ -99,6 +99,27 @@ fn a_version_moves_to_a_fresh_label_by_server_side_copies_and_the_manifest_follo
         .run();
     assert_eq!(again.code(), 0, "{}", again.all_text());
     assert_eq!(again.out("version"), format!("{v1}.r2"));
+
+    // And from the command line.
+    let output = cli_command(&ws)
+        .args([
+            "republish",
+            "--package",
+            "packages/checkout",
+            "--version",
+            &v1,
+        ])
+        .args(["--bucket", &bucket, "--endpoint-url", &moto.endpoint])
+        .args(["--public-url", "https://shop.example.com"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains(&format!("copied {files} server-side"))
+            && stdout.contains(&format!("version {v1}.r3")),
+        "{stdout}"
+    );
 }
 
 #[test]
