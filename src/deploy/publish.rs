@@ -379,3 +379,32 @@ pub struct Switched {
     pub moved: Vec<String>,
     pub revision: Option<Revision>,
 }
+
+/// Refuses a build whose federation name another module of the manifest declares:
+/// the flat, import-map and Module Federation documents (and shells) name remotes by
+/// it, so one module would silently replace the other there.
+pub fn refuse_taken_name(
+    request: &DeployRequest,
+    layout: &Layout,
+    native: Option<&[u8]>,
+    files: &[crate::scan::LocalFile],
+) -> Result<(), Error> {
+    let Some(native) = native else {
+        return Ok(());
+    };
+    let name = files
+        .iter()
+        .find(|f| f.rel_path == "mf-manifest.json")
+        .and_then(|f| std::fs::read(&f.abs_path).ok())
+        .and_then(|bytes| manifest::federation_name(&bytes))
+        .unwrap_or_else(|| layout.module().to_owned());
+    match manifest::name_taken(native, layout.module(), &name) {
+        Some(other) => Err(Error::NameTaken {
+            name,
+            module: layout.module().to_owned(),
+            other,
+            manifest: format!("s3://{}/{}", request.bucket, request.manifest.native),
+        }),
+        None => Ok(()),
+    }
+}

@@ -187,7 +187,7 @@ impl Mode for Republish {
         let applied = steps::apply_into(ctx, &self.plan, r).await?;
         self.etags = applied.etags;
         let entry_rel = self.entry_rel.as_str();
-        self.read_back = Some(super::versioned::read_back(ctx.store, &self.plan, entry_rel).await?);
+        self.read_back = Some(steps::read_back(ctx.store, &self.plan, entry_rel).await?);
         if job.request.verify {
             let published = |f: &&crate::plan::PlannedFile| {
                 f.rel_path == entry_rel || f.rel_path == "mf-manifest.json"

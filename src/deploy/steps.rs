@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use sha2::Digest as _;
+
 use super::{Context, Job, finish};
 use crate::apply::{self, Applied, Progress};
 use crate::cdn::{Cdn, DistributionInfo};
@@ -14,6 +16,7 @@ use crate::layout::Layout;
 use crate::plan::Plan;
 use crate::record::{History, Invalidation};
 use crate::report::{Report, Status};
+use crate::scan::hex;
 use crate::store::ObjectStore;
 use crate::verify;
 
@@ -202,4 +205,50 @@ pub async fn retain<S: ObjectStore, C: Cdn>(
             why: e.to_string(),
         }),
     }
+}
+
+/// Reads the version's entry and `mf-manifest.json` back from the bucket and
+/// compares them with what was uploaded; returns the bytes read (entry, manifest).
+pub async fn read_back<S: ObjectStore>(
+    store: &S,
+    plan: &Plan,
+    entry_rel: &str,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
+    // The entry and `mf-manifest.json` are read back together: one round trip.
+    let checked = plan
+        .files
+        .iter()
+        .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json")
+        .map(|file| async move {
+            let fail = |why: String| Error::ReadBack {
+                bucket: plan.bucket.clone(),
+                key: file.key.clone(),
+                why,
+            };
+            let fetched = store
+                .get(&file.key)
+                .await
+                .map_err(|e| fail(e.to_string()))?
+                .ok_or_else(|| fail("it is not there".to_owned()))?;
+            let sha = hex(&sha2::Sha256::digest(&fetched.bytes));
+            if sha != file.digest.sha256_hex() {
+                return Err(fail(format!(
+                    "its bytes differ from the ones uploaded (SHA-256 {sha}, uploaded {})",
+                    file.digest.sha256_hex()
+                )));
+            }
+            Ok((file.rel_path.as_str(), fetched.bytes))
+        });
+    let mut entry = Vec::new();
+    let mut mf = None;
+    for read in futures::future::join_all(checked).await {
+        let (rel, bytes) = read?;
+        if rel == "mf-manifest.json" {
+            mf = Some(bytes.clone());
+        }
+        if rel == entry_rel {
+            entry = bytes;
+        }
+    }
+    Ok((entry, mf))
 }

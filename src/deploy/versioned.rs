@@ -5,8 +5,6 @@
 
 use std::io::Write;
 
-use sha2::Digest as _;
-
 use super::Job;
 use super::pipeline::{Invalidating, Mode, Planned, Published};
 use super::publish::{self, Parts, Switched, live_entry};
@@ -17,7 +15,6 @@ use crate::classify::Classifier;
 use crate::clock::Utc;
 use crate::error::Error;
 use crate::invalidate::InvalidationPlan;
-use crate::layout::Layout;
 use crate::manifest::rollout::{self, RolloutError};
 use crate::manifest::{self, LiveEntry};
 use crate::plan::{CopySources, Plan, RemoteView, build_versioned_plan};
@@ -27,7 +24,6 @@ use crate::record::{
 };
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, InputError, Rollout};
-use crate::scan::hex;
 use crate::store::{Fetched, ObjectStore, listing};
 use crate::version::build_version;
 
@@ -143,7 +139,7 @@ impl Mode for Versioned {
         let live = published_to
             .as_deref()
             .and_then(|bytes| manifest::live(bytes, layout.module()));
-        refuse_taken_name(request, layout, native.as_deref(), &files)?;
+        publish::refuse_taken_name(request, layout, native.as_deref(), &files)?;
         // A version is never rewritten and keeps no state: a file needs its MD5 only
         // when a re-run finds an object of its size there (a new version has none),
         // and not even then when the version's record names the very objects listed
@@ -364,7 +360,7 @@ impl Mode for Versioned {
         // A re-run that wrote nothing and moves nothing publishes nothing to check.
         let wrote = applied.uploaded + applied.copied > 0;
         if wrote || self.moves() {
-            self.read_back = Some(read_back(ctx.store, &self.plan, entry_rel).await?);
+            self.read_back = Some(steps::read_back(ctx.store, &self.plan, entry_rel).await?);
         }
         if job.request.verify {
             let published = |f: &&crate::plan::PlannedFile| {
@@ -495,79 +491,4 @@ impl Versioned {
 /// overwrite harmless (every writer of that key writes the same bytes).
 fn copies_are_write_once(request: &DeployRequest) -> bool {
     request.aws.endpoint_url.is_none() || request.version.is_none()
-}
-
-/// Refuses a build whose federation name another module of the manifest declares:
-/// the flat, import-map and Module Federation documents (and shells) name remotes by
-/// it, so one module would silently replace the other there.
-fn refuse_taken_name(
-    request: &DeployRequest,
-    layout: &Layout,
-    native: Option<&[u8]>,
-    files: &[crate::scan::LocalFile],
-) -> Result<(), Error> {
-    let Some(native) = native else {
-        return Ok(());
-    };
-    let name = files
-        .iter()
-        .find(|f| f.rel_path == "mf-manifest.json")
-        .and_then(|f| std::fs::read(&f.abs_path).ok())
-        .and_then(|bytes| manifest::federation_name(&bytes))
-        .unwrap_or_else(|| layout.module().to_owned());
-    match manifest::name_taken(native, layout.module(), &name) {
-        Some(other) => Err(Error::NameTaken {
-            name,
-            module: layout.module().to_owned(),
-            other,
-            manifest: format!("s3://{}/{}", request.bucket, request.manifest.native),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Reads the version's entry and `mf-manifest.json` back from the bucket and
-/// compares them with what was uploaded; returns the bytes read (entry, manifest).
-pub(super) async fn read_back<S: ObjectStore>(
-    store: &S,
-    plan: &Plan,
-    entry_rel: &str,
-) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
-    // The entry and `mf-manifest.json` are read back together: one round trip.
-    let checked = plan
-        .files
-        .iter()
-        .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json")
-        .map(|file| async move {
-            let fail = |why: String| Error::ReadBack {
-                bucket: plan.bucket.clone(),
-                key: file.key.clone(),
-                why,
-            };
-            let fetched = store
-                .get(&file.key)
-                .await
-                .map_err(|e| fail(e.to_string()))?
-                .ok_or_else(|| fail("it is not there".to_owned()))?;
-            let sha = hex(&sha2::Sha256::digest(&fetched.bytes));
-            if sha != file.digest.sha256_hex() {
-                return Err(fail(format!(
-                    "its bytes differ from the ones uploaded (SHA-256 {sha}, uploaded {})",
-                    file.digest.sha256_hex()
-                )));
-            }
-            Ok((file.rel_path.as_str(), fetched.bytes))
-        });
-    let mut entry = Vec::new();
-    let mut mf = None;
-    for read in futures::future::join_all(checked).await {
-        let (rel, bytes) = read?;
-        if rel == "mf-manifest.json" {
-            mf = Some(bytes.clone());
-        }
-        if rel == entry_rel {
-            entry = bytes;
-        }
-    }
-    Ok((entry, mf))
 }

@@ -184,13 +184,20 @@ pub(super) fn republish(raw: &super::RawInputs) -> Result<Option<String>, InputE
     Ok(Some(version.to_owned()))
 }
 
+/// `doctor`: check the live files, and invalidate what is served wrong when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doctor {
+    Check,
+    Invalidate,
+}
+
 /// The `doctor` input: `true` checks, `invalidate` also invalidates what is served
 /// wrong, `false` (or nothing) deploys.
-pub(super) fn doctor(value: Option<&str>) -> Result<Option<super::Doctor>, InputError> {
+pub(super) fn doctor(value: Option<&str>) -> Result<Option<Doctor>, InputError> {
     match value.map(str::trim) {
         None | Some("" | "false") => Ok(None),
-        Some("true") => Ok(Some(super::Doctor::Check)),
-        Some("invalidate") => Ok(Some(super::Doctor::Invalidate)),
+        Some("true") => Ok(Some(Doctor::Check)),
+        Some("invalidate") => Ok(Some(Doctor::Invalidate)),
         Some(other) => Err(invalid(
             "doctor",
             other,

@@ -12,6 +12,7 @@ use crate::aws::timeouts::Bounds;
 pub use crate::aws::{AwsSettings, StaticCredentials};
 use crate::config::RequestsConfig;
 use crate::environment::Environments;
+pub use checks::Doctor;
 use checks::{
     check_key, check_url, check_version, default_prefix, invalid, normalize_prefix, parse_bool,
     validate_bucket,
@@ -173,13 +174,6 @@ impl DeployRequest {
             && self.preview.as_ref().is_none_or(|p| p.head.is_some())
             && !rollout_without_build
     }
-}
-
-/// `doctor`: check the live files, and invalidate what is served wrong when asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Doctor {
-    Check,
-    Invalidate,
 }
 
 /// `rollout`: a versioned deploy's canary step.
