@@ -66,9 +66,14 @@ impl HttpClient {
         self.send(http::Method::GET, url, headers, limit).await
     }
 
-    /// HEADs `url`: the status and headers, no body.
-    pub async fn head(&self, url: &str, limit: Duration) -> Result<Answer, HttpError> {
-        self.send(http::Method::HEAD, url, &[], limit).await
+    /// HEADs `url` with `headers`: the status and headers, no body.
+    pub async fn head(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        limit: Duration,
+    ) -> Result<Answer, HttpError> {
+        self.send(http::Method::HEAD, url, headers, limit).await
     }
 
     async fn send(

@@ -267,7 +267,7 @@ impl<S: ObjectStore> Writing<'_, S> {
                     .await;
                 match copied {
                     Ok(etag) => return Ok(Written::Copied(etag)),
-                    Err(e) if !plan.from_runner => return Err(e.into()),
+                    Err(e) if !plan.from_runner => return copied_already(store, file, e).await,
                     Err(e) => {
                         if !e.is_precondition() {
                             self.copying.store(false, Ordering::Relaxed);
@@ -290,6 +290,23 @@ impl<S: ObjectStore> Writing<'_, S> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A copy that cannot fall back to sending failed: a refused condition is fine when
+/// the key already holds exactly the file's bytes (a retried copy that had landed).
+async fn copied_already<S: ObjectStore>(
+    store: &S,
+    file: &PlannedFile,
+    error: StoreError,
+) -> Result<Written, FileError> {
+    if error.is_precondition()
+        && let Some(head) = store.head(&file.key).await?
+        && head.size == file.digest.size
+        && head.sha256() == Some(file.digest.sha256_hex().as_str())
+    {
+        return Ok(Written::AlreadyThere(head.etag));
+    }
+    Err(error.into())
 }
 
 /// Sends a file's bytes: in one request, or in parts when it is large.

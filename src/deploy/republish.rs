@@ -54,7 +54,7 @@ impl Mode for Republish {
             Error::Rollback(why) => Error::Republish(why),
             other => other,
         };
-        let taken = format!("{}{version}.r", layout.prefix());
+        let taken = format!("{}{}.r", layout.prefix(), stem_of(&version));
         let (records_dir, state_key) = (layout.records_dir(), layout.state_key());
         let (history, native, records, state, taken) = tokio::join!(
             record::read_history(store, layout),
@@ -70,10 +70,20 @@ impl Mode for Republish {
         let live = native_read
             .as_ref()
             .and_then(|f| manifest::live(&f.bytes, layout.module()));
-        let (source, _) =
-            super::rollback::published(store, request, layout, &records, &version, live.as_ref())
-                .await
-                .map_err(refused)?;
+        // What is republished is what is live: the version asked, or its latest
+        // republished label; the copy is of the live label's files.
+        let (live_version, stem) = live_label(live.as_ref(), &version, layout.module())?;
+        let (source, _) = super::rollback::published(
+            store,
+            request,
+            layout,
+            &records,
+            &live_version,
+            live.as_ref(),
+        )
+        .await
+        .map_err(refused)?;
+        let version = stem;
         let labels = records
             .iter()
             .filter_map(|o| layout.record_version(&o.key))
@@ -91,12 +101,12 @@ impl Mode for Republish {
                 ))
             })?
             .to_owned();
-        let pinned = pinned_paths(store, &source, &layout.version_prefix(&version)).await?;
+        let own = layout.version_prefix(&live_version);
+        let pinned = pinned_paths(store, &source, &own).await?;
         if !pinned.is_empty() {
             return Err(Error::Republish(format!(
-                "rebuild needed: {} name(s) the version's own path `/{}`, so its files cannot move to a new label (set the bundler's publicPath to `auto` or a relative path, then deploy a new build)",
-                pinned.join(", "),
-                layout.version_prefix(&version)
+                "rebuild needed: {} name(s) the version's own path `/{own}`, so its files cannot move to a new label (set the bundler's publicPath to `auto` or a relative path, then deploy a new build)",
+                pinned.join(", ")
             )));
         }
         let plan = copy_plan(job, &source, &label)?;
@@ -107,7 +117,7 @@ impl Mode for Republish {
             &format!(
                 "s3://{}/{}",
                 request.bucket,
-                layout.version_prefix(&version)
+                layout.version_prefix(&live_version)
             ),
         );
         let public = request.public_url.as_deref();
@@ -244,7 +254,9 @@ impl Mode for Republish {
         };
         let public = job.request.public_url.as_deref();
         let live = self.live.as_ref();
-        let next = live_entry(public, job.layout, &parts, live, time.rfc3339());
+        let mut next = live_entry(public, job.layout, &parts, live, time.rfc3339());
+        // A rollout in progress goes on: only the stable version moves.
+        next.canary = live.and_then(|l| l.canary.clone());
         let read = Some(self.native_read.clone());
         publish::publish(ctx, job, invalidating, live, Some(next), time, read).await
     }
@@ -266,7 +278,11 @@ fn copy_plan(job: &Job<'_>, source: &DeployRecord, label: &str) -> Result<Plan, 
                 source.version, file.key
             ))
         };
-        let etag = file.etag.as_deref().ok_or_else(unusable)?;
+        let etag = file
+            .etag
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .ok_or_else(unusable)?;
         let digest = Digest::known(file.size, &file.sha256).ok_or_else(unusable)?;
         sources.insert(file.size, &file.sha256, &file.key, etag);
         files.push(LocalFile {
@@ -301,6 +317,42 @@ fn copy_plan(job: &Job<'_>, source: &DeployRecord, label: &str) -> Result<Plan, 
     Ok(plan)
 }
 
+/// The live label to copy and the stem of its fresh label, when `asked` is live
+/// (itself, or as the stem of a republished label): a republish gives the live
+/// version new URLs; it never makes another version live.
+fn live_label(
+    live: Option<&LiveEntry>,
+    asked: &str,
+    module: &str,
+) -> Result<(String, String), Error> {
+    let Some(live) = live else {
+        return Err(Error::Republish(format!(
+            "the manifest names no version of `{module}`: nothing live to republish"
+        )));
+    };
+    if live.canary.as_ref().is_some_and(|c| c.version == asked) {
+        return Err(Error::Republish(format!(
+            "`{asked}` is `{module}`'s canary: promote it (`rollout: promote`) or abort the rollout first, then republish the stable version"
+        )));
+    }
+    let stem = stem_of(&live.version);
+    if live.version == asked || stem == asked {
+        return Ok((live.version.clone(), stem.to_owned()));
+    }
+    Err(Error::Republish(format!(
+        "`{asked}` is not live (the manifest names `{}` for `{module}`): republish the live version; to make `{asked}` live again, use `rollback-to: {asked}`",
+        live.version
+    )))
+}
+
+/// `v41` of `v41.r2`; a label without such a suffix is its own stem.
+fn stem_of(label: &str) -> &str {
+    match label.rsplit_once(".r") {
+        Some((stem, n)) if !stem.is_empty() && n.parse::<u32>().is_ok() => stem,
+        _ => label,
+    }
+}
+
 /// The next free `N` of `<version>.r<N>` among `labels` (the records' versions and
 /// the folders under the module).
 fn next_number(version: &str, labels: impl Iterator<Item = String>) -> u32 {
@@ -312,29 +364,28 @@ fn next_number(version: &str, labels: impl Iterator<Item = String>) -> u32 {
 }
 
 /// The files of the version that name its own folder by path (an absolute or
-/// root-relative publicPath): its entry, `mf-manifest.json`, HTML and CSS, read from
-/// the bucket. Such a build cannot move to another label.
+/// root-relative publicPath): every script, stylesheet, HTML and JSON file (a
+/// bundler's preload helper may live in any chunk), read from the bucket, a few at a
+/// time. Such a build cannot move to another label.
 async fn pinned_paths<S: ObjectStore>(
     store: &S,
     source: &DeployRecord,
     version_prefix: &str,
 ) -> Result<Vec<String>, Error> {
-    let entry = entry_file(source.files.keys().map(String::as_str));
-    let read = source
+    use futures::{StreamExt, TryStreamExt, stream};
+    const TEXT: [&str; 6] = [".js", ".mjs", ".cjs", ".css", ".html", ".json"];
+    let texts = source
         .files
         .iter()
-        .filter(|(rel, _)| {
-            Some(rel.as_str()) == entry
-                || rel.as_str() == "remoteEntry.js"
-                || rel.as_str() == "mf-manifest.json"
-                || rel.ends_with(".html")
-                || rel.ends_with(".css")
-        })
+        .filter(|(rel, _)| TEXT.iter().any(|ext| rel.ends_with(ext)));
+    let read: Vec<(String, Vec<u8>)> = stream::iter(texts)
         .map(|(rel, file)| async move {
             let fetched = store.get(&file.key).await.map_err(Error::Remote)?;
             Ok::<_, Error>((rel.clone(), fetched.map(|f| f.bytes).unwrap_or_default()))
-        });
-    let read: Vec<(String, Vec<u8>)> = futures::future::try_join_all(read).await?;
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
     Ok(names_own_path(&read, version_prefix))
 }
 
@@ -351,6 +402,39 @@ fn names_own_path(files: &[(String, Vec<u8>)], version_prefix: &str) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live(version: &str, canary: Option<&str>) -> LiveEntry {
+        let mut entry: LiveEntry = serde_json::from_value(serde_json::json!({
+            "name": "checkout", "entry": "", "version": version, "integrity": "",
+            "deployed": "", "commit": null, "previous": null,
+        }))
+        .unwrap();
+        entry.canary = canary.map(|v| {
+            serde_json::from_value(serde_json::json!({
+                "version": v, "entry": "", "integrity": "", "percent": 10,
+                "rollout": "r", "started": "",
+            }))
+            .unwrap()
+        });
+        entry
+    }
+
+    #[test]
+    fn only_the_live_version_or_its_stem_is_republished_never_the_canary() {
+        let ok = |l: &LiveEntry, asked: &str| live_label(Some(l), asked, "checkout").ok();
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(ok(&live("v41", None), "v41"), pair("v41", "v41"));
+        assert_eq!(ok(&live("v41.r2", None), "v41"), pair("v41.r2", "v41"));
+        assert_eq!(ok(&live("v41.r2", None), "v41.r2"), pair("v41.r2", "v41"));
+        assert_eq!(
+            ok(&live("v41", None), "v40"),
+            None,
+            "an earlier version: rollback-to"
+        );
+        assert_eq!(ok(&live("v41", Some("v42")), "v42"), None, "the canary");
+        assert!(live_label(None, "v41", "checkout").is_err());
+        assert_eq!(stem_of("build.r"), "build.r");
+    }
 
     #[test]
     fn the_next_label_follows_the_highest_taken() {

@@ -157,7 +157,7 @@ impl Mode for Versioned {
             }
             Some(record) if copies_are_write_once(request) => {
                 for file in record.files.values() {
-                    if let Some(etag) = &file.etag {
+                    if let Some(etag) = file.etag.as_deref().filter(|e| !e.is_empty()) {
                         sources.insert(file.size, &file.sha256, &file.key, etag);
                     }
                 }

@@ -1,5 +1,6 @@
 //! What a browser gets for each URL: a HEAD first for a large file (its length and
-//! ETag often settle it), the whole answer otherwise, a few URLs at a time.
+//! ETag often settle it), the whole answer otherwise, and the compressed variant's
+//! headers, a few URLs at a time.
 
 use std::time::Duration;
 
@@ -34,9 +35,37 @@ pub async fn check_all(client: &HttpClient, expected: Vec<Expected>) -> Vec<Chec
         .await
 }
 
+/// Browsers ask for compressed answers, which a CDN caches apart from the plain
+/// ones: a HEAD asking as they do checks that variant's status and headers.
+const AS_BROWSERS_ASK: [(&str, &str); 1] = [("Accept-Encoding", "br, gzip")];
+
+/// The plain answer compared whole, and the compressed variant's status and headers.
 async fn check(client: &HttpClient, expected: Expected) -> Checked {
+    let url = expected.url.clone();
+    let (mut checked, compressed) = tokio::join!(
+        plain(client, expected),
+        client.head(&url, &AS_BROWSERS_ASK, ATTEMPT)
+    );
+    if let Ok(answer) = compressed {
+        let mut observed = observe(&answer, false);
+        // Its length and ETag are the compressed body's: only status and headers count.
+        (observed.length, observed.etag) = (None, None);
+        let problems = compare(&checked.expected, &observed);
+        checked.problems.extend(
+            problems
+                .into_iter()
+                .map(|p| Problem::Compressed(Box::new(p))),
+        );
+        if checked.observed == Observed::default() {
+            checked.observed = observed;
+        }
+    }
+    checked
+}
+
+async fn plain(client: &HttpClient, expected: Expected) -> Checked {
     if expected.size >= LARGE
-        && let Ok(answer) = client.head(&expected.url, ATTEMPT).await
+        && let Ok(answer) = client.head(&expected.url, &[], ATTEMPT).await
     {
         let observed = observe(&answer, false);
         if !needs_body(&expected, &observed) {

@@ -63,11 +63,25 @@ pub struct Observed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     Status(u16),
-    ContentType { expected: String, got: String },
-    CacheClass { expected: CacheClass, got: String },
-    Size { expected: u64, got: u64 },
-    Bytes { expected: String, got: String },
+    ContentType {
+        expected: String,
+        got: String,
+    },
+    CacheClass {
+        expected: CacheClass,
+        got: String,
+    },
+    Size {
+        expected: u64,
+        got: u64,
+    },
+    Bytes {
+        expected: String,
+        got: String,
+    },
     Unreachable(String),
+    /// Found in the compressed variant a CDN caches apart (`Accept-Encoding`).
+    Compressed(Box<Problem>),
 }
 
 impl std::fmt::Display for Problem {
@@ -85,6 +99,9 @@ impl std::fmt::Display for Problem {
                 write!(f, "other bytes: SHA-256 {got} (expected {expected})")
             }
             Self::Unreachable(why) => write!(f, "no answer: {why}"),
+            Self::Compressed(problem) => {
+                write!(f, "asked with Accept-Encoding br, gzip: {problem}")
+            }
         }
     }
 }

@@ -147,6 +147,11 @@ pub async fn read<S: ObjectStore>(
     versioned: bool,
 ) -> Result<Live, StoreError> {
     let now = crate::clock::Utc::now();
+    // NOTE: the intents first, the documents after. A run moves the manifest before
+    // it removes its intent, so an intent gone by the time it is listed means its
+    // switch is in the manifest read next; read the other way round, a run could
+    // switch and leave between the two reads and its live version be seen nowhere.
+    let intents = intent::read_protecting(store, layout, now, newest_written).await?;
     let mut live = Live::default();
     if let Some(record) = newest(records) {
         let why = Why::NewestRecord {
@@ -180,8 +185,8 @@ pub async fn read<S: ObjectStore>(
             );
         }
     }
-    for intent in intent::read_protecting(store, layout, now, newest_written).await? {
-        live.add_intent(&intent);
+    for intent in &intents {
+        live.add_intent(intent);
     }
     Ok(live)
 }

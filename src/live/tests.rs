@@ -67,3 +67,53 @@ fn an_intent_protects_its_keys_and_folders() {
     assert!(live.protects("shop/v9/x.js").is_some());
     assert!(live.protects("shop/a.8.js").is_none());
 }
+
+/// The native manifest naming `version` of `shop`.
+fn manifest_naming(version: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schema": "mfe-deploy/manifest@1",
+        "updated": "2026-12-07T00:00:00Z",
+        "modules": {"shop": {
+            "name": "shop",
+            "entry": format!("/shop/{version}/remoteEntry.js"),
+            "version": version,
+            "integrity": "sha384-x",
+            "deployed": "2026-12-07T00:00:00Z",
+        }},
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_that_switches_and_leaves_while_what_is_live_is_read_stays_live() {
+    use crate::store::memory::MemoryStore;
+    let store = MemoryStore::new();
+    let layout = Layout::new(DEFAULT_RECORDS_PREFIX, "shop/").unwrap();
+    let json = || crate::model::Headers {
+        cache_control: "no-cache".to_owned(),
+        content_type: "application/json".to_owned(),
+    };
+    store.insert("mfe-manifest.json", &manifest_naming("v1"), json());
+    let intent = Intent::new(
+        &layout,
+        "v2",
+        Vec::new(),
+        vec!["shop/v2/".to_owned()],
+        Utc::now(),
+        3600,
+    );
+    let key = intent::write(&store, &layout, &intent).await.unwrap();
+    // Between the reads, the run of v2 moves the manifest, then removes its intent.
+    store.before("list", &layout.in_flight_dir(), move |s| {
+        s.insert("mfe-manifest.json", &manifest_naming("v2"), json());
+        s.remove(&key);
+    });
+    let live = read(&store, &layout, "mfe-manifest.json", &[], None, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        live.protects("shop/v2/remoteEntry.js")
+            .map(ToString::to_string),
+        Some("v2, live in the manifest".to_owned())
+    );
+}

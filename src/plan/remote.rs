@@ -50,7 +50,10 @@ impl RemoteView {
     }
 
     pub fn etag(&self, key: &str) -> Option<&str> {
-        self.objects.get(key).map(|o| o.etag.as_str())
+        self.objects
+            .get(key)
+            .map(|o| o.etag.as_str())
+            .filter(|e| !e.is_empty())
     }
 
     /// Records what HEAD said: the headers, the SHA-256 the writer stored as
@@ -107,6 +110,13 @@ impl RemoteView {
         });
         if listed {
             self.sha256.insert(key.to_owned(), sha256.to_owned());
+            // A store that lists no ETags: the record's is the object's (as a HEAD's
+            // would be), for the records this run writes and the copies they allow.
+            if let (Some(object), Some(etag)) = (self.objects.get_mut(key), etag)
+                && object.etag.is_empty()
+            {
+                object.etag = etag.to_owned();
+            }
         }
     }
 

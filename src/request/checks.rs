@@ -193,15 +193,33 @@ pub enum Doctor {
 
 /// The `doctor` input: `true` checks, `invalidate` also invalidates what is served
 /// wrong, `false` (or nothing) deploys.
-pub(super) fn doctor(value: Option<&str>) -> Result<Option<Doctor>, InputError> {
-    match value.map(str::trim) {
-        None | Some("" | "false") => Ok(None),
-        Some("true") => Ok(Some(Doctor::Check)),
-        Some("invalidate") => Ok(Some(Doctor::Invalidate)),
-        Some(other) => Err(invalid(
+pub(super) fn doctor(raw: &super::RawInputs) -> Result<Option<Doctor>, InputError> {
+    let value = raw.doctor.as_deref().map(str::trim);
+    let doctor = match value {
+        None | Some("" | "false") => return Ok(None),
+        Some("true") => Doctor::Check,
+        Some("invalidate") => Doctor::Invalidate,
+        Some(other) => {
+            return Err(invalid(
+                "doctor",
+                other,
+                "use `true` (check the live files through public-url), `invalidate` (and invalidate what is served wrong) or `false`",
+            ));
+        }
+    };
+    let other = [
+        ("republish", &raw.republish),
+        ("rollback-to", &raw.rollback_to),
+        ("rollout", &raw.rollout),
+    ];
+    if let Some((name, Some(v))) = other.into_iter().find(|(_, v)| v.is_some()) {
+        return Err(invalid(
             "doctor",
-            other,
-            "use `true` (check the live files through public-url), `invalidate` (and invalidate what is served wrong) or `false`",
-        )),
+            value.unwrap_or_default(),
+            &format!(
+                "doctor only checks; `{name}: {v}` changes what is live: run them as separate steps"
+            ),
+        ));
     }
+    Ok(Some(doctor))
 }

@@ -444,7 +444,7 @@ impl RawInputs {
             rollback_to,
             rollout,
             republish,
-            doctor: checks::doctor(self.doctor.as_deref())?,
+            doctor: checks::doctor(self)?,
             verify,
             retention: None,
             allow_sensitive: Vec::new(),

@@ -62,7 +62,7 @@ fn bucket_comes_from_the_environment_when_not_given() {
 #[test]
 fn bad_values_are_refused_with_the_input_named() {
     type Edit = fn(&mut RawInputs);
-    let cases: [(&str, Edit); 10] = [
+    let cases: [(&str, Edit); 15] = [
         ("bucket", |r| r.bucket = Some("s3://My_Bucket".to_owned())),
         ("dry-run", |r| r.dry_run = Some("yes".to_owned())),
         ("mode", |r| r.mode = Some("blue-green".to_owned())),
@@ -79,6 +79,20 @@ fn bad_values_are_refused_with_the_input_named() {
         }),
         ("rollback-to", |r| r.rollback_to = Some("v 1".to_owned())),
         ("manifest", |r| r.manifest = Some("../up.json".to_owned())),
+        ("doctor", |r| r.doctor = Some("yes".to_owned())),
+        ("doctor", |r| {
+            r.doctor = Some("true".to_owned());
+            r.republish = Some("v1".to_owned());
+        }),
+        ("republish", |r| {
+            r.republish = Some("v1".to_owned());
+            r.rollout = Some("10%".to_owned());
+        }),
+        ("republish", |r| {
+            r.mode = Some("in-place".to_owned());
+            r.republish = Some("v1".to_owned());
+        }),
+        ("republish", |r| r.republish = Some("v 1".to_owned())),
         ("aws-secret-access-key", |r| {
             r.aws_access_key_id = Some("AKIA".to_owned())
         }),

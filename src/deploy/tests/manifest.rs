@@ -276,6 +276,26 @@ async fn a_version_of_many_pages_is_listed_at_once_from_where_its_build_says_the
     );
 }
 
+#[tokio::test]
+async fn a_rerun_on_a_store_listing_no_etags_records_the_etags_it_vouched_for() {
+    let build = Build::new();
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    store.unlisted_etags();
+    store.inject("put", "mfe-manifest.json", &[Injected::ServiceError]);
+    run(&store, &cdn, &versioned(&build)).await.unwrap_err();
+    let rerun = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(rerun.uploaded, 0);
+    let record = store
+        .object(rerun.record.as_deref().unwrap())
+        .unwrap()
+        .bytes;
+    let record = crate::record::DeployRecord::from_json(&record).unwrap();
+    for file in record.files.values() {
+        let stored = store.object(&file.key).unwrap().etag;
+        assert_eq!(file.etag.as_deref(), Some(stored.as_str()), "{}", file.key);
+    }
+}
+
 /// With opaque ETags (SSE-KMS), or none in the listing (s3s-fs).
 async fn rebuild_asks_nothing_per_file(lists_none: bool) {
     let build = Build::new();
