@@ -168,3 +168,56 @@ fn doctor_without_public_url_is_bad_input() {
         step.all_text()
     );
 }
+
+#[test]
+fn doctor_checks_an_in_place_build_and_a_versioned_canary_beside_its_stable_version() {
+    let (moto, bucket, ws) = setup("doctor-live");
+    public_read(moto, &bucket);
+    let cache = Cache::start(moto, &bucket, Behaviour::Honest);
+    let files = walk(&ws.dist("checkout")).len();
+
+    // In place: the newest record's build.
+    let step = || ActionStep::push(&ws, moto, "checkout", &bucket).input("public-url", &cache.url);
+    let deployed = step().run();
+    assert_eq!(deployed.code(), 0, "{}", deployed.all_text());
+    let doctor = step().input("doctor", "true").run();
+    assert_eq!(doctor.code(), 0, "{}", doctor.all_text());
+    let text = doctor.all_text();
+    assert!(
+        text.contains(&format!(
+            "{files} file(s) of live {}",
+            deployed.out("version")
+        )) && text.contains(&format!("0 of {files} served wrong")),
+        "{text}"
+    );
+
+    // Versioned, with a canary: both versions' files.
+    let (moto, bucket, ws) = setup("doctor-canary");
+    public_read(moto, &bucket);
+    let cache = Cache::start(moto, &bucket, Behaviour::Honest);
+    let versioned = || {
+        ActionStep::push(&ws, moto, "checkout", &bucket)
+            .input("mode", "versioned")
+            .input("public-url", &cache.url)
+    };
+    let stable = versioned().run();
+    assert_eq!(stable.code(), 0, "{}", stable.all_text());
+    ws.write(
+        "packages/checkout/dist/remoteEntry.js",
+        b"// the canary's entry",
+    );
+    let canary = versioned().input("rollout", "10%").run();
+    assert_eq!(canary.code(), 0, "{}", canary.all_text());
+    let doctor = versioned().input("doctor", "true").run();
+    assert_eq!(doctor.code(), 0, "{}", doctor.all_text());
+    let text = doctor.all_text();
+    assert!(
+        text.contains(&format!(
+            "{} file(s) of stable {}, canary {} (10%)",
+            2 * files,
+            stable.out("version"),
+            canary.out("version")
+        )),
+        "{text}"
+    );
+}
