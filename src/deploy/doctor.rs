@@ -2,7 +2,8 @@
 //! of its files fetched through `public-url`, the wrong ones reported and, when
 //! asked, invalidated.
 
-use std::collections::BTreeSet;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use super::{Context, Failed};
@@ -16,7 +17,7 @@ use crate::http::HttpClient;
 use crate::invalidate::{InvalidationPlan, caller_reference, invalidate};
 use crate::layout::Layout;
 use crate::model::FileClass;
-use crate::record::DeployRecord;
+use crate::record::{self, DeployRecord};
 use crate::report::{Report, Status, public_url_of};
 use crate::request::{DeployRequest, Doctor, InputError, Mode};
 use crate::store::ObjectStore;
@@ -165,8 +166,14 @@ async fn live_versions<S: ObjectStore>(
         let label = format!("preview #{number} {version}");
         wanted.push((label, layout.for_preview(number), Some(version)));
     }
+    // Each records folder is listed once (the stable version and the canary share one).
+    let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (label, records_of, version) in wanted {
-        match newest_with_files(store, &records_of, version.as_deref()).await? {
+        let keys = match listed.entry(records_of.records_dir()) {
+            Entry::Occupied(keys) => keys.into_mut(),
+            Entry::Vacant(slot) => slot.insert(record::record_keys(store, &records_of).await?),
+        };
+        match newest_with_files(store, &records_of, keys, version.as_deref()).await? {
             Some(record) => {
                 let label = match version {
                     Some(_) => label,
@@ -184,24 +191,20 @@ async fn live_versions<S: ObjectStore>(
     Ok((live, unchecked))
 }
 
-/// The newest record under `layout` (of `version`, when given) that names files.
+/// The newest of the records at `keys` (newest first; of `version`, when given)
+/// that names files.
 async fn newest_with_files<S: ObjectStore>(
     store: &S,
     layout: &Layout,
+    keys: &[String],
     version: Option<&str>,
 ) -> Result<Option<DeployRecord>, crate::store::StoreError> {
-    let mut keys: Vec<String> = store
-        .list(&layout.records_dir())
-        .await?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| layout.is_record_key(k))
-        .filter(|k| version.is_none_or(|v| layout.record_version(k) == Some(v)))
-        .collect();
-    keys.sort_unstable_by(|a, b| b.cmp(a));
-    for key in keys {
+    let of_version = keys
+        .iter()
+        .filter(|k| version.is_none_or(|v| layout.record_version(k) == Some(v)));
+    for key in of_version {
         let record = store
-            .get(&key)
+            .get(key)
             .await?
             .and_then(|f| DeployRecord::from_json(&f.bytes));
         if let Some(record) = record.filter(|r| !r.files.is_empty()) {

@@ -198,12 +198,7 @@ impl Mode for Republish {
         self.etags = applied.etags;
         let entry_rel = self.entry_rel.as_str();
         self.read_back = Some(steps::read_back(ctx.store, &self.plan, entry_rel).await?);
-        if job.request.verify {
-            let published = |f: &&crate::plan::PlannedFile| {
-                f.rel_path == entry_rel || f.rel_path == "mf-manifest.json"
-            };
-            steps::verify_through_public_url(job, self.plan.files.iter().filter(published)).await?;
-        }
+        steps::verify_entries(job, &self.plan, entry_rel).await?;
         Ok(true)
     }
 

@@ -143,6 +143,19 @@ pub async fn verify_through_public_url<'a>(
     Ok(())
 }
 
+/// `verify` of a version: its entry and `mf-manifest.json`, the files a manifest
+/// names, read through `public-url`; nothing without `verify`.
+pub async fn verify_entries(job: &Job<'_>, plan: &Plan, entry_rel: &str) -> Result<(), Error> {
+    if !job.request.verify {
+        return Ok(());
+    }
+    let published = plan
+        .files
+        .iter()
+        .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json");
+    verify_through_public_url(job, published).await
+}
+
 /// Before the first write: a store that ignores conditional writes cannot take
 /// what this run relies on them for (see [`super::require_conditional_writes`]).
 pub async fn require_conditional_writes<S: ObjectStore, C: Cdn>(

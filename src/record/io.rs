@@ -195,14 +195,11 @@ pub async fn update_pointer<S: ObjectStore>(
     Err(RecordError::Contended { key })
 }
 
-/// The module's records, newest first, at most `limit` of them (each with its key).
-/// Unreadable ones are skipped with a warning.
-pub async fn list_records<S: ObjectStore>(
+/// The keys of the module's records, newest first.
+pub async fn record_keys<S: ObjectStore>(
     store: &S,
     layout: &Layout,
-    limit: usize,
-) -> Result<Vec<(String, DeployRecord)>, StoreError> {
-    use futures::{StreamExt, TryStreamExt, stream};
+) -> Result<Vec<String>, StoreError> {
     let mut keys: Vec<String> = store
         .list(&layout.records_dir())
         .await?
@@ -211,6 +208,18 @@ pub async fn list_records<S: ObjectStore>(
         .filter(|k| layout.is_record_key(k))
         .collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(keys)
+}
+
+/// The module's records, newest first, at most `limit` of them (each with its key).
+/// Unreadable ones are skipped with a warning.
+pub async fn list_records<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    limit: usize,
+) -> Result<Vec<(String, DeployRecord)>, StoreError> {
+    use futures::{StreamExt, TryStreamExt, stream};
+    let mut keys = record_keys(store, layout).await?;
     keys.truncate(limit);
     let fetched: Vec<(String, Option<DeployRecord>)> = stream::iter(keys)
         .map(|key| async move {

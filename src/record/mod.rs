@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use io::{
     POINTER_ATTEMPTS, RecordError, list_records, new_nonce, read_history, read_history_and_latest,
-    read_pointer, update_pointer, with_newer, write_record,
+    read_pointer, record_keys, update_pointer, with_newer, write_record,
 };
 
 /// The `schema` of records this release writes and reads.

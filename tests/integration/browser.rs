@@ -4,11 +4,10 @@
 //! stand for two sites: `localhost` is the preview host, `127.0.0.1` the main site.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::browser::{dump_dom, element_text, integrity, put};
+use crate::common::browser::{dump_dom, element_text, integrity, put, put_runtime};
 use crate::common::cache::{Behaviour, Cache};
 use crate::common::*;
 
@@ -82,16 +81,8 @@ impl Site {
         let cache = Cache::start(moto, &bucket, Behaviour::Honest);
         let port: u16 = cache.url.rsplit(':').next().unwrap().parse().unwrap();
 
-        let runtime =
-            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime/index.js")).unwrap();
+        put_runtime(moto, &bucket);
         put(moto, &bucket, "index.html", "text/html", SHELL.as_bytes());
-        put(
-            moto,
-            &bucket,
-            "runtime/index.js",
-            "text/javascript",
-            &runtime,
-        );
 
         let mut modules = BTreeMap::new();
         for (module, version) in [

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::common::browser::{Gate, dump_dom_in, element_text, integrity, put};
+use crate::common::browser::{Gate, dump_dom_in, element_text, integrity, put, put_runtime};
 use crate::common::cache::{Behaviour, Cache};
 use crate::common::*;
 
@@ -263,15 +263,7 @@ impl Site {
         public_read(moto, &bucket);
         let cache = Cache::start(moto, &bucket, Behaviour::Honest);
         let port: u16 = cache.url.rsplit(':').next().unwrap().parse().unwrap();
-        let runtime =
-            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime/index.js")).unwrap();
-        put(
-            moto,
-            &bucket,
-            "runtime/index.js",
-            "text/javascript",
-            &runtime,
-        );
+        put_runtime(moto, &bucket);
         put(moto, &bucket, "users.html", "text/html", USERS.as_bytes());
         put(moto, &bucket, "shell.html", "text/html", SHELL.as_bytes());
         for (module, (old, new)) in [("checkout", CHECKOUT), ("cart", CART)] {

@@ -3,9 +3,7 @@
 //! CDN is clean the same profile still breaks; after `republish` it loads the module
 //! from fresh URLs and the chunk runs.
 
-use std::path::Path;
-
-use crate::common::browser::{dump_dom, dump_dom_in, element_text, put};
+use crate::common::browser::{dump_dom, dump_dom_in, element_text, put, put_runtime};
 use crate::common::cache::{Behaviour, Cache};
 use crate::common::*;
 
@@ -54,63 +52,28 @@ const CHUNK: &str = "document.getElementById(\"chunk\").textContent = \"ran\";\n
 /// A page that asks for the chunk's URL while the origin answers it with the shell.
 const VISIT: &str = r#"<!doctype html><html><body><p id="visited">yes</p><script src="/poison/v1/chunk.0a1b2c3d.js"></script></body></html>"#;
 
-fn put_immutable_html(moto: &Moto, bucket: &str, key: &str) {
-    let client = moto.client();
-    block_on(async {
-        client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("text/html")
-            .cache_control("public, max-age=31536000, immutable")
-            .body(SHELL.as_bytes().to_vec().into())
-            .send()
-            .await
-            .unwrap();
-    });
-}
-
-fn remove(moto: &Moto, bucket: &str, key: &str) {
-    let client = moto.client();
-    block_on(async {
-        client
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-    });
-}
-
 #[test]
 fn a_browser_holding_the_fallback_under_a_chunk_url_loads_the_republished_version() {
     let (moto, bucket, ws) = setup("browser-republish");
     public_read(moto, &bucket);
     let cache = Cache::start(moto, &bucket, Behaviour::Stale);
     let distribution = create_distribution(moto, &bucket, "");
-    let runtime =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime/index.js")).unwrap();
+    put_runtime(moto, &bucket);
     put(moto, &bucket, "index.html", "text/html", SHELL.as_bytes());
     put(moto, &bucket, "visit.html", "text/html", VISIT.as_bytes());
-    put(
-        moto,
-        &bucket,
-        "runtime/index.js",
-        "text/javascript",
-        &runtime,
-    );
     ws.write("packages/poison/dist/remoteEntry.js", ENTRY.as_bytes());
     ws.write("packages/poison/dist/chunk.0a1b2c3d.js", CHUNK.as_bytes());
 
     // While the chunk is missing, the fallback answers its URL with the shell, served
     // as the CDN serves that path: immutable. The user's browser keeps it.
     let chunk = "/poison/v1/chunk.0a1b2c3d.js";
-    put_immutable_html(moto, &bucket, chunk.trim_start_matches('/'));
+    let immutable = "public, max-age=31536000, immutable";
+    let key = chunk.trim_start_matches('/');
+    put_served(moto, &bucket, key, "text/html", immutable, SHELL.as_bytes());
     let profile = tempfile::tempdir().unwrap();
     let visited = dump_dom_in(&format!("{}/visit.html", cache.url), profile.path());
     assert_eq!(element_text(&visited, "visited").as_deref(), Some("yes"));
-    remove(moto, &bucket, chunk.trim_start_matches('/'));
+    delete(moto, &bucket, key);
 
     let step = |ws| {
         ActionStep::push(ws, moto, "poison", &bucket)

@@ -17,32 +17,8 @@ fn versioned<'a>(ws: &'a Workspace, moto: &Moto, bucket: &str, public: &str) -> 
 /// Here the origin itself answers so for a moment, under the chunk's key (the
 /// moment an S3 incident or a fallback rule lasts).
 fn serve_shell_at(moto: &Moto, bucket: &str, key: &str) {
-    let client = moto.client();
-    block_on(async {
-        client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("text/html")
-            .cache_control("no-cache")
-            .body(b"<!doctype html><title>shell</title>".to_vec().into())
-            .send()
-            .await
-            .unwrap();
-    });
-}
-
-fn remove(moto: &Moto, bucket: &str, key: &str) {
-    let client = moto.client();
-    block_on(async {
-        client
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-    });
+    let shell = b"<!doctype html><title>shell</title>";
+    put_served(moto, bucket, key, "text/html", "no-cache", shell);
 }
 
 #[test]
@@ -57,7 +33,7 @@ fn a_chunk_url_poisoned_by_the_spa_fallback_is_named_invalidated_and_then_clean(
     let key = url.trim_start_matches('/');
     serve_shell_at(moto, &bucket, key);
     let poisoned = cache.get(&url);
-    remove(moto, &bucket, key);
+    delete(moto, &bucket, key);
     assert_eq!(
         poisoned.status,
         200,

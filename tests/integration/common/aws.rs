@@ -144,3 +144,33 @@ fn boto3(moto: &Moto, service: &str, body: &str, stdin: &str) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Writes `body` at `key` with the headers a site serves it with.
+pub fn put_served(
+    moto: &Moto,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    cache_control: &str,
+    body: &[u8],
+) {
+    let client = moto.client();
+    block_on(
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control(cache_control)
+            .body(body.to_vec().into())
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+}
+
+/// Deletes `key`.
+pub fn delete(moto: &Moto, bucket: &str, key: &str) {
+    let client = moto.client();
+    block_on(client.delete_object().bucket(bucket).key(key).send())
+        .unwrap_or_else(|e| panic!("delete {key}: {e:?}"));
+}

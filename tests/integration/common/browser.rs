@@ -3,7 +3,6 @@
 //! requests have settled; the files such a page loads, put in a bucket; and a gate the
 //! test holds a page at while it changes the bucket.
 
-use aws_sdk_s3::primitives::ByteStream;
 use sha2::Digest as _;
 
 use super::*;
@@ -117,18 +116,21 @@ fn chromium_binary() -> PathBuf {
 
 /// Puts `body` at `key` as mfe-deploy publishes an entry: `no-cache`, with its charset.
 pub fn put(moto: &Moto, bucket: &str, key: &str, content_type: &str, body: &[u8]) {
-    let client = moto.client();
-    block_on(
-        client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(format!("{content_type}; charset=utf-8"))
-            .cache_control("no-cache")
-            .body(ByteStream::from(body.to_vec()))
-            .send(),
-    )
-    .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+    let content_type = format!("{content_type}; charset=utf-8");
+    put_served(moto, bucket, key, &content_type, "no-cache", body);
+}
+
+/// The shell runtime (`runtime/index.js`) at `runtime/index.js` in `bucket`.
+pub fn put_runtime(moto: &Moto, bucket: &str) {
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime/index.js");
+    let runtime = std::fs::read(&runtime).unwrap_or_else(|e| panic!("{runtime:?}: {e}"));
+    put(
+        moto,
+        bucket,
+        "runtime/index.js",
+        "text/javascript",
+        &runtime,
+    );
 }
 
 /// The subresource integrity of `bytes`, as a manifest states an entry's.
