@@ -19,6 +19,7 @@ two of each other went out together; a gap of one round trip is one waiting step
 import argparse
 import asyncio
 import itertools
+import socket
 import time
 
 #: Bytes read at a time from one side.
@@ -44,13 +45,27 @@ class RequestLog:
             self.file.write(f"{(time.monotonic() - self.started) * 1000:.1f} {conn} {line}\n")
 
 
-async def read_side(reader, queue, delay, seen=None):
+def quick_ack(sock):
+    """Acknowledge what `sock` received at once, not up to 40 ms later (Linux resets
+    this after a while, so it is set again after every read). s3s-fs writes a
+    response's head and body separately without TCP_NODELAY: a delayed ACK would hold
+    the body back for 40 ms, a stall S3 (and a client talking to it) does not have."""
+    if sock is not None and hasattr(socket, "TCP_QUICKACK"):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        except OSError:
+            pass
+
+
+async def read_side(reader, queue, delay, seen=None, sock=None):
     """Queue every chunk `reader` yields with the time it is due on the other side; an
     empty chunk (end of stream, or the connection lost) ends the direction. `seen` is
-    called with every chunk."""
+    called with every chunk; `sock`, when given, acknowledges at once."""
     loop = asyncio.get_running_loop()
     try:
+        quick_ack(sock)
         while data := await reader.read(CHUNK):
+            quick_ack(sock)
             if seen:
                 seen(data)
             await queue.put((loop.time() + delay, data))
@@ -75,11 +90,11 @@ async def write_side(queue, writer):
         await writer.drain()
 
 
-async def forward(reader, writer, delay, seen=None):
+async def forward(reader, writer, delay, seen=None, sock=None):
     """One direction of one connection: `reader`'s bytes reach `writer` `delay` seconds
     after they arrived."""
     queue = asyncio.Queue(QUEUED_CHUNKS)
-    reading = asyncio.create_task(read_side(reader, queue, delay, seen))
+    reading = asyncio.create_task(read_side(reader, queue, delay, seen, sock))
     try:
         await write_side(queue, writer)
     finally:
@@ -97,7 +112,9 @@ async def handle(client_reader, client_writer, target, delay, seen):
     writers = (client_writer, server_writer)
     directions = [
         asyncio.create_task(forward(client_reader, server_writer, delay, seen)),
-        asyncio.create_task(forward(server_reader, client_writer, delay)),
+        asyncio.create_task(
+            forward(server_reader, client_writer, delay, sock=server_writer.get_extra_info("socket"))
+        ),
     ]
     try:
         await asyncio.gather(*directions)
