@@ -127,7 +127,7 @@ async fn copies_send_no_byte_and_carry_the_new_headers_and_digest() {
     let dir = tempfile::tempdir().unwrap();
     let (store, sources, files) = setup(dir.path());
     let plan = v2_plan(&files, &sources);
-    let applied = apply(&store, &plan, &Slots::new(8), &quiet())
+    let applied = apply(&store, &plan, &Slots::new(8), &quiet(), None)
         .await
         .unwrap();
     assert_eq!((applied.copied, applied.uploaded), (3, 1));
@@ -155,10 +155,10 @@ async fn copies_send_no_byte_and_carry_the_new_headers_and_digest() {
 async fn a_store_that_fails_a_copy_gets_that_file_and_the_rest_sent_instead() {
     let dir = tempfile::tempdir().unwrap();
     let (store, sources, files) = setup(dir.path());
-    store.fail_on("copy", "m/v2/logo.png");
+    store.fail_on("copy", "m/v2/remoteEntry.js");
     let plan = v2_plan(&files, &sources);
-    // One at a time, in path order: logo.png is the first copy.
-    let applied = apply(&store, &plan, &Slots::new(1), &quiet())
+    // One at a time, the entry first (an unstaged wave starts with its entries).
+    let applied = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap();
     assert_eq!((applied.copied, applied.uploaded), (0, 4), "{applied:?}");
@@ -175,7 +175,7 @@ async fn a_copy_whose_source_changed_is_sent_and_the_other_copies_go_on() {
     // v1's logo is not the recorded object any more (the copy's condition fails).
     store.insert("m/v1/logo.png", b"other", headers());
     let plan = v2_plan(&files, &sources);
-    let applied = apply(&store, &plan, &Slots::new(1), &quiet())
+    let applied = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap();
     assert_eq!((applied.copied, applied.uploaded), (2, 2), "{applied:?}");

@@ -6,6 +6,7 @@
 //! so the report can say exactly which files made it.
 
 mod confirm;
+mod landed;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use crate::plan::{Action, Plan, PlannedFile, UploadReason};
 use crate::scan::{EtagMatch, PART_SIZE};
 use crate::store::{Body, Condition, ObjectMeta, ObjectStore, StoreError};
 
+pub use landed::Landed;
 pub use progress::{Progress, ProgressMode};
 
 /// Files in flight for one module deploying alone: as many requests as `rclone copy
@@ -99,12 +101,28 @@ pub struct ApplyError {
     pub applied: Applied,
 }
 
-/// Executes `plan` against `store`.
+/// Executes `plan` against `store`; `landed`, when given, hears of each file as it
+/// lands, and of the end.
 pub async fn apply<S: ObjectStore>(
     store: &S,
     plan: &Plan,
     slots: &Slots,
     progress: &Progress,
+    landed: Option<&Landed>,
+) -> Result<Applied, ApplyError> {
+    let result = phases(store, plan, slots, progress, landed).await;
+    if let Some(landed) = landed {
+        landed.end();
+    }
+    result
+}
+
+async fn phases<S: ObjectStore>(
+    store: &S,
+    plan: &Plan,
+    slots: &Slots,
+    progress: &Progress,
+    landed: Option<&Landed>,
 ) -> Result<Applied, ApplyError> {
     let mut applied = Applied::default();
     let mut completed = Vec::new();
@@ -137,6 +155,7 @@ pub async fn apply<S: ObjectStore>(
                 slots,
                 progress,
                 copying: &copying,
+                landed,
             };
             let failures = writing.wave(wave, &mut applied, &mut completed).await;
             if !failures.is_empty() {
@@ -165,6 +184,7 @@ struct Writing<'a, S> {
     /// Cleared when the store fails a copy for another reason than a precondition:
     /// the rest are sent from the runner.
     copying: &'a AtomicBool,
+    landed: Option<&'a Landed>,
 }
 
 impl<S: ObjectStore> Writing<'_, S> {
@@ -198,6 +218,9 @@ impl<S: ObjectStore> Writing<'_, S> {
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     } else {
+                        if let Some(landed) = self.landed {
+                            landed.mark(&file.key);
+                        }
                         progress.file_done(&file.rel_path, sent(file));
                     }
                     (file, Some(result))

@@ -54,7 +54,7 @@ async fn phases_write_assets_then_entries_then_html() {
     let files = sample(dir.path());
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    let applied = apply(&store, &plan, &Slots::new(8), &quiet())
+    let applied = apply(&store, &plan, &Slots::new(8), &quiet(), None)
         .await
         .unwrap();
     assert_eq!(applied.uploaded, 5);
@@ -77,7 +77,7 @@ async fn failure_in_assets_stops_before_entries_and_html() {
     let store = MemoryStore::new();
     store.fail_on("put", "m/chunk.5e6f7a8b.js");
     let plan = plan_for(&store, &files).await;
-    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+    let err = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap_err();
     assert_eq!(err.phase, Phase::Assets);
@@ -114,7 +114,7 @@ async fn headers_only_uses_copy_not_put() {
     }
     let classifier = Classifier::new(&CachingConfig::default()).unwrap();
     let plan = build_plan(&files, &classifier, "b", "m/", "v1", &view);
-    let applied = apply(&store, &plan, &Slots::new(4), &quiet())
+    let applied = apply(&store, &plan, &Slots::new(4), &quiet(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -138,7 +138,7 @@ async fn large_file_goes_up_in_parts_with_the_predicted_etag() {
     let files = write_build(dir.path(), &[("video.0a1b2c3d.mp4", big.clone())]);
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    let applied = apply(&store, &plan, &Slots::new(4), &quiet())
+    let applied = apply(&store, &plan, &Slots::new(4), &quiet(), None)
         .await
         .unwrap();
     assert_eq!(store.calls("upload_part"), 3);
@@ -158,7 +158,7 @@ async fn failed_part_aborts_the_upload() {
     store.fail_on("upload_part", "m/big.0a1b2c3d.bin");
     let plan = plan_for(&store, &files).await;
     assert!(
-        apply(&store, &plan, &Slots::new(4), &quiet())
+        apply(&store, &plan, &Slots::new(4), &quiet(), None)
             .await
             .is_err()
     );
@@ -176,7 +176,7 @@ async fn a_hashed_key_another_writer_filled_with_other_bytes_is_refused_and_noth
     store.before("put", "m/main.1a2b3c4d.js", move |s| {
         s.insert("m/main.1a2b3c4d.js", b"theirs", headers)
     });
-    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+    let err = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap_err();
     assert_eq!(err.phase, Phase::Assets);
@@ -200,7 +200,7 @@ async fn a_hashed_key_another_writer_filled_with_the_same_bytes_is_fine() {
     store.before("put", "m/main.1a2b3c4d.js", move |s| {
         s.insert("m/main.1a2b3c4d.js", b"main", headers)
     });
-    let applied = apply(&store, &plan, &Slots::new(1), &quiet())
+    let applied = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap();
     assert_eq!(applied.already_there, ["main.1a2b3c4d.js"]);
@@ -214,7 +214,7 @@ async fn every_write_carries_the_sha256_of_its_bytes_as_metadata() {
     let files = sample(dir.path());
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    apply(&store, &plan, &Slots::new(4), &quiet())
+    apply(&store, &plan, &Slots::new(4), &quiet(), None)
         .await
         .unwrap();
     for file in &files {
@@ -267,7 +267,7 @@ async fn a_header_rewrite_of_an_object_that_changed_since_the_listing_fails() {
             },
         )
     });
-    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+    let err = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap_err();
     assert!(
@@ -290,7 +290,7 @@ async fn a_refused_multipart_completion_aborts_its_upload() {
         "m/big.0a1b2c3d.bin",
         &[crate::store::memory::Injected::ServiceError],
     );
-    apply(&store, &plan, &Slots::new(1), &quiet())
+    apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap_err();
     assert!(store.uploads().is_empty(), "the upload was aborted");
@@ -308,7 +308,7 @@ async fn the_entry_is_stored_before_the_mf_manifest_json_that_names_it() {
     );
     let store = MemoryStore::new();
     let plan = plan_for(&store, &files).await;
-    apply(&store, &plan, &Slots::new(8), &quiet())
+    apply(&store, &plan, &Slots::new(8), &quiet(), None)
         .await
         .unwrap();
     assert_eq!(store.writes(), ["m/remoteEntry.js", "m/mf-manifest.json"]);
@@ -333,7 +333,7 @@ async fn a_versioned_plan_creates_every_key_only_if_absent() {
     store.before("put", "m/v1/remoteEntry.js", move |s| {
         s.insert("m/v1/remoteEntry.js", b"another build", headers)
     });
-    let err = apply(&store, &plan, &Slots::new(1), &quiet())
+    let err = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -376,7 +376,7 @@ async fn a_referenced_chunk_removed_after_the_listing_stops_the_phase_that_names
     );
     // Another writer removes a chunk the entry names, between listing and apply.
     store.remove("m/old.0a0b0c0d.js");
-    let err = apply(&store, &plan, &Slots::new(8), &quiet())
+    let err = apply(&store, &plan, &Slots::new(8), &quiet(), None)
         .await
         .unwrap_err();
     assert_eq!(err.phase, Phase::Entries);
@@ -409,7 +409,7 @@ async fn many_guarded_keys_are_confirmed_with_one_listing() {
     let mut plan = plan_for(&store, &files).await;
     plan.guard(&references);
     let (lists, heads) = (store.calls("list"), store.calls("head"));
-    apply(&store, &plan, &Slots::new(8), &quiet())
+    apply(&store, &plan, &Slots::new(8), &quiet(), None)
         .await
         .unwrap();
     assert_eq!(store.calls("list") - lists, 1);
@@ -447,8 +447,8 @@ async fn most_puts_at_once(shared: bool) -> usize {
     let second = if shared { &run } else { &own };
     let progress = quiet();
     let (x, y) = tokio::join!(
-        apply(&store, &a, &run, &progress),
-        apply(&store, &b, second, &progress)
+        apply(&store, &a, &run, &progress, None),
+        apply(&store, &b, second, &progress, None)
     );
     assert_eq!((x.unwrap().uploaded, y.unwrap().uploaded), (8, 8));
     store.most_at_once("put")

@@ -186,18 +186,19 @@ impl Mode for Republish {
         true
     }
 
-    /// Copies the version, then reads its entries back (and through `public-url`
-    /// with `verify`) before anything points at them.
+    /// Copies the version, reading its entries back as soon as they are copied
+    /// (and through `public-url` with `verify`) before anything points at them.
     async fn apply<S: ObjectStore, C: Cdn>(
         &mut self,
         ctx: &Context<'_, S, C>,
         job: &Job<'_>,
         r: &mut Report,
     ) -> Result<bool, Error> {
-        let applied = steps::apply_into(ctx, &self.plan, r).await?;
-        self.etags = applied.etags;
         let entry_rel = self.entry_rel.as_str();
-        self.read_back = Some(steps::read_back(ctx.store, &self.plan, entry_rel).await?);
+        let (applied, read_back) =
+            steps::apply_and_read_back(ctx, &self.plan, entry_rel, true, r).await?;
+        self.etags = applied.etags;
+        self.read_back = read_back;
         steps::verify_entries(job, &self.plan, entry_rel).await?;
         Ok(true)
     }

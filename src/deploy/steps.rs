@@ -6,14 +6,14 @@ use std::io::Write;
 use sha2::Digest as _;
 
 use super::{Context, Job, finish};
-use crate::apply::{self, Applied, Progress};
+use crate::apply::{self, Applied, Landed, Progress};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::config::Config;
 use crate::error::Error;
 use crate::invalidate::batch::Sending;
 use crate::invalidate::{InvalidationPlan, caller_reference, invalidate};
 use crate::layout::Layout;
-use crate::plan::Plan;
+use crate::plan::{Action, Plan};
 use crate::record::{History, Invalidation};
 use crate::report::{Report, Status};
 use crate::scan::hex;
@@ -36,8 +36,53 @@ pub async fn apply_into<S: ObjectStore, C: Cdn>(
     plan: &Plan,
     r: &mut Report,
 ) -> Result<Applied, Error> {
+    applying(ctx, plan, r, None).await
+}
+
+/// The bytes a read-back returns: the entry, and `mf-manifest.json` when the build
+/// has one.
+pub type ReadBack = (Vec<u8>, Option<Vec<u8>>);
+
+/// Applies `plan` and reads back its entry and `mf-manifest.json` ([`read_back`])
+/// as soon as both are in the bucket, while the rest of the files are still being
+/// written (when `read`): one round trip less before the record than reading them
+/// after the apply. Nothing names the files before the record, which waits for both.
+pub async fn apply_and_read_back<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    plan: &Plan,
+    entry_rel: &str,
+    read: bool,
+    r: &mut Report,
+) -> Result<(Applied, Option<ReadBack>), Error> {
+    let written = plan
+        .files
+        .iter()
+        .filter(|f| is_read_back(&f.rel_path, entry_rel) && f.action != Action::Unchanged);
+    let landed = Landed::watching(written.map(|f| f.key.clone()));
+    let reading = async {
+        match read && landed.all().await {
+            true => read_back(ctx.store, plan, entry_rel).await.map(Some),
+            // The apply failed before they landed; its error is the run's.
+            false => Ok(None),
+        }
+    };
+    let (applied, read_now) = tokio::join!(applying(ctx, plan, r, Some(&landed)), reading);
+    let applied = applied?;
+    let read_now = match read_now? {
+        None if read => Some(read_back(ctx.store, plan, entry_rel).await?),
+        read_now => read_now,
+    };
+    Ok((applied, read_now))
+}
+
+async fn applying<S: ObjectStore, C: Cdn>(
+    ctx: &Context<'_, S, C>,
+    plan: &Plan,
+    r: &mut Report,
+    landed: Option<&Landed>,
+) -> Result<Applied, Error> {
     let progress = Progress::new(ctx.presentation.progress);
-    let result = apply::apply(ctx.store, plan, ctx.slots, &progress).await;
+    let result = apply::apply(ctx.store, plan, ctx.slots, &progress, landed).await;
     let applied = match &result {
         Ok(applied) => applied,
         Err(e) => &e.applied,
@@ -226,12 +271,12 @@ pub async fn read_back<S: ObjectStore>(
     store: &S,
     plan: &Plan,
     entry_rel: &str,
-) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
+) -> Result<ReadBack, Error> {
     // The entry and `mf-manifest.json` are read back together: one round trip.
     let checked = plan
         .files
         .iter()
-        .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json")
+        .filter(|f| is_read_back(&f.rel_path, entry_rel))
         .map(|file| async move {
             let fail = |why: String| Error::ReadBack {
                 bucket: plan.bucket.clone(),
@@ -264,4 +309,9 @@ pub async fn read_back<S: ObjectStore>(
         }
     }
     Ok((entry, mf))
+}
+
+/// Whether the read-back reads the file at `rel`.
+fn is_read_back(rel: &str, entry_rel: &str) -> bool {
+    rel == entry_rel || rel == "mf-manifest.json"
 }

@@ -346,22 +346,23 @@ impl Mode for Versioned {
         }
     }
 
-    /// Uploads the version, then checks its entries back from the bucket (and
-    /// through `public-url` with `verify`) before anything points at them.
+    /// Uploads the version and checks its entries back from the bucket as soon as
+    /// they are there (and through `public-url` with `verify`), before anything
+    /// points at them.
     async fn apply<S: ObjectStore, C: Cdn>(
         &mut self,
         ctx: &Context<'_, S, C>,
         job: &Job<'_>,
         r: &mut Report,
     ) -> Result<bool, Error> {
-        let applied = steps::apply_into(ctx, &self.plan, r).await?;
-        self.etags = applied.etags;
         let entry_rel = self.entry_rel.as_str();
-        // A re-run that wrote nothing and moves nothing publishes nothing to check.
+        // A re-run that writes nothing and moves nothing publishes nothing to check.
+        let read = self.uploads() || self.moves();
+        let (applied, read_back) =
+            steps::apply_and_read_back(ctx, &self.plan, entry_rel, read, r).await?;
+        self.etags = applied.etags;
+        self.read_back = read_back;
         let wrote = applied.uploaded + applied.copied > 0;
-        if wrote || self.moves() {
-            self.read_back = Some(steps::read_back(ctx.store, &self.plan, entry_rel).await?);
-        }
         steps::verify_entries(job, &self.plan, entry_rel).await?;
         Ok(wrote)
     }

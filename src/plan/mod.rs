@@ -289,7 +289,8 @@ impl Plan {
     /// Files of one phase that need a request, in the order they may go up: a
     /// phase's files go in waves, and a file that names another comes in a later
     /// wave than the one it names (`mf-manifest.json` names `remoteEntry.js`).
-    /// An unstaged plan writes every file in the first phase's first wave.
+    /// An unstaged plan writes every file in the first phase's first wave, the
+    /// entries and HTML first (a run reads its entries back while the rest go up).
     pub fn waves(&self, phase: Phase) -> [Vec<&PlannedFile>; 2] {
         let mut waves: [Vec<&PlannedFile>; 2] = [Vec::new(), Vec::new()];
         let written = self.files.iter().filter(|f| f.action != Action::Unchanged);
@@ -301,6 +302,9 @@ impl Plan {
             } else if file.class.phase() == phase {
                 waves[usize::from(names_other_entries(&file.rel_path))].push(file);
             }
+        }
+        if !self.staged {
+            waves[0].sort_by_key(|f| std::cmp::Reverse(f.class.phase()));
         }
         waves
     }

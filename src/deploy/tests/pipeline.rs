@@ -352,3 +352,48 @@ async fn a_failure_after_the_record_leaves_the_record_and_fails_the_run() {
         assert_eq!(records(&store).len(), 1, "{step}");
     }
 }
+
+#[tokio::test]
+async fn a_new_version_s_entry_is_read_back_while_its_other_files_still_go_up() {
+    let build = Build::new();
+    for i in 0..150 {
+        build.write(&format!("chunk-{i}.{i:08x}.js"), &format!("chunk {i}"));
+    }
+    let (store, cdn) = (MemoryStore::new(), cdn());
+    let request = versioned(&build);
+    let planned = run(
+        &store,
+        &cdn,
+        &DeployRequest {
+            dry_run: true,
+            ..request.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let folder = format!("shop/{}/", planned.version);
+    let there_when_read = Arc::new(Mutex::new(None));
+    let seen = Arc::clone(&there_when_read);
+    let prefix = folder.clone();
+    store.before("get", &format!("{folder}remoteEntry.js"), move |s| {
+        let there = s.keys().iter().filter(|k| k.starts_with(&prefix)).count();
+        *seen.lock().unwrap() = Some(there);
+    });
+    store.overlap("put");
+    let report = run(&store, &cdn, &request).await.unwrap();
+    let there = there_when_read
+        .lock()
+        .unwrap()
+        .expect("the entry was read back");
+    let all = store
+        .keys()
+        .iter()
+        .filter(|k| k.starts_with(&folder))
+        .count();
+    assert_eq!(all, 154);
+    assert!(
+        (2..all).contains(&there),
+        "read back with {there} of {all} files there (the entries go first)"
+    );
+    assert_eq!(report.status, Status::Deployed);
+}
