@@ -288,7 +288,14 @@ impl<S: ObjectStore> Writing<'_, S> {
                 source_etag,
             } if self.copying.load(Ordering::Relaxed) => {
                 let copied = store
-                    .copy(source, source_etag, &file.key, &meta(file), &condition)
+                    .copy(
+                        source,
+                        source_etag,
+                        &file.key,
+                        file.digest.size,
+                        &meta(file),
+                        &condition,
+                    )
                     .await;
                 match copied {
                     Ok(etag) => return Ok(Written::Copied(etag)),

@@ -247,12 +247,14 @@ pub trait ObjectStore: Sync {
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Copies `source` (when its ETag is `source_etag`) to `key` inside the bucket,
     /// with `meta` instead of the source's headers and metadata, when `condition`
-    /// holds for `key`: no byte passes through the runner. Returns the new ETag.
+    /// holds for `key`: no byte passes through the runner; `size` (the source's)
+    /// bounds how long the store may take. Returns the new ETag.
     fn copy(
         &self,
         source: &str,
         source_etag: &str,
         key: &str,
+        size: u64,
         meta: &ObjectMeta,
         condition: &Condition,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;

@@ -201,3 +201,54 @@ fn a_token_endpoint_that_never_answers_ends_the_run_with_a_clear_error() {
     assert!(keys(moto, &bucket).is_empty());
     drop(silent);
 }
+
+#[test]
+fn a_large_file_s_server_side_copy_gets_the_time_its_size_allows() {
+    let (moto, bucket, ws) = setup("copy-sized");
+    ws.write("mfe-deploy.yml", FAST_BOUNDS.as_bytes());
+    // 4 MiB: one request, so its ETag can be a copy source; bounded at 2 + 4 s.
+    let large: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    ws.write("packages/checkout/dist/media.0a1b2c3d.bin", &large);
+    let first = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("mode", "versioned")
+        .run();
+    assert_eq!(first.code(), 0, "{}", first.all_text());
+    ws.write("packages/checkout/dist/remoteEntry.js", b"// v2 entry");
+    let planned = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("mode", "versioned")
+        .input("dry-run", "true")
+        .run();
+    assert_eq!(planned.code(), 0, "{}", planned.all_text());
+    let v2 = planned.out("version").to_owned();
+
+    // The copy takes 4 s: longer than a request without a body may (2 s), within
+    // what a 4 MiB body gets.
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let copied_key = format!("checkout/{v2}/media.0a1b2c3d.bin");
+    proxy.add(Rule {
+        method: "PUT",
+        target_prefix: format!("/{bucket}/{copied_key}?"),
+        fault: Fault::Delay(std::time::Duration::from_secs(4)),
+        times: None,
+    });
+    let before = moto.requests(&bucket).len();
+    let second = ActionStep::push(&ws, moto, "checkout", &bucket)
+        .input("mode", "versioned")
+        .input("endpoint-url", &proxy.endpoint)
+        .deadline(std::time::Duration::from_secs(120))
+        .run();
+    assert_eq!(second.code(), 0, "{}", second.all_text());
+    assert_eq!(second.out("version"), v2);
+    let writes: Vec<_> = moto
+        .requests(&bucket)
+        .into_iter()
+        .skip(before)
+        .filter(|r| r.method == "PUT" && r.key == copied_key)
+        .collect();
+    assert_eq!(writes.len(), 1, "one attempt, not retried: {writes:?}");
+    assert!(
+        writes[0].copy_source.is_some(),
+        "copied, not sent from the runner: {writes:?}"
+    );
+    assert_eq!(second.out("uploaded"), "1", "only the entry is sent");
+}

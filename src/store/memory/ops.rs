@@ -177,6 +177,7 @@ impl ObjectStore for MemoryStore {
         source: &str,
         source_etag: &str,
         key: &str,
+        _size: u64,
         meta: &ObjectMeta,
         condition: &Condition,
     ) -> Result<String, StoreError> {

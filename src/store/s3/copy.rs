@@ -9,12 +9,15 @@ use crate::store::{Condition, ObjectMeta, StoreError};
 
 impl S3Store {
     /// Copies `source` to `key` with `meta` (`REPLACE`), when the source's ETag is
-    /// `source_etag` (if given) and `condition` holds for `key`. Returns the new ETag.
+    /// `source_etag` (if given) and `condition` holds for `key`; its attempts are
+    /// bounded as a request sending `size` bytes (0: a header rewrite, the clients'
+    /// bound). Returns the new ETag.
     pub(super) async fn copy_object(
         &self,
         source: &str,
         source_etag: Option<&str>,
         key: &str,
+        size: u64,
         meta: &ObjectMeta,
         condition: &Condition,
     ) -> Result<String, StoreError> {
@@ -35,6 +38,8 @@ impl S3Store {
             .cache_control(&meta.headers.cache_control)
             .content_type(&meta.headers.content_type)
             .set_metadata(metadata_map(meta))
+            .customize()
+            .config_override(self.sized(size))
             .send()
             .await
             .map_err(|e| self.error("CopyObject", key, &e))?;

@@ -274,7 +274,7 @@ impl ObjectStore for S3Store {
         meta: &ObjectMeta,
         source_etag: Option<&str>,
     ) -> Result<String, StoreError> {
-        (self.copy_object(key, source_etag, key, meta, &Condition::None)).await
+        (self.copy_object(key, source_etag, key, 0, meta, &Condition::None)).await
     }
 
     async fn copy(
@@ -282,10 +282,11 @@ impl ObjectStore for S3Store {
         source: &str,
         source_etag: &str,
         key: &str,
+        size: u64,
         meta: &ObjectMeta,
         condition: &Condition,
     ) -> Result<String, StoreError> {
-        (self.copy_object(source, Some(source_etag), key, meta, condition)).await
+        (self.copy_object(source, Some(source_etag), key, size, meta, condition)).await
     }
 
     async fn create_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, StoreError> {
