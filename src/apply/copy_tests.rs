@@ -157,7 +157,8 @@ async fn a_store_that_fails_a_copy_gets_that_file_and_the_rest_sent_instead() {
     let (store, sources, files) = setup(dir.path());
     store.fail_on("copy", "m/v2/remoteEntry.js");
     let plan = v2_plan(&files, &sources);
-    // One at a time, the entry first (an unstaged wave starts with its entries).
+    // The entry first (an unstaged wave starts with its entries); the in-memory
+    // store answers in the order the calls start.
     let applied = apply(&store, &plan, &Slots::new(1), &quiet(), None)
         .await
         .unwrap();

@@ -272,7 +272,12 @@ impl<S: ObjectStore> Writing<'_, S> {
             Action::Unchanged => return Ok(Written::Now(String::new())),
             Action::HeadersOnly { .. } => {
                 return match store
-                    .replace_headers(&file.key, &meta(file), file.remote_etag.as_deref())
+                    .replace_headers(
+                        &file.key,
+                        file.digest.size,
+                        &meta(file),
+                        file.remote_etag.as_deref(),
+                    )
                     .await
                 {
                     Ok(etag) => Ok(Written::Now(etag)),

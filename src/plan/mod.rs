@@ -290,7 +290,7 @@ impl Plan {
     /// phase's files go in waves, and a file that names another comes in a later
     /// wave than the one it names (`mf-manifest.json` names `remoteEntry.js`).
     /// An unstaged plan writes every file in the first phase's first wave, the
-    /// entries and HTML first (a run reads its entries back while the rest go up).
+    /// entries first, then HTML (a run reads its entries back while the rest go up).
     pub fn waves(&self, phase: Phase) -> [Vec<&PlannedFile>; 2] {
         let mut waves: [Vec<&PlannedFile>; 2] = [Vec::new(), Vec::new()];
         let written = self.files.iter().filter(|f| f.action != Action::Unchanged);
@@ -304,7 +304,12 @@ impl Plan {
             }
         }
         if !self.staged {
-            waves[0].sort_by_key(|f| std::cmp::Reverse(f.class.phase()));
+            // The entries the run reads back first, then HTML, then the rest.
+            waves[0].sort_by_key(|f| match f.class.phase() {
+                Phase::Entries => 0,
+                Phase::Html => 1,
+                Phase::Assets => 2,
+            });
         }
         waves
     }

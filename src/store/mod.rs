@@ -237,11 +237,12 @@ pub trait ObjectStore: Sync {
         condition: &Condition,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Rewrites an object's headers and metadata without sending its bytes (a copy
-    /// onto itself); `source_etag` makes it conditional on the object being the one
-    /// listed. Returns the new ETag.
+    /// onto itself, bounded in time by the object's `size`); `source_etag` makes it
+    /// conditional on the object being the one listed. Returns the new ETag.
     fn replace_headers(
         &self,
         key: &str,
+        size: u64,
         meta: &ObjectMeta,
         source_etag: Option<&str>,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;

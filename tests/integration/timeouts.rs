@@ -206,8 +206,8 @@ fn a_token_endpoint_that_never_answers_ends_the_run_with_a_clear_error() {
 fn a_large_file_s_server_side_copy_gets_the_time_its_size_allows() {
     let (moto, bucket, ws) = setup("copy-sized");
     ws.write("mfe-deploy.yml", FAST_BOUNDS.as_bytes());
-    // 4 MiB: one request, so its ETag can be a copy source; bounded at 2 + 4 s.
-    let large: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    // 8 MiB: one request, so its ETag can be a copy source; bounded at 2 + 8 s.
+    let large: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
     ws.write("packages/checkout/dist/media.0a1b2c3d.bin", &large);
     let first = ActionStep::push(&ws, moto, "checkout", &bucket)
         .input("mode", "versioned")
@@ -221,8 +221,8 @@ fn a_large_file_s_server_side_copy_gets_the_time_its_size_allows() {
     assert_eq!(planned.code(), 0, "{}", planned.all_text());
     let v2 = planned.out("version").to_owned();
 
-    // The copy takes 4 s: longer than a request without a body may (2 s), within
-    // what a 4 MiB body gets.
+    // The copy takes 4 s: longer than a request without a body may (2 s), well
+    // within what an 8 MiB body gets.
     let proxy = FaultProxy::start(&moto.endpoint);
     let copied_key = format!("checkout/{v2}/media.0a1b2c3d.bin");
     proxy.add(Rule {

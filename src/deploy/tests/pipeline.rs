@@ -397,3 +397,31 @@ async fn a_new_version_s_entry_is_read_back_while_its_other_files_still_go_up() 
     );
     assert_eq!(report.status, Status::Deployed);
 }
+
+#[tokio::test]
+async fn a_failed_write_during_the_read_back_fails_the_run_and_moves_nothing() {
+    // The entry itself, or a chunk after the entry has been read back.
+    for failing in ["remoteEntry.js", "chunk-90.0000005a.js"] {
+        let build = Build::new();
+        for i in 0..150 {
+            build.write(&format!("chunk-{i}.{i:08x}.js"), &format!("chunk {i}"));
+        }
+        let (store, cdn) = (MemoryStore::new(), cdn());
+        let request = versioned(&build);
+        let dry = DeployRequest {
+            dry_run: true,
+            ..request.clone()
+        };
+        let planned = run(&store, &cdn, &dry).await.unwrap();
+        store.fail_on("put", &format!("shop/{}/{failing}", planned.version));
+        store.overlap("put");
+        let failed = run(&store, &cdn, &request).await.unwrap_err();
+        assert!(
+            failed.error.to_string().contains(failing),
+            "{failing}: {}",
+            failed.error
+        );
+        assert!(store.object("mfe-manifest.json").is_none(), "{failing}");
+        assert!(records(&store).is_empty(), "{failing}");
+    }
+}

@@ -154,6 +154,7 @@ impl ObjectStore for MemoryStore {
     async fn replace_headers(
         &self,
         key: &str,
+        _size: u64,
         meta: &ObjectMeta,
         source_etag: Option<&str>,
     ) -> Result<String, StoreError> {

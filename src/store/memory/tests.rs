@@ -57,13 +57,13 @@ async fn copy_if_match_refuses_an_object_that_changed_and_replace_drops_unsent_m
     let store = MemoryStore::new();
     let etag = put(&store, "k", b"one", Condition::None).await.unwrap();
     let err = store
-        .replace_headers("k", &meta(), Some("stale"))
+        .replace_headers("k", 1, &meta(), Some("stale"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::PreconditionFailed { .. }));
     let plain = ObjectMeta::plain(meta().headers);
     store
-        .replace_headers("k", &plain, Some(&etag))
+        .replace_headers("k", 1, &plain, Some(&etag))
         .await
         .unwrap();
     assert!(store.object("k").unwrap().metadata.is_empty());

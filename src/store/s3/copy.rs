@@ -10,8 +10,7 @@ use crate::store::{Condition, ObjectMeta, StoreError};
 impl S3Store {
     /// Copies `source` to `key` with `meta` (`REPLACE`), when the source's ETag is
     /// `source_etag` (if given) and `condition` holds for `key`; its attempts are
-    /// bounded as a request sending `size` bytes (0: a header rewrite, the clients'
-    /// bound). Returns the new ETag.
+    /// bounded as a request sending `size` bytes (the object's). Returns the new ETag.
     pub(super) async fn copy_object(
         &self,
         source: &str,

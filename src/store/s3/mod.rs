@@ -271,10 +271,11 @@ impl ObjectStore for S3Store {
     async fn replace_headers(
         &self,
         key: &str,
+        size: u64,
         meta: &ObjectMeta,
         source_etag: Option<&str>,
     ) -> Result<String, StoreError> {
-        (self.copy_object(key, source_etag, key, 0, meta, &Condition::None)).await
+        (self.copy_object(key, source_etag, key, size, meta, &Condition::None)).await
     }
 
     async fn copy(
