@@ -182,3 +182,17 @@ async fn a_copy_whose_source_changed_is_sent_and_the_other_copies_go_on() {
     assert_eq!((applied.copied, applied.uploaded), (2, 2), "{applied:?}");
     assert_eq!(store.object("m/v2/logo.png").unwrap().bytes, b"png");
 }
+
+#[tokio::test]
+async fn copies_the_store_fails_are_sent_within_the_uploads_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, sources, files) = setup(dir.path());
+    store.fail_under("copy", "m/v2/");
+    store.overlap("put");
+    let plan = v2_plan(&files, &sources);
+    let applied = apply(&store, &plan, &Slots::new(1), &quiet(), None)
+        .await
+        .unwrap();
+    assert_eq!((applied.copied, applied.uploaded), (0, 4), "{applied:?}");
+    assert_eq!(store.most_at_once("put"), 1, "one upload slot, one upload");
+}
