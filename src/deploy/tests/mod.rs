@@ -173,6 +173,8 @@ fn pointer(store: &MemoryStore) -> Pointer {
 mod manifest;
 mod pipeline;
 mod retention;
+mod state;
+mod versioned;
 
 #[tokio::test]
 async fn a_deploy_leaves_its_build_under_the_prefix_and_its_record_outside_it() {
@@ -409,95 +411,6 @@ fn state(store: &MemoryStore) -> crate::state::DeployState {
 }
 
 #[tokio::test]
-async fn a_changing_deploy_names_its_record_in_the_state_and_the_next_lists_no_records() {
-    let build = Build::new();
-    let store = MemoryStore::new();
-    let cdn = cdn();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    build.write("remoteEntry.js", "entry v2");
-    store.reset_counts();
-    let report = run(&store, &cdn, &build.request()).await.unwrap();
-    assert_eq!(report.status, Status::Deployed);
-    assert_eq!(store.calls("list"), 1, "the module's listing alone");
-    assert_eq!(state(&store).record, report.record);
-    assert_eq!(Some(pointer(&store).latest), report.record);
-}
-
-#[tokio::test]
-async fn a_state_another_run_wrote_meanwhile_is_written_without_a_record() {
-    let build = Build::new();
-    let store = MemoryStore::new();
-    let cdn = cdn();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    build.write("remoteEntry.js", "entry v2");
-    let theirs = store.object(STATE).unwrap();
-    store.before("put", STATE, move |s| {
-        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
-        other.version = "theirs".to_owned();
-        s.insert(STATE, &other.to_json(), theirs.headers.clone());
-    });
-    run(&store, &cdn, &build.request()).await.unwrap();
-    assert_eq!(state(&store).record, None);
-    store.reset_counts();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    assert_eq!(
-        store.calls("list"),
-        2,
-        "the module and the records after the pointer"
-    );
-}
-
-#[tokio::test]
-async fn a_state_that_cannot_be_written_is_removed_so_the_next_run_finds_the_record() {
-    let build = Build::new();
-    let store = MemoryStore::new();
-    let cdn = cdn();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    let confirmed = store.object(POINTER).unwrap();
-    build.write("remoteEntry.js", "entry v2");
-    store.inject("put", STATE, &[Injected::ServiceError]);
-    cdn.create_errors
-        .lock()
-        .unwrap()
-        .push_back(CdnError::Other {
-            operation: "CreateInvalidation",
-            message: "killed here".to_owned(),
-        });
-    run(&store, &cdn, &build.request()).await.unwrap_err();
-    assert!(
-        store.object(STATE).is_none(),
-        "the old state would name the pointer's record"
-    );
-    // As if the run had died before it wrote the pointer.
-    store.insert(POINTER, &confirmed.bytes, confirmed.headers.clone());
-    run(&store, &cdn, &build.request()).await.unwrap();
-    let created = cdn.created.lock().unwrap().clone();
-    assert_eq!(created.last().unwrap().1, ["/shop/remoteEntry.js"]);
-}
-
-#[tokio::test]
-async fn a_state_left_in_the_module_prefix_moves_to_the_reserved_prefix() {
-    let build = Build::new();
-    let store = MemoryStore::new();
-    let cdn = cdn();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    let state = store.object(STATE).unwrap();
-    store.remove(STATE);
-    store.insert("shop/.mfe-deploy/state.json", &state.bytes, state.headers);
-    store.reset_counts();
-
-    let report = run(&store, &cdn, &build.request()).await.unwrap();
-
-    assert_eq!(
-        report.uploaded, 0,
-        "the old state still vouches for every file"
-    );
-    assert_eq!(store.calls("head"), 0);
-    assert!(store.object("shop/.mfe-deploy/state.json").is_none());
-    assert_eq!(store.object(STATE).unwrap().bytes, state.bytes);
-}
-
-#[tokio::test]
 async fn a_build_file_inside_the_reserved_prefix_is_refused_before_anything_is_written() {
     let build = Build::new();
     build.write("_mfe-deploy/x.js", "x");
@@ -545,74 +458,4 @@ fn versioned(build: &Build) -> DeployRequest {
         mode: Mode::Versioned,
         ..build.request()
     }
-}
-
-#[tokio::test]
-async fn a_versioned_deploy_writes_the_version_then_the_manifest_and_invalidates_only_it() {
-    let build = Build::new();
-    let store = MemoryStore::new();
-    let cdn = cdn();
-    let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
-    let version = report.version.clone();
-    let writes = store.writes();
-    let manifest_at = writes
-        .iter()
-        .position(|k| k == "mfe-manifest.json")
-        .unwrap();
-    let last_file = writes
-        .iter()
-        .rposition(|k| k.starts_with(&format!("shop/{version}/")))
-        .unwrap();
-    assert!(
-        last_file < manifest_at,
-        "the manifest moves last: {writes:?}"
-    );
-    assert!(
-        !writes
-            .iter()
-            .any(|k| k.starts_with("shop/") && !k.starts_with(&format!("shop/{version}/")))
-    );
-    let created = cdn.created.lock().unwrap().clone();
-    assert_eq!(created.len(), 1);
-    assert_eq!(created[0].1, ["/mfe-manifest.json"]);
-    assert!(
-        store.object(STATE).is_none(),
-        "a versioned deploy keeps no state"
-    );
-    assert_eq!(
-        report.entry_url.as_deref(),
-        Some(format!("https://example.com/shop/{version}/remoteEntry.js").as_str())
-    );
-}
-
-#[tokio::test]
-async fn a_versioned_deploy_after_an_in_place_one_leaves_the_state_naming_no_record() {
-    let build = Build::new();
-    let store = MemoryStore::new();
-    let cdn = cdn();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    assert!(state(&store).record.is_some());
-    let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
-    assert_eq!(Some(pointer(&store).latest), report.record);
-    assert_eq!(
-        state(&store).record,
-        None,
-        "the in-place state would vouch for a pointer this run may never confirm"
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_versioned_deploy_whose_manifest_stays_contended_leaves_it_untouched() {
-    use crate::store::memory::Injected;
-    let build = Build::new();
-    let store = MemoryStore::new();
-    store.inject(
-        "put",
-        "mfe-manifest.json",
-        &[Injected::PreconditionFailed; crate::manifest::MAX_ATTEMPTS as usize],
-    );
-    let failed = run(&store, &cdn(), &versioned(&build)).await.unwrap_err();
-    assert!(matches!(failed.error, Error::Switch(_)), "{}", failed.error);
-    assert!(store.object("mfe-manifest.json").is_none());
-    assert_eq!(failed.report.unwrap().status, Status::Failed);
 }
