@@ -197,7 +197,7 @@ pub async fn verify_entries(job: &Job<'_>, plan: &Plan, entry_rel: &str) -> Resu
     let published = plan
         .files
         .iter()
-        .filter(|f| f.rel_path == entry_rel || f.rel_path == "mf-manifest.json");
+        .filter(|f| is_read_back(&f.rel_path, entry_rel));
     verify_through_public_url(job, published).await
 }
 
@@ -311,7 +311,7 @@ pub async fn read_back<S: ObjectStore>(
     Ok((entry, mf))
 }
 
-/// Whether the read-back reads the file at `rel`.
+/// Whether the read-back (and `verify`) reads the file at `rel`.
 fn is_read_back(rel: &str, entry_rel: &str) -> bool {
     rel == entry_rel || rel == "mf-manifest.json"
 }
