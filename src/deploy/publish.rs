@@ -117,6 +117,14 @@ pub struct Parts<'a> {
     pub commit: Option<String>,
 }
 
+/// What was live before a versioned run: the version the document it publishes to
+/// named (not a newer canary's or preview's record that most users never saw), else
+/// the newest record's (a module no document names yet).
+pub fn previous_version(live: Option<&LiveEntry>, history: &History) -> Option<String> {
+    live.map(|l| l.version.clone())
+        .or_else(|| history.latest().map(|(_, v)| v.to_owned()))
+}
+
 /// The manifests' entry for a published version of `layout`'s module, its URLs
 /// under `public` (root-relative without one).
 pub fn live_entry(

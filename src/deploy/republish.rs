@@ -215,11 +215,7 @@ impl Mode for Republish {
         let record = finish::record_of(&self.plan, job, provenance, history, time, owes, etag);
         DeployRecord {
             kind: RecordKind::Republish,
-            previous_version: self
-                .live
-                .as_ref()
-                .map(|l| l.version.clone())
-                .or(record.previous_version),
+            previous_version: publish::previous_version(self.live.as_ref(), history),
             republished: Some(record::Republished {
                 from: self.source.version.clone(),
                 reason: REASON.to_owned(),
@@ -240,11 +236,15 @@ impl Mode for Republish {
         time: Utc,
         _out: &mut dyn Write,
     ) -> Result<Published, Error> {
-        let (entry, mf) = self.read_back.clone().unwrap_or_default();
+        let Some((entry, mf)) = &self.read_back else {
+            return Err(Error::Internal(
+                "a republish reached its manifest write without its entries read back".to_owned(),
+            ));
+        };
         let parts = Parts {
             version: &self.plan.version,
             entry_rel: &self.entry_rel,
-            entry: &entry,
+            entry,
             mf_manifest: mf.as_deref(),
             commit: self.source.provenance.commit.clone(),
         };

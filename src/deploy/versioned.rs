@@ -233,10 +233,7 @@ impl Mode for Versioned {
             }
             report.canary = Some((version.clone(), percent));
         }
-        report.previous_version = live
-            .as_ref()
-            .map(|l| l.version.clone())
-            .or_else(|| history.latest().map(|(_, v)| v.to_owned()));
+        report.previous_version = publish::previous_version(live.as_ref(), &history);
         let run = Self {
             plan,
             remote,
@@ -377,14 +374,8 @@ impl Mode for Versioned {
     ) -> DeployRecord {
         let etag = finish::known_etag(&self.etags, &self.remote);
         let record = finish::record_of(&self.plan, job, provenance, history, time, owes, etag);
-        // What was live before is what the document named, not the newest record (a
-        // canary's record, say, that most users never saw).
         let record = DeployRecord {
-            previous_version: self
-                .live
-                .as_ref()
-                .map(|l| l.version.clone())
-                .or(record.previous_version),
+            previous_version: publish::previous_version(self.live.as_ref(), history),
             ..record
         };
         match self.target {
