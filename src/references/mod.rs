@@ -6,6 +6,7 @@
 //! Pure: the orchestrator reads the referring files and decides, with the listing,
 //! which keys are there.
 
+mod expr;
 mod federation;
 mod html;
 mod script;
