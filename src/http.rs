@@ -1,6 +1,7 @@
 //! A plain HTTPS GET (or HEAD) with a bound on the whole exchange (connection, answer
 //! and body): the runner's OIDC token endpoint, the read-back through `public-url`
-//! and `doctor`.
+//! and `doctor`. A connection that fails under a request is tried again, a few
+//! times within the bound (both methods are idempotent).
 //! rustls with the system's roots; plain HTTP for loopback test servers.
 
 use std::time::Duration;
@@ -93,7 +94,30 @@ impl HttpClient {
         let request = request
             .body(Empty::new())
             .map_err(|e| HttpError::Transport(e.to_string()))?;
+        // NOTE: GET and HEAD are idempotent: a connection that fails under a request
+        // (a pooled one the server closed as it was reused, a reset) is retried, a
+        // few times, within the same bound.
         let exchange = async {
+            let mut attempt = 1;
+            loop {
+                match self.exchange(clone_of(&request)).await {
+                    Err(HttpError::Transport(why)) if attempt < TRANSPORT_ATTEMPTS => {
+                        tracing::debug!("{} {url}: {why}; trying again", request.method());
+                        tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                        attempt += 1;
+                    }
+                    answered => return answered,
+                }
+            }
+        };
+        tokio::time::timeout(limit, exchange)
+            .await
+            .map_err(|_| HttpError::Timeout(limit))?
+    }
+
+    /// One request and its whole answer.
+    async fn exchange(&self, request: http::Request<Empty<Bytes>>) -> Result<Answer, HttpError> {
+        {
             let response = self
                 .0
                 .request(request)
@@ -121,9 +145,68 @@ impl HttpClient {
                 headers,
                 body,
             })
-        };
-        tokio::time::timeout(limit, exchange)
+        }
+    }
+}
+
+/// Tries of one request whose connection fails under it.
+const TRANSPORT_ATTEMPTS: u32 = 3;
+
+/// A copy of a request without a body, for another try.
+fn clone_of(request: &http::Request<Empty<Bytes>>) -> http::Request<Empty<Bytes>> {
+    let mut copy = http::Request::new(Empty::new());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A server that drops the first `dropped` connections after reading their
+    /// request, then answers `hello`; returns its URL.
+    async fn flaky_server(dropped: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut served = 0;
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                served += 1;
+                if served <= dropped {
+                    drop(socket);
+                    continue;
+                }
+                let answer =
+                    "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello";
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_connection_dropped_under_a_request_is_tried_again() {
+        let url = flaky_server(2).await;
+        let client = HttpClient::new().unwrap();
+        let answer = client
+            .get(&url, &[], Duration::from_secs(10))
             .await
-            .map_err(|_| HttpError::Timeout(limit))?
+            .unwrap();
+        assert_eq!((answer.status, &answer.body[..]), (200, &b"hello"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_dropping_fails_after_a_few_tries() {
+        let url = flaky_server(usize::MAX).await;
+        let client = HttpClient::new().unwrap();
+        let failed = client.head(&url, &[], Duration::from_secs(10)).await;
+        assert!(matches!(failed, Err(HttpError::Transport(_))), "{failed:?}");
     }
 }
