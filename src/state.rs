@@ -25,7 +25,8 @@ pub struct DeployState {
     pub format: u32,
     /// Version of the last deploy that changed anything.
     pub version: String,
-    /// Per path relative to the prefix; kept for files no longer in the build.
+    /// Per path relative to the module's prefix; kept for files no longer in the
+    /// build. A versioned deploy's: its version's files alone (`<version>/<path>`).
     pub files: BTreeMap<String, FileRecord>,
     /// The deploy record this state's writer went on to write, or knew as the newest
     /// when it wrote none. When the pointer names the same record, no record came

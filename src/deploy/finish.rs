@@ -15,12 +15,9 @@ use crate::state::DeployState;
 use crate::store::{Body, Condition, Fetched, ObjectMeta, ObjectStore};
 
 /// Writes the deploy state when it changed (or moves it out of the module prefix),
-/// naming `record` (the record this run writes next, or the newest it knew). The
-/// write is conditional on the state read: when another run wrote the state
-/// meanwhile, this one is written without a record, so the next deploy lists the
-/// records rather than trust either run's. A failure here does not fail the deploy
-/// (everything is live): the state is a cache, and the next run re-reads what it
-/// does not cover.
+/// naming `record` (the record this run writes next, or the newest it knew); see
+/// [`write_state`]. A failure here does not fail the deploy (everything is live):
+/// the state is a cache, and the next run re-reads what it does not cover.
 pub async fn save_state<S: ObjectStore>(
     store: &S,
     layout: &Layout,
@@ -32,48 +29,18 @@ pub async fn save_state<S: ObjectStore>(
 ) {
     let mut next = plan.next_state(etags, remote);
     next.record = record.map(str::to_owned);
-    let key = layout.state_key();
-    if next != plan.previous_state || read.legacy.is_some() {
-        let condition = Condition::replacing(read.etag.as_deref());
-        let written = match store
-            .put(
-                &key,
-                Body::Bytes(next.to_json()),
-                &ObjectMeta::private_json(),
-                &condition,
-            )
-            .await
-        {
-            Err(e) if e.is_precondition() => {
-                tracing::info!(
-                    "another deploy of this module wrote {key} meanwhile; writing it without a record, so the next deploy lists the records"
-                );
-                next.record = None;
-                store
-                    .put(
-                        &key,
-                        Body::Bytes(next.to_json()),
-                        &ObjectMeta::private_json(),
-                        &Condition::None,
-                    )
-                    .await
-            }
-            written => written,
-        };
-        if let Err(e) = written {
-            tracing::warn!(
-                "deployed, but could not write the deploy state cache at {key}: {e}; the next deploy will re-read object headers"
-            );
-            // NOTE: a state left as it was could name the pointer's record while this
-            // run goes on to write a newer one; without it, the next run lists.
-            forget_state(store, layout).await;
-            return;
-        }
+    if (next != plan.previous_state || read.legacy.is_some())
+        && !write_state(store, layout, next, read.etag.as_deref()).await
+    {
+        return;
     }
     if let Some(legacy) = &read.legacy {
         match store.delete(std::slice::from_ref(legacy)).await {
             Ok(outcome) if outcome.failed.is_empty() => {
-                tracing::info!("moved the deploy state from {legacy} to {key}");
+                tracing::info!(
+                    "moved the deploy state from {legacy} to {}",
+                    layout.state_key()
+                );
             }
             Ok(outcome) => tracing::warn!(
                 "could not remove the old deploy state at {legacy} ({}); it is ignored, remove it by hand",
@@ -82,6 +49,57 @@ pub async fn save_state<S: ObjectStore>(
             Err(e) => tracing::warn!(
                 "could not remove the old deploy state at {legacy} ({e}); it is ignored, remove it by hand"
             ),
+        }
+    }
+}
+
+/// Writes `next` as the module's deploy state, conditional on the state read (its
+/// ETag `read`; `None`: there was none). When another run wrote the state meanwhile,
+/// `next` is written without its record, so the next deploy lists the records
+/// rather than trust either run's; when it cannot be written, the state is removed
+/// (a state left as it was could name the pointer's record while this run goes on
+/// to write a newer one). Returns whether `next` was written.
+pub async fn write_state<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    mut next: DeployState,
+    read: Option<&str>,
+) -> bool {
+    let key = layout.state_key();
+    let condition = Condition::replacing(read);
+    let written = match store
+        .put(
+            &key,
+            Body::Bytes(next.to_json()),
+            &ObjectMeta::private_json(),
+            &condition,
+        )
+        .await
+    {
+        Err(e) if e.is_precondition() => {
+            tracing::info!(
+                "another deploy of this module wrote {key} meanwhile; writing it without a record, so the next deploy lists the records"
+            );
+            next.record = None;
+            store
+                .put(
+                    &key,
+                    Body::Bytes(next.to_json()),
+                    &ObjectMeta::private_json(),
+                    &Condition::None,
+                )
+                .await
+        }
+        written => written,
+    };
+    match written {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(
+                "deployed, but could not write the deploy state cache at {key}: {e}; the next deploy will re-read object headers"
+            );
+            forget_state(store, layout).await;
+            false
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::record::{
 };
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, InputError, Rollout};
+use crate::state::DeployState;
 use crate::store::{Fetched, ObjectStore, listing};
 use crate::version::build_version;
 
@@ -36,7 +37,7 @@ pub struct Versioned {
     entry_rel: String,
     /// The module's entry in the native manifest, as read.
     live: Option<LiveEntry>,
-    /// The deploy state an in-place deploy of the module left, if any.
+    /// The module's deploy state as read (an in-place deploy's or a versioned one's).
     state: Option<Fetched>,
     /// The native manifest as this run read it (its first write merges into it).
     native_read: Option<Fetched>,
@@ -119,16 +120,28 @@ impl Mode for Versioned {
                 .map_err(Error::Remote)?;
             Ok::<_, Error>((files, version, version_prefix, listing))
         };
-        let (build, history, native, state, overlaid) = tokio::join!(
+        // The deploy state and the pointer go out together; when the state names the
+        // pointer's record, no record is listed or read: the state describes it.
+        let state_and_history = async {
+            let (pointer, state) =
+                tokio::join!(record::read_pointer(store, layout), store.get(&state_key));
+            let state = state?;
+            let kept = state
+                .as_ref()
+                .and_then(|f| DeployState::from_json(&f.bytes));
+            let confirmed = kept.as_ref().and_then(|s| s.record.as_deref());
+            let (history, latest) =
+                record::with_newer_and_latest(store, layout, pointer?, confirmed).await?;
+            Ok::<_, crate::store::StoreError>((state, kept, history, latest))
+        };
+        let (build, read, native, overlaid) = tokio::join!(
             listed_build,
-            record::read_history_and_latest(store, layout),
+            state_and_history,
             publish::read_native(store, &request.manifest),
-            store.get(&state_key),
             read_overlay,
         );
-        let state = state.map_err(Error::Remote)?;
+        let (state, kept, history, latest) = read.map_err(Error::Remote)?;
         let (files, version, version_prefix, listing) = build?;
-        let (history, latest) = history.map_err(Error::Remote)?;
         let native_read = native?;
         let native = native_read.as_ref().map(|f| f.bytes.clone());
         // What this run moves from: the module's entry in the document it publishes to.
@@ -140,13 +153,26 @@ impl Mode for Versioned {
             .as_deref()
             .and_then(|bytes| manifest::live(bytes, layout.module()));
         publish::refuse_taken_name(request, layout, native.as_deref(), &files)?;
-        // A version is never rewritten and keeps no state: a file needs its MD5 only
-        // when a re-run finds an object of its size there (a new version has none),
-        // and not even then when the version's record names the very objects listed
+        // A version is never rewritten: a file needs its MD5 only when a re-run finds
+        // an object of its size there (a new version has none), and not even then
+        // when the deploy state or the version's record names the very objects listed
         // (same size and ETag): a rebuild then reads each file once and asks nothing.
-        // A new version copies the files it shares with the newest recorded one.
+        // A new version copies the files it shares with those the state or the newest
+        // record names.
         let mut listed = RemoteView::new(&version_prefix, listing, None);
         let mut sources = CopySources::default();
+        let write_once = copies_are_write_once(request);
+        if let (Some(kept), Some(fetched)) = (&kept, &state) {
+            for (rel, file) in &kept.files {
+                let key = format!("{}{rel}", layout.prefix());
+                if key.starts_with(&version_prefix) {
+                    let (etag, modified) = (Some(file.etag.as_str()), fetched.last_modified);
+                    listed.vouch(&key, file.size, etag, &file.sha256, modified);
+                } else if write_once && !file.etag.is_empty() {
+                    sources.insert(file.size, &file.sha256, &key, &file.etag);
+                }
+            }
+        }
         match latest {
             Some(record) if record.version == version => {
                 let recorded = Utc::parse_rfc3339(&record.time).map(|t| t.millis.div_euclid(1000));
@@ -155,7 +181,7 @@ impl Mode for Versioned {
                     listed.vouch(&file.key, file.size, etag, &file.sha256, recorded);
                 }
             }
-            Some(record) if copies_are_write_once(request) => {
+            Some(record) if write_once => {
                 for file in record.files.values() {
                     if let Some(etag) = file.etag.as_deref().filter(|e| !e.is_empty()) {
                         sources.insert(file.size, &file.sha256, &file.key, etag);
@@ -395,8 +421,25 @@ impl Mode for Versioned {
         }
     }
 
-    fn left_state(&self) -> Option<&Fetched> {
-        self.state.as_ref()
+    /// Before the record: the state names this version's files (relative to the
+    /// module's prefix) and the record, so that the next run of the module needs no
+    /// records listed or read while the pointer names that record.
+    async fn settle_state<S: ObjectStore>(
+        &self,
+        store: &S,
+        job: &Job<'_>,
+        _history: &History,
+        next: Option<&str>,
+    ) {
+        let Some(record) = next else {
+            return;
+        };
+        let mut state = self
+            .plan
+            .version_state(job.layout.prefix(), &self.etags, &self.remote);
+        state.record = Some(record.to_owned());
+        let read = self.state.as_ref().map(|f| f.etag.as_str());
+        finish::write_state(store, job.layout, state, read).await;
     }
 
     async fn publish<S: ObjectStore, C: Cdn>(

@@ -382,39 +382,69 @@ impl Plan {
     pub fn next_state(&self, etags: &BTreeMap<String, String>, listed: &RemoteView) -> DeployState {
         let mut files = self.previous_state.files.clone();
         for file in &self.files {
-            // Written now, else as listed, else (stores that list no ETags) as recorded.
-            let etag = etags
-                .get(&file.key)
-                .cloned()
-                .or_else(|| {
-                    listed
-                        .etag(&file.key)
-                        .filter(|e| !e.is_empty())
-                        .map(str::to_owned)
-                })
-                .or_else(|| {
-                    self.previous_state
-                        .files
-                        .get(&file.rel_path)
-                        .map(|r| r.etag.clone())
-                })
-                .unwrap_or_else(|| file.digest.expected_etag());
-            files.insert(
-                file.rel_path.clone(),
-                FileRecord {
-                    etag: etag.trim_matches('"').to_owned(),
-                    sha256: file.digest.sha256_hex(),
-                    size: file.digest.size,
-                    headers: file.headers.clone(),
-                    last_version: self.version.clone(),
-                },
-            );
+            let previous = self.previous_state.files.get(&file.rel_path);
+            let record = self.file_record(file, etags, listed, previous);
+            files.insert(file.rel_path.clone(), record);
         }
         DeployState {
             format: FORMAT,
             version: self.version.clone(),
             files,
             record: None,
+        }
+    }
+
+    /// The state a versioned apply leaves: this version's files alone, each named
+    /// relative to the module's prefix `module_prefix` (`<version>/<path>`), as an
+    /// in-place state names the objects under it.
+    pub fn version_state(
+        &self,
+        module_prefix: &str,
+        etags: &BTreeMap<String, String>,
+        listed: &RemoteView,
+    ) -> DeployState {
+        let files = self
+            .files
+            .iter()
+            .filter_map(|file| {
+                let rel = file.key.strip_prefix(module_prefix)?;
+                Some((rel.to_owned(), self.file_record(file, etags, listed, None)))
+            })
+            .collect();
+        DeployState {
+            format: FORMAT,
+            version: self.version.clone(),
+            files,
+            record: None,
+        }
+    }
+
+    /// What the state says of a file after the apply: its ETag as written now, else
+    /// as listed, else (stores that list no ETags) as recorded, else as computed.
+    fn file_record(
+        &self,
+        file: &PlannedFile,
+        etags: &BTreeMap<String, String>,
+        listed: &RemoteView,
+        previous: Option<&FileRecord>,
+    ) -> FileRecord {
+        let etag = etags
+            .get(&file.key)
+            .cloned()
+            .or_else(|| {
+                listed
+                    .etag(&file.key)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+            })
+            .or_else(|| previous.map(|r| r.etag.clone()))
+            .unwrap_or_else(|| file.digest.expected_etag());
+        FileRecord {
+            etag: etag.trim_matches('"').to_owned(),
+            sha256: file.digest.sha256_hex(),
+            size: file.digest.size,
+            headers: file.headers.clone(),
+            last_version: self.version.clone(),
         }
     }
 }

@@ -32,15 +32,22 @@ pub async fn read_history<S: ObjectStore>(
     with_newer(store, layout, pointer, None).await
 }
 
-/// The history and its newest record, read whole: the record the pointer names is
-/// read while the records after it are listed, so this costs no round trip more
-/// than [`read_history`] (the newest record is read by it when it is unconfirmed).
-pub async fn read_history_and_latest<S: ObjectStore>(
+/// Completes the history `read_pointer` returned, with its newest record: the record
+/// the pointer names is read while the records after it are listed, so this costs
+/// one round trip (two when the newest is unconfirmed). When `confirmed` (the deploy
+/// state's `record`) is the pointer's record, nothing is read and no record is
+/// returned: that state was written by the run that wrote the record, or knew it as
+/// the newest, and describes its files (see [`with_newer`]).
+pub async fn with_newer_and_latest<S: ObjectStore>(
     store: &S,
     layout: &Layout,
+    pointer: History,
+    confirmed: Option<&str>,
 ) -> Result<(History, Option<DeployRecord>), StoreError> {
-    let pointer = read_pointer(store, layout).await?;
     let named = pointer.pointer.as_ref().map(|p| p.latest.clone());
+    if named.is_some() && named.as_deref() == confirmed {
+        return Ok((pointer, None));
+    }
     let read_named = async {
         match &named {
             Some(key) => Ok(store

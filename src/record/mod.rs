@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use io::{
-    POINTER_ATTEMPTS, RecordError, list_records, new_nonce, read_history, read_history_and_latest,
-    read_pointer, record_keys, update_pointer, with_newer, write_record,
+    POINTER_ATTEMPTS, RecordError, list_records, new_nonce, read_history, read_pointer,
+    record_keys, update_pointer, with_newer, with_newer_and_latest, write_record,
 };
 
 /// The `schema` of records this release writes and reads.

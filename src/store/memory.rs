@@ -315,7 +315,6 @@ impl MemoryStore {
         self.lock().uploads.keys().cloned().collect()
     }
 
-    /// How many times `operation` was called.
     /// From now on, PUT gives ETags that are not the body's MD5 (as SSE-KMS does).
     pub fn opaque_etags(&self) {
         self.lock().opaque_etags = true;
@@ -326,6 +325,7 @@ impl MemoryStore {
         self.lock().unlisted_etags = true;
     }
 
+    /// How many times `operation` was called.
     pub fn calls(&self, operation: &str) -> usize {
         self.lock().calls.get(operation).copied().unwrap_or(0)
     }

@@ -175,6 +175,7 @@ mod pipeline;
 mod retention;
 mod state;
 mod versioned;
+mod versioned_state;
 
 #[tokio::test]
 async fn a_deploy_leaves_its_build_under_the_prefix_and_its_record_outside_it() {

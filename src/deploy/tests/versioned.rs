@@ -33,9 +33,10 @@ async fn a_versioned_deploy_writes_the_version_then_the_manifest_and_invalidates
     let created = cdn.created.lock().unwrap().clone();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].1, ["/mfe-manifest.json"]);
-    assert!(
-        store.object(STATE).is_none(),
-        "a versioned deploy keeps no state"
+    assert_eq!(
+        state(&store).record,
+        report.record,
+        "the state names the record it preceded"
     );
     assert_eq!(
         report.entry_url.as_deref(),
@@ -44,18 +45,22 @@ async fn a_versioned_deploy_writes_the_version_then_the_manifest_and_invalidates
 }
 
 #[tokio::test]
-async fn a_versioned_deploy_after_an_in_place_one_leaves_the_state_naming_no_record() {
+async fn a_versioned_deploy_after_an_in_place_one_replaces_the_state_with_its_own() {
     let build = Build::new();
     let store = MemoryStore::new();
     let cdn = cdn();
     run(&store, &cdn, &build.request()).await.unwrap();
-    assert!(state(&store).record.is_some());
+    let in_place = state(&store).record;
     let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
     assert_eq!(Some(pointer(&store).latest), report.record);
-    assert_eq!(
-        state(&store).record,
-        None,
-        "the in-place state would vouch for a pointer this run may never confirm"
+    let left = state(&store);
+    assert_ne!(left.record, in_place);
+    assert_eq!(left.record, report.record);
+    let version = format!("{}/", report.version);
+    assert!(
+        left.files.keys().all(|k| k.starts_with(&version)),
+        "the version's files alone: {:?}",
+        left.files.keys()
     );
 }
 

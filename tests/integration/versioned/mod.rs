@@ -104,6 +104,12 @@ fn a_version_lands_under_its_own_path_immutable_and_the_manifest_points_at_it() 
         .filter(|r| r.is_list() && r.query.contains("prefix=checkout%2F"))
         .count();
     assert_eq!(version_lists, 1, "{requests:?}");
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.key.contains("/records/") || r.query.contains("records%2F")),
+        "the deploy state names the pointer's record: no record is listed or read: {requests:?}"
+    );
 }
 
 #[test]
