@@ -120,11 +120,11 @@ async fn forget_state<S: ObjectStore>(store: &S, layout: &Layout) {
     }
 }
 
-/// Before a run that keeps no state (a versioned deploy, a rollback) writes its
-/// record: a state that an in-place deploy of the module left (`left`, as read with
-/// the history) could name the pointer's record, and the next in-place deploy would
-/// then not list the records, and miss this one if the run stopped before its
-/// pointer. Such a state is rewritten without its record; nothing is sent otherwise.
+/// Before a run that keeps no state (a rollback, a rollout step, a republish) writes
+/// its record: the state an earlier deploy of the module left (`left`, as read with
+/// the history) could name the pointer's record, and the next deploy would then not
+/// list the records, and miss this one if the run stopped before its pointer. Such a
+/// state is rewritten without its record; nothing is sent otherwise.
 pub async fn unmark_state<S: ObjectStore>(store: &S, layout: &Layout, left: Option<&Fetched>) {
     let Some(mut state) = left.and_then(|f| DeployState::from_json(&f.bytes)) else {
         return;
