@@ -95,18 +95,22 @@ impl HttpClient {
             .body(Empty::new())
             .map_err(|e| HttpError::Transport(e.to_string()))?;
         // NOTE: GET and HEAD are idempotent: a connection that fails under a request
-        // (a pooled one the server closed as it was reused, a reset) is retried, a
-        // few times, within the same bound.
+        // (a pooled one the server closed as it was reused, a reset) is tried again,
+        // a few times, within the same bound. One that could not be made (the name,
+        // the address, TLS) is not: that does not come right in milliseconds.
         let exchange = async {
             let mut attempt = 1;
             loop {
                 match self.exchange(clone_of(&request)).await {
-                    Err(HttpError::Transport(why)) if attempt < TRANSPORT_ATTEMPTS => {
+                    Err(Failure::Under(why)) if attempt < TRANSPORT_ATTEMPTS => {
                         tracing::debug!("{} {url}: {why}; trying again", request.method());
                         tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
                         attempt += 1;
                     }
-                    answered => return answered,
+                    Err(Failure::Under(why) | Failure::Connect(why)) => {
+                        return Err(HttpError::Transport(why));
+                    }
+                    Ok(answer) => return Ok(answer),
                 }
             }
         };
@@ -116,37 +120,45 @@ impl HttpClient {
     }
 
     /// One request and its whole answer.
-    async fn exchange(&self, request: http::Request<Empty<Bytes>>) -> Result<Answer, HttpError> {
-        {
-            let response = self
-                .0
-                .request(request)
-                .await
-                .map_err(|e| HttpError::Transport(e.to_string()))?;
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| HttpError::Transport(e.to_string()))?
-                .to_bytes();
-            Ok(Answer {
-                status,
-                headers,
-                body,
+    async fn exchange(&self, request: http::Request<Empty<Bytes>>) -> Result<Answer, Failure> {
+        let response = self.0.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                Failure::Connect(e.to_string())
+            } else {
+                Failure::Under(e.to_string())
+            }
+        })?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
             })
-        }
+            .collect();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Failure::Under(e.to_string()))?
+            .to_bytes();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
+}
+
+/// How one try failed.
+enum Failure {
+    /// No connection could be made.
+    Connect(String),
+    /// The connection failed under the request or its answer.
+    Under(String),
 }
 
 /// Tries of one request whose connection fails under it.
@@ -163,23 +175,26 @@ fn clone_of(request: &http::Request<Empty<Bytes>>) -> http::Request<Empty<Bytes>
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
 
     /// A server that drops the first `dropped` connections after reading their
-    /// request, then answers `hello`; returns its URL.
-    async fn flaky_server(dropped: usize) -> String {
+    /// request, then answers `hello`; returns its URL and the connections it took.
+    async fn flaky_server(dropped: usize) -> (String, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let taken = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&taken);
         tokio::spawn(async move {
-            let mut served = 0;
             loop {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 let mut buffer = [0u8; 4096];
                 let _ = socket.read(&mut buffer).await;
-                served += 1;
-                if served <= dropped {
+                if counted.fetch_add(1, Ordering::SeqCst) < dropped {
                     drop(socket);
                     continue;
                 }
@@ -188,25 +203,27 @@ mod tests {
                 let _ = socket.write_all(answer.as_bytes()).await;
             }
         });
-        url
+        (url, taken)
     }
 
     #[tokio::test]
     async fn a_connection_dropped_under_a_request_is_tried_again() {
-        let url = flaky_server(2).await;
+        let (url, taken) = flaky_server(2).await;
         let client = HttpClient::new().unwrap();
         let answer = client
             .get(&url, &[], Duration::from_secs(10))
             .await
             .unwrap();
         assert_eq!((answer.status, &answer.body[..]), (200, &b"hello"[..]));
+        assert_eq!(taken.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
-    async fn a_server_that_keeps_dropping_fails_after_a_few_tries() {
-        let url = flaky_server(usize::MAX).await;
+    async fn a_server_that_keeps_dropping_is_tried_three_times() {
+        let (url, taken) = flaky_server(usize::MAX).await;
         let client = HttpClient::new().unwrap();
         let failed = client.head(&url, &[], Duration::from_secs(10)).await;
         assert!(matches!(failed, Err(HttpError::Transport(_))), "{failed:?}");
+        assert_eq!(taken.load(Ordering::SeqCst), 3);
     }
 }

@@ -96,7 +96,7 @@ pub async fn write_state<S: ObjectStore>(
         Ok(_) => true,
         Err(e) => {
             tracing::warn!(
-                "deployed, but could not write the deploy state cache at {key}: {e}; the next deploy will re-read object headers"
+                "could not write the deploy state cache at {key}: {e}; the next deploy lists the records and reads what the state would have vouched for"
             );
             forget_state(store, layout).await;
             false
@@ -126,20 +126,70 @@ async fn forget_state<S: ObjectStore>(store: &S, layout: &Layout) {
 /// list the records, and miss this one if the run stopped before its pointer. Such a
 /// state is rewritten without its record; nothing is sent otherwise.
 pub async fn unmark_state<S: ObjectStore>(store: &S, layout: &Layout, left: Option<&Fetched>) {
-    let Some(mut state) = left.and_then(|f| DeployState::from_json(&f.bytes)) else {
+    let Some(read) = left else {
         return;
     };
-    if state.record.take().is_none() {
+    let Some(mut state) = DeployState::from_json(&read.bytes) else {
         return;
+    };
+    if state.record.take().is_some() {
+        replace_state(store, layout, read, &state).await;
     }
+}
+
+/// Before a preview's close writes its record: the preview's state names files the
+/// close deleted, and could name the record its pointer names, which the close's
+/// record comes after. It is emptied (no files, no record); nothing is sent when it
+/// is already empty or absent.
+pub async fn empty_state<S: ObjectStore>(store: &S, layout: &Layout) {
     let key = layout.state_key();
-    let body = Body::Bytes(state.to_json());
-    if let Err(e) = store
-        .put(&key, body, &ObjectMeta::private_json(), &Condition::None)
+    let read = match store.get(&key).await {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::warn!("could not read the deploy state {key} ({e})");
+            forget_state(store, layout).await;
+            return;
+        }
+    };
+    let Some(read) = read else {
+        return;
+    };
+    let empty = DeployState {
+        format: crate::state::FORMAT,
+        ..DeployState::default()
+    };
+    if DeployState::from_json(&read.bytes).as_ref() != Some(&empty) {
+        replace_state(store, layout, &read, &empty).await;
+    }
+}
+
+/// Writes `next` over the state `read`, if it is still that one (`If-Match`);
+/// otherwise, or when the write fails, the state is removed (best effort), so that
+/// the next deploy lists the records.
+async fn replace_state<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    read: &Fetched,
+    next: &DeployState,
+) {
+    let key = layout.state_key();
+    let body = Body::Bytes(next.to_json());
+    let condition = Condition::replacing(Some(read.etag.as_str()));
+    match store
+        .put(&key, body, &ObjectMeta::private_json(), &condition)
         .await
     {
-        tracing::warn!("could not rewrite the deploy state {key} ({e})");
-        forget_state(store, layout).await;
+        Ok(_) => {}
+        Err(e) if e.is_precondition() => {
+            tracing::info!(
+                "another deploy of this module wrote {key} meanwhile; it is removed, so the next deploy lists the records"
+            );
+            forget_state(store, layout).await;
+        }
+        Err(e) => {
+            tracing::warn!("could not rewrite the deploy state {key} ({e})");
+            forget_state(store, layout).await;
+        }
     }
 }
 

@@ -26,6 +26,7 @@ mod rollout;
 mod show;
 mod steps;
 mod versioned;
+mod vouched;
 
 pub use build::PendingScan;
 

@@ -148,7 +148,7 @@ pub trait Mode: Sized {
 
     /// Before the record: brings the deploy state (a cache) in line with the record
     /// written next (`next`, when there is one). By default a run keeps no state, and
-    /// `left` (the state an in-place deploy of the module left) stops naming a record.
+    /// `left` (the state an earlier deploy of the module left) stops naming a record.
     async fn settle_state<S: ObjectStore>(
         &self,
         store: &S,
@@ -161,7 +161,7 @@ pub trait Mode: Sized {
         }
     }
 
-    /// The deploy state an in-place deploy of the module left, as read.
+    /// The deploy state an earlier deploy of the module left, as read.
     fn left_state(&self) -> Option<&crate::store::Fetched> {
         None
     }

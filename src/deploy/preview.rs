@@ -159,6 +159,7 @@ async fn end<S: ObjectStore, C: Cdn>(
         republished: None,
     };
     let preview_layout = layout.for_preview(preview.number);
+    super::finish::empty_state(store, &preview_layout).await;
     let key = record::write_record(store, &preview_layout, &closing, time, &record::new_nonce())
         .await
         .map_err(|source| Error::Record {

@@ -30,7 +30,7 @@ pub struct Rollback {
     entry: LiveEntry,
     /// The module's entry in the native manifest, as read.
     live: Option<LiveEntry>,
-    /// The deploy state an in-place deploy of the module left, if any.
+    /// The deploy state an earlier deploy of the module left, if any.
     state: Option<Fetched>,
 }
 

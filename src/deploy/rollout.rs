@@ -33,7 +33,7 @@ pub struct RolloutStep {
     /// The record of the version the step concerns (the canary's, or the stable one
     /// an abort leaves), whose files the step's record names.
     version_record: DeployRecord,
-    /// The deploy state an in-place deploy of the module left, if any.
+    /// The deploy state an earlier deploy of the module left, if any.
     state: Option<Fetched>,
 }
 

@@ -9,6 +9,7 @@ use super::Job;
 use super::pipeline::{Invalidating, Mode, Planned, Published};
 use super::publish::{self, Parts, Switched, live_entry};
 use super::steps;
+use super::vouched;
 use super::{Context, PendingScan, finish, integrity};
 use crate::cdn::{Cdn, DistributionInfo};
 use crate::classify::Classifier;
@@ -17,14 +18,13 @@ use crate::error::Error;
 use crate::invalidate::InvalidationPlan;
 use crate::manifest::rollout::{self, RolloutError};
 use crate::manifest::{self, LiveEntry};
-use crate::plan::{CopySources, Plan, RemoteView, build_versioned_plan};
+use crate::plan::{Plan, RemoteView, build_versioned_plan};
 use crate::read;
 use crate::record::{
     self, DeployRecord, History, Invalidation, Provenance, RecordKind, RecordedRollout,
 };
 use crate::report::{Report, Status, entry_file, public_url_of};
 use crate::request::{DeployRequest, InputError, Rollout};
-use crate::state::DeployState;
 use crate::store::{Fetched, ObjectStore, listing};
 use crate::version::build_version;
 
@@ -73,7 +73,6 @@ impl Mode for Versioned {
         let (store, request, layout) = (ctx.store, job.request, job.layout);
         let classifier =
             Classifier::new(&job.config.caching).map_err(|e| Error::Internal(e.to_string()))?;
-        let state_key = layout.state_key();
         let target = match (&request.preview, request.rollout) {
             (Some(p), _) => {
                 Target::Overlay(manifest::overlay_key(&request.manifest.native, p.number))
@@ -120,27 +119,13 @@ impl Mode for Versioned {
                 .map_err(Error::Remote)?;
             Ok::<_, Error>((files, version, version_prefix, listing))
         };
-        // The deploy state and the pointer go out together; when the state names the
-        // pointer's record, no record is listed or read: the state describes it.
-        let state_and_history = async {
-            let (pointer, state) =
-                tokio::join!(record::read_pointer(store, layout), store.get(&state_key));
-            let state = state?;
-            let kept = state
-                .as_ref()
-                .and_then(|f| DeployState::from_json(&f.bytes));
-            let confirmed = kept.as_ref().and_then(|s| s.record.as_deref());
-            let (history, latest) =
-                record::with_newer_and_latest(store, layout, pointer?, confirmed).await?;
-            Ok::<_, crate::store::StoreError>((state, kept, history, latest))
-        };
-        let (build, read, native, overlaid) = tokio::join!(
+        let (build, known, native, overlaid) = tokio::join!(
             listed_build,
-            state_and_history,
+            vouched::read(store, layout),
             publish::read_native(store, &request.manifest),
             read_overlay,
         );
-        let (state, kept, history, latest) = read.map_err(Error::Remote)?;
+        let known = known.map_err(Error::Remote)?;
         let (files, version, version_prefix, listing) = build?;
         let native_read = native?;
         let native = native_read.as_ref().map(|f| f.bytes.clone());
@@ -160,36 +145,8 @@ impl Mode for Versioned {
         // A new version copies the files it shares with those the state or the newest
         // record names.
         let mut listed = RemoteView::new(&version_prefix, listing, None);
-        let mut sources = CopySources::default();
         let write_once = copies_are_write_once(request);
-        if let (Some(kept), Some(fetched)) = (&kept, &state) {
-            for (rel, file) in &kept.files {
-                let key = format!("{}{rel}", layout.prefix());
-                if key.starts_with(&version_prefix) {
-                    let (etag, modified) = (Some(file.etag.as_str()), fetched.last_modified);
-                    listed.vouch(&key, file.size, etag, &file.sha256, modified);
-                } else if write_once && !file.etag.is_empty() {
-                    sources.insert(file.size, &file.sha256, &key, &file.etag);
-                }
-            }
-        }
-        match latest {
-            Some(record) if record.version == version => {
-                let recorded = Utc::parse_rfc3339(&record.time).map(|t| t.millis.div_euclid(1000));
-                for file in record.files.values() {
-                    let etag = file.etag.as_deref();
-                    listed.vouch(&file.key, file.size, etag, &file.sha256, recorded);
-                }
-            }
-            Some(record) if write_once => {
-                for file in record.files.values() {
-                    if let Some(etag) = file.etag.as_deref().filter(|e| !e.is_empty()) {
-                        sources.insert(file.size, &file.sha256, &file.key, etag);
-                    }
-                }
-            }
-            _ => {}
-        }
+        let sources = known.vouch(layout, &version, &version_prefix, write_once, &mut listed);
         let needed = files.iter().map(|f| listed.needs_md5(f)).collect();
         let files = super::build::add_md5(files, needed).await?;
         let remote = read::complete_content(store, listed, &files)
@@ -259,13 +216,14 @@ impl Mode for Versioned {
             }
             report.canary = Some((version.clone(), percent));
         }
+        let history = known.history;
         report.previous_version = publish::previous_version(live.as_ref(), &history);
         let run = Self {
             plan,
             remote,
             entry_rel,
             live,
-            state,
+            state: known.state,
             native_read,
             read_back: None,
             etags: Default::default(),

@@ -107,7 +107,12 @@ async fn a_record_the_state_names_but_no_pointer_confirms_is_listed_and_what_it_
         "the version and the records after the pointer's"
     );
     let created = cdn.created.lock().unwrap().clone();
-    assert_eq!(created.last().unwrap().1, ["/mfe-manifest.json"]);
+    assert_eq!(
+        created.len(),
+        2,
+        "the first run's, then what the killed one owed"
+    );
+    assert_eq!(created[1].1, ["/mfe-manifest.json"]);
     assert_eq!(pointer(&store).latest, unconfirmed);
 }
 
@@ -127,4 +132,105 @@ async fn a_state_a_versioned_run_cannot_write_is_removed_and_the_next_run_lists_
     store.reset_counts();
     run(&store, &cdn, &versioned(&build)).await.unwrap();
     assert_eq!(store.calls("list"), 2);
+}
+
+#[tokio::test]
+async fn a_state_another_run_wrote_meanwhile_is_written_without_the_versioned_run_s_record() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &versioned(&build)).await.unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    let theirs = store.object(STATE).unwrap();
+    store.before("put", STATE, move |s| {
+        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
+        other.version = "theirs".to_owned();
+        s.insert(STATE, &other.to_json(), theirs.headers.clone());
+    });
+    let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
+    let left = state(&store);
+    assert_eq!(
+        (left.version.as_str(), left.record),
+        (report.version.as_str(), None)
+    );
+    store.reset_counts();
+    run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(store.calls("list"), 2, "the version and the records");
+}
+
+#[tokio::test]
+async fn a_rollback_after_a_versioned_deploy_leaves_the_state_naming_no_record() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &versioned(&build)).await.unwrap();
+    build.write("remoteEntry.js", "entry v2");
+    run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert!(state(&store).record.is_some());
+    let back = DeployRequest {
+        rollback_to: Some(crate::request::RollbackTarget::Previous),
+        ..versioned(&build)
+    };
+    let report = run(&store, &cdn, &back).await.unwrap();
+    assert_eq!(report.status, Status::RolledBack);
+    assert_eq!(
+        state(&store).record,
+        None,
+        "had the rollback stopped before its pointer, the state would have named the pointer's record"
+    );
+}
+
+#[tokio::test]
+async fn a_state_rewritten_without_its_record_vouches_by_its_time_for_nothing() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    run(&store, &cdn, &versioned(&build)).await.unwrap();
+    store.unlisted_etags();
+    // As a rollback leaves it: the files, no record, and a later time; and no record
+    // to vouch instead.
+    for key in store.keys().into_iter().filter(|k| k.starts_with(RECORDS)) {
+        store.remove(&key);
+    }
+    let mut unmarked = state(&store);
+    unmarked.record = None;
+    let headers = store.object(STATE).unwrap().headers;
+    store.insert(STATE, &unmarked.to_json(), headers);
+    store.reset_counts();
+    run(&store, &cdn, &versioned(&build)).await.unwrap();
+    assert_eq!(
+        store.calls("head"),
+        4,
+        "a listing without ETags and a state that may have been rewritten since its files: each is asked"
+    );
+}
+
+#[tokio::test]
+async fn a_preview_s_close_empties_its_state_before_its_record() {
+    let build = Build::new();
+    let store = MemoryStore::new();
+    let cdn = cdn();
+    let preview = |head: Option<&str>| DeployRequest {
+        version: head.map(|h| format!("pr-7-{h}")),
+        preview: Some(crate::request::Preview {
+            number: 7,
+            head: head.map(str::to_owned),
+            public_url: None,
+        }),
+        ..versioned(&build)
+    };
+    let key = "_mfe-deploy/previews/pr-7/modules/shop/state.json";
+    let published = run(&store, &cdn, &preview(Some("abc1234"))).await.unwrap();
+    let named = crate::state::DeployState::from_json(&store.object(key).unwrap().bytes).unwrap();
+    assert_eq!(named.record, published.record);
+    store.reset_counts();
+    let closed = run(&store, &cdn, &preview(None)).await.unwrap();
+    let writes = store.writes();
+    let at = |k: &str| writes.iter().position(|w| w == k).unwrap();
+    assert!(
+        at(key) < at(closed.record.as_deref().unwrap()),
+        "{writes:?}"
+    );
+    let left = crate::state::DeployState::from_json(&store.object(key).unwrap().bytes).unwrap();
+    assert_eq!((left.record, left.files.len()), (None, 0));
 }
