@@ -97,7 +97,8 @@ impl HttpClient {
         // NOTE: GET and HEAD are idempotent: a connection that fails under a request
         // (a pooled one the server closed as it was reused, a reset) is tried again,
         // a few times, within the same bound. One that could not be made (the name,
-        // the address, TLS) is not: that does not come right in milliseconds.
+        // the address, TLS), or a request that is wrong, is not: that does not come
+        // right in milliseconds.
         let exchange = async {
             let mut attempt = 1;
             loop {
@@ -107,7 +108,7 @@ impl HttpClient {
                         tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
                         attempt += 1;
                     }
-                    Err(Failure::Under(why) | Failure::Connect(why)) => {
+                    Err(Failure::Under(why) | Failure::Final(why)) => {
                         return Err(HttpError::Transport(why));
                     }
                     Ok(answer) => return Ok(answer),
@@ -122,10 +123,11 @@ impl HttpClient {
     /// One request and its whole answer.
     async fn exchange(&self, request: http::Request<Empty<Bytes>>) -> Result<Answer, Failure> {
         let response = self.0.request(request).await.map_err(|e| {
-            if e.is_connect() {
-                Failure::Connect(e.to_string())
-            } else {
+            let cause = std::error::Error::source(&e).and_then(|s| s.downcast_ref());
+            if !e.is_connect() && cause.is_some_and(failed_under) {
                 Failure::Under(e.to_string())
+            } else {
+                Failure::Final(e.to_string())
             }
         })?;
         let status = response.status().as_u16();
@@ -143,7 +145,13 @@ impl HttpClient {
             .into_body()
             .collect()
             .await
-            .map_err(|e| Failure::Under(e.to_string()))?
+            .map_err(|e| {
+                if failed_under(&e) {
+                    Failure::Under(e.to_string())
+                } else {
+                    Failure::Final(e.to_string())
+                }
+            })?
             .to_bytes();
         Ok(Answer {
             status,
@@ -155,10 +163,19 @@ impl HttpClient {
 
 /// How one try failed.
 enum Failure {
-    /// No connection could be made.
-    Connect(String),
-    /// The connection failed under the request or its answer.
+    /// The connection failed under the request or its answer: worth another try.
     Under(String),
+    /// No connection could be made, or the request itself is wrong.
+    Final(String),
+}
+
+/// Whether an error is a connection failing under a request: closed before the
+/// answer was whole, canceled with it, or an I/O error on it.
+fn failed_under(e: &hyper::Error) -> bool {
+    e.is_incomplete_message()
+        || e.is_canceled()
+        || e.is_closed()
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// Tries of one request whose connection fails under it.

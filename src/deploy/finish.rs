@@ -104,19 +104,36 @@ pub async fn write_state<S: ObjectStore>(
     }
 }
 
-/// Removes the deploy state (best effort) when it could not be rewritten: left as it
-/// was, it could name the pointer's record while this run goes on to write a newer
-/// one, and the next deploy would not list the records.
+/// Takes the record out of the deploy state (best effort) when it could not be
+/// rewritten as this run wanted: left as it was, it could name the pointer's record
+/// while this run goes on to write a newer one, and the next deploy would not list
+/// the records. An empty state (which names no record) is written over it; when even
+/// that fails, it is deleted.
 async fn forget_state<S: ObjectStore>(store: &S, layout: &Layout) {
     let key = layout.state_key();
+    let empty = Body::Bytes(empty_state_doc().to_json());
+    let emptied = store
+        .put(&key, empty, &ObjectMeta::private_json(), &Condition::None)
+        .await;
+    if emptied.is_ok() {
+        return;
+    }
     let failed = match store.delete(std::slice::from_ref(&key)).await {
         Ok(outcome) => outcome.failed.into_iter().next().map(|(_, why)| why),
         Err(e) => Some(e.to_string()),
     };
     if let Some(why) = failed {
         tracing::warn!(
-            "could not remove the deploy state {key} ({why}); if this run stops before it updates the pointer, the next deploy may not see its record"
+            "could not empty or remove the deploy state {key} ({why}); should this run stop before the pointer names its record, the next deploy may not see that record"
         );
+    }
+}
+
+/// A deploy state that names no file and no record.
+fn empty_state_doc() -> DeployState {
+    DeployState {
+        format: crate::state::FORMAT,
+        ..DeployState::default()
     }
 }
 
@@ -154,10 +171,7 @@ pub async fn empty_state<S: ObjectStore>(store: &S, layout: &Layout) {
     let Some(read) = read else {
         return;
     };
-    let empty = DeployState {
-        format: crate::state::FORMAT,
-        ..DeployState::default()
-    };
+    let empty = empty_state_doc();
     if DeployState::from_json(&read.bytes).as_ref() != Some(&empty) {
         replace_state(store, layout, &read, &empty).await;
     }

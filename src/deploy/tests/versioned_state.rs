@@ -117,21 +117,27 @@ async fn a_record_the_state_names_but_no_pointer_confirms_is_listed_and_what_it_
 }
 
 #[tokio::test]
-async fn a_state_a_versioned_run_cannot_write_is_removed_and_the_next_run_lists_the_records() {
+async fn a_state_a_versioned_run_cannot_write_names_no_record_and_the_next_run_lists_the_records() {
     let build = Build::new();
-    let store = MemoryStore::new();
     let cdn = cdn();
-    run(&store, &cdn, &build.request()).await.unwrap();
-    assert!(store.object(STATE).is_some());
-    store.inject("put", STATE, &[Injected::ServiceError]);
-    run(&store, &cdn, &versioned(&build)).await.unwrap();
-    assert!(
-        store.object(STATE).is_none(),
-        "the in-place state would name the pointer's record had this run stopped before it"
-    );
-    store.reset_counts();
-    run(&store, &cdn, &versioned(&build)).await.unwrap();
-    assert_eq!(store.calls("list"), 2);
+    // The state's write fails; then the empty state's too, and it is deleted.
+    for failures in [1, 2] {
+        let store = MemoryStore::new();
+        run(&store, &cdn, &build.request()).await.unwrap();
+        assert!(state(&store).record.is_some());
+        store.inject("put", STATE, &vec![Injected::ServiceError; failures]);
+        run(&store, &cdn, &versioned(&build)).await.unwrap();
+        let left = store
+            .object(STATE)
+            .map(|o| crate::state::DeployState::from_json(&o.bytes).unwrap());
+        match failures {
+            1 => assert_eq!(left.map(|s| (s.record, s.files.len())), Some((None, 0))),
+            _ => assert!(left.is_none()),
+        }
+        store.reset_counts();
+        run(&store, &cdn, &versioned(&build)).await.unwrap();
+        assert_eq!(store.calls("list"), 2, "after {failures} failure(s)");
+    }
 }
 
 #[tokio::test]
@@ -181,28 +187,64 @@ async fn a_rollback_after_a_versioned_deploy_leaves_the_state_naming_no_record()
 }
 
 #[tokio::test]
-async fn a_state_rewritten_without_its_record_vouches_by_its_time_for_nothing() {
+async fn a_state_not_this_version_s_own_vouches_by_its_time_for_nothing() {
+    let build = Build::new();
+    let cdn = cdn();
+    // As a rollback leaves it (no record), another version's, one that also names
+    // objects outside the version (an in-place state of the same build).
+    type Tamper = fn(&mut crate::state::DeployState);
+    let tamper: [(&str, Tamper); 3] = [
+        ("no record", |s| s.record = None),
+        ("another version", |s| s.version = "other".to_owned()),
+        ("other objects", |s| {
+            let any = s.files.values().next().unwrap().clone();
+            s.files.insert("remoteEntry.js".to_owned(), any);
+        }),
+    ];
+    for (what, change) in tamper {
+        let store = MemoryStore::new();
+        run(&store, &cdn, &versioned(&build)).await.unwrap();
+        store.unlisted_etags();
+        // No record to vouch instead.
+        for key in store.keys().into_iter().filter(|k| k.starts_with(RECORDS)) {
+            store.remove(&key);
+        }
+        let mut changed = state(&store);
+        change(&mut changed);
+        let headers = store.object(STATE).unwrap().headers;
+        store.insert(STATE, &changed.to_json(), headers);
+        store.reset_counts();
+        run(&store, &cdn, &versioned(&build)).await.unwrap();
+        assert_eq!(
+            store.calls("head"),
+            4,
+            "{what}: a listing without ETags, and a state that may be newer than what it names"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_that_finds_the_state_rewritten_meanwhile_leaves_it_naming_no_record() {
     let build = Build::new();
     let store = MemoryStore::new();
     let cdn = cdn();
     run(&store, &cdn, &versioned(&build)).await.unwrap();
-    store.unlisted_etags();
-    // As a rollback leaves it: the files, no record, and a later time; and no record
-    // to vouch instead.
-    for key in store.keys().into_iter().filter(|k| k.starts_with(RECORDS)) {
-        store.remove(&key);
-    }
-    let mut unmarked = state(&store);
-    unmarked.record = None;
-    let headers = store.object(STATE).unwrap().headers;
-    store.insert(STATE, &unmarked.to_json(), headers);
-    store.reset_counts();
+    build.write("remoteEntry.js", "entry v2");
     run(&store, &cdn, &versioned(&build)).await.unwrap();
-    assert_eq!(
-        store.calls("head"),
-        4,
-        "a listing without ETags and a state that may have been rewritten since its files: each is asked"
-    );
+    let theirs = store.object(STATE).unwrap();
+    store.before("put", STATE, move |s| {
+        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
+        other.record = Some(format!(
+            "{RECORDS}99991231T235959.999Z-theirs-00000000.json"
+        ));
+        s.insert(STATE, &other.to_json(), theirs.headers.clone());
+    });
+    let back = DeployRequest {
+        rollback_to: Some(crate::request::RollbackTarget::Previous),
+        ..versioned(&build)
+    };
+    run(&store, &cdn, &back).await.unwrap();
+    assert_eq!(state(&store).record, None);
 }
 
 #[tokio::test]
