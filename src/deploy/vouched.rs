@@ -15,6 +15,8 @@ use crate::store::{Fetched, ObjectStore, StoreError};
 pub struct Known {
     /// The state object as read (its ETag conditions the state this run writes).
     pub state: Option<Fetched>,
+    /// That state, parsed (`None`: absent or unreadable).
+    kept: Option<DeployState>,
     pub history: History,
     /// The newest record, when the state does not stand for it.
     latest: Option<DeployRecord>,
@@ -27,14 +29,15 @@ pub async fn read<S: ObjectStore>(store: &S, layout: &Layout) -> Result<Known, S
     let state_key = layout.state_key();
     let (pointer, state) = tokio::join!(record::read_pointer(store, layout), store.get(&state_key));
     let state = state?;
-    let confirmed = state
+    let kept = state
         .as_ref()
-        .and_then(|f| DeployState::from_json(&f.bytes))
-        .and_then(|s| s.record);
+        .and_then(|f| DeployState::from_json(&f.bytes));
+    let confirmed = kept.as_ref().and_then(|s| s.record.as_deref());
     let (history, latest) =
-        record::with_newer_and_latest(store, layout, pointer?, confirmed.as_deref()).await?;
+        record::with_newer_and_latest(store, layout, pointer?, confirmed).await?;
     Ok(Known {
         state,
+        kept,
         history,
         latest,
     })
@@ -54,11 +57,7 @@ impl Known {
         listed: &mut RemoteView,
     ) -> CopySources {
         let mut sources = CopySources::default();
-        let kept = self
-            .state
-            .as_ref()
-            .and_then(|f| DeployState::from_json(&f.bytes).map(|s| (s, f.last_modified)));
-        if let Some((kept, modified)) = kept {
+        if let (Some(kept), Some(fetched)) = (&self.kept, &self.state) {
             // NOTE: where the store lists no ETags, the state's own time vouches only
             // when it is this version's state, naming its record: written just after
             // the version's files were checked, and not rewritten since.
@@ -66,7 +65,7 @@ impl Known {
             let this_version = kept.version == version
                 && kept.record.is_some()
                 && kept.files.keys().all(|k| k.starts_with(&own));
-            let written = modified.filter(|_| this_version);
+            let written = fetched.last_modified.filter(|_| this_version);
             for (rel, file) in &kept.files {
                 let key = format!("{}{rel}", layout.prefix());
                 if key.starts_with(version_prefix) {
