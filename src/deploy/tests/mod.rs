@@ -411,6 +411,20 @@ fn state(store: &MemoryStore) -> crate::state::DeployState {
     crate::state::DeployState::from_json(&store.object(STATE).unwrap().bytes).unwrap()
 }
 
+/// Just before this run's next write of the state, another run rewrites it: the
+/// state as it is now, changed by `change`.
+fn another_run_rewrites_the_state(
+    store: &MemoryStore,
+    change: impl Fn(&mut crate::state::DeployState) + Send + Sync + 'static,
+) {
+    let theirs = store.object(STATE).unwrap();
+    store.before("put", STATE, move |s| {
+        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
+        change(&mut other);
+        s.insert(STATE, &other.to_json(), theirs.headers.clone());
+    });
+}
+
 #[tokio::test]
 async fn a_build_file_inside_the_reserved_prefix_is_refused_before_anything_is_written() {
     let build = Build::new();

@@ -26,12 +26,7 @@ async fn a_state_another_run_wrote_meanwhile_is_written_without_a_record() {
     let cdn = cdn();
     run(&store, &cdn, &build.request()).await.unwrap();
     build.write("remoteEntry.js", "entry v2");
-    let theirs = store.object(STATE).unwrap();
-    store.before("put", STATE, move |s| {
-        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
-        other.version = "theirs".to_owned();
-        s.insert(STATE, &other.to_json(), theirs.headers.clone());
-    });
+    another_run_rewrites_the_state(&store, |other| other.version = "theirs".to_owned());
     run(&store, &cdn, &build.request()).await.unwrap();
     assert_eq!(state(&store).record, None);
     store.reset_counts();

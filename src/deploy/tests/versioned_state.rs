@@ -147,12 +147,7 @@ async fn a_state_another_run_wrote_meanwhile_is_written_without_the_versioned_ru
     let cdn = cdn();
     run(&store, &cdn, &versioned(&build)).await.unwrap();
     build.write("remoteEntry.js", "entry v2");
-    let theirs = store.object(STATE).unwrap();
-    store.before("put", STATE, move |s| {
-        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
-        other.version = "theirs".to_owned();
-        s.insert(STATE, &other.to_json(), theirs.headers.clone());
-    });
+    another_run_rewrites_the_state(&store, |other| other.version = "theirs".to_owned());
     let report = run(&store, &cdn, &versioned(&build)).await.unwrap();
     let left = state(&store);
     assert_eq!(
@@ -231,13 +226,10 @@ async fn a_rollback_that_finds_the_state_rewritten_meanwhile_leaves_it_naming_no
     run(&store, &cdn, &versioned(&build)).await.unwrap();
     build.write("remoteEntry.js", "entry v2");
     run(&store, &cdn, &versioned(&build)).await.unwrap();
-    let theirs = store.object(STATE).unwrap();
-    store.before("put", STATE, move |s| {
-        let mut other = crate::state::DeployState::from_json(&theirs.bytes).unwrap();
+    another_run_rewrites_the_state(&store, |other| {
         other.record = Some(format!(
             "{RECORDS}99991231T235959.999Z-theirs-00000000.json"
         ));
-        s.insert(STATE, &other.to_json(), theirs.headers.clone());
     });
     let back = DeployRequest {
         rollback_to: Some(crate::request::RollbackTarget::Previous),
