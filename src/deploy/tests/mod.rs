@@ -343,13 +343,7 @@ async fn a_run_killed_before_its_pointer_leaves_its_record_to_settle_what_is_owe
     let confirmed = store.object(POINTER).unwrap();
 
     build.write("remoteEntry.js", "entry v2");
-    cdn.create_errors
-        .lock()
-        .unwrap()
-        .push_back(CdnError::Other {
-            operation: "CreateInvalidation",
-            message: "killed here".to_owned(),
-        });
+    the_next_invalidation_fails(&cdn);
     run(&store, &cdn, &build.request()).await.unwrap_err();
     // As if the run had died before it wrote the pointer.
     store.insert(POINTER, &confirmed.bytes, confirmed.headers.clone());
@@ -405,6 +399,18 @@ async fn a_rebuild_writes_nothing_at_all() {
         report.previous_version.as_deref(),
         Some(report.version.as_str())
     );
+}
+
+/// The next invalidation fails, as if the run had been killed there (after its
+/// record, before its pointer confirms it).
+fn the_next_invalidation_fails(cdn: &FakeCdn) {
+    cdn.create_errors
+        .lock()
+        .unwrap()
+        .push_back(CdnError::Other {
+            operation: "CreateInvalidation",
+            message: "killed here".to_owned(),
+        });
 }
 
 fn state(store: &MemoryStore) -> crate::state::DeployState {

@@ -47,13 +47,7 @@ async fn a_state_that_cannot_be_written_is_emptied_so_the_next_run_finds_the_rec
     let confirmed = store.object(POINTER).unwrap();
     build.write("remoteEntry.js", "entry v2");
     store.inject("put", STATE, &[Injected::ServiceError]);
-    cdn.create_errors
-        .lock()
-        .unwrap()
-        .push_back(CdnError::Other {
-            operation: "CreateInvalidation",
-            message: "killed here".to_owned(),
-        });
+    the_next_invalidation_fails(&cdn);
     run(&store, &cdn, &build.request()).await.unwrap_err();
     assert_eq!(
         state(&store).record,

@@ -85,13 +85,7 @@ async fn a_record_the_state_names_but_no_pointer_confirms_is_listed_and_what_it_
     run(&store, &cdn, &versioned(&build)).await.unwrap();
     let confirmed = store.object(POINTER).unwrap();
     build.write("remoteEntry.js", "entry v2");
-    cdn.create_errors
-        .lock()
-        .unwrap()
-        .push_back(CdnError::Other {
-            operation: "CreateInvalidation",
-            message: "killed here".to_owned(),
-        });
+    the_next_invalidation_fails(&cdn);
     let failed = run(&store, &cdn, &versioned(&build)).await.unwrap_err();
     let unconfirmed = failed.report.unwrap().record.unwrap();
     assert_eq!(state(&store).record.as_deref(), Some(unconfirmed.as_str()));
